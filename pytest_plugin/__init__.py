@@ -1,0 +1,1 @@
+"""streamcassette's pytest plugin (installed as ``streamcassette_pytest``)."""

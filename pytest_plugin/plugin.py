@@ -1,0 +1,1 @@
+"""pytest entry point for streamcassette (registered through the ``pytest11`` entry point)."""

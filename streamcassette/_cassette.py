@@ -1,0 +1,167 @@
+"""The cassette model: recorded HTTP interactions and the SSE frames of their streams.
+
+Everything here is plain data. How it is written to disk lives in ``_format``; how it
+is filled lives in ``_record``; how it is played lives in ``_replay``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ._sse import SSEFrame, parse_frame
+
+__all__ = [
+    "Body",
+    "Cassette",
+    "Interaction",
+    "RecordedError",
+    "RecordedFrame",
+    "RecordedRequest",
+    "RecordedResponse",
+    "RecordedStream",
+    "StreamEnd",
+]
+
+
+class StreamEnd(str, Enum):
+    """How a recorded stream ended."""
+
+    CLOSED = "closed"  # the server finished the response
+    DROPPED = "dropped"  # the connection broke mid-stream (an httpx error was raised)
+    CLIENT_STOPPED = "client_stopped"  # the client closed the response before its end
+
+
+class RecordedFrame(NamedTuple):
+    """One SSE frame exactly as received, ``at`` seconds after the response started."""
+
+    at: float
+    raw: bytes
+
+    def parse(self) -> SSEFrame:
+        return parse_frame(self.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedError:
+    """An exception seen while recording, kept so that replay can raise its kind again."""
+
+    type: str  # the class name, e.g. "RemoteProtocolError"
+    message: str
+
+
+@dataclass(slots=True)
+class RecordedStream:
+    """The SSE body of a response, frame by frame."""
+
+    frames: list[RecordedFrame] = field(default_factory=list)
+    end: StreamEnd = StreamEnd.CLOSED
+    # Bytes after the last complete frame: a stream cut mid-frame keeps them here.
+    tail: bytes = b""
+    duration: float = 0.0  # from the response start to the stream's end
+    error: RecordedError | None = None  # set when end is DROPPED
+
+    @property
+    def raw(self) -> bytes:
+        """The stream's bytes as the server sent them."""
+        return b"".join(frame.raw for frame in self.frames) + self.tail
+
+    def events(self) -> Iterator[SSEFrame]:
+        """The frames a client dispatches as events (comment-only frames left out)."""
+        for frame in self.frames:
+            parsed = frame.parse()
+            if parsed.is_event:
+                yield parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """An HTTP body: its exact bytes, with a JSON view when it is JSON."""
+
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+
+@dataclass(slots=True)
+class RecordedRequest:
+    """A request as sent, with secret header and query values already redacted."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: Body | None = None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def describe(self) -> str:
+        """``POST /threads/…/runs/stream?x=1`` for messages."""
+        query = "&".join(f"{key}={value}" for key, value in self.query)
+        return f"{self.method} {self.path}" + (f"?{query}" if query else "")
+
+
+@dataclass(slots=True)
+class RecordedResponse:
+    """A response: either a plain body or an SSE stream."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: Body | None = None
+    stream: RecordedStream | None = None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class Interaction:
+    """One request and what came of it: a response, or an error before any response."""
+
+    request: RecordedRequest
+    response: RecordedResponse | None = None
+    error: RecordedError | None = None
+
+    @property
+    def is_stream(self) -> bool:
+        return self.response is not None and self.response.stream is not None
+
+
+@dataclass(slots=True)
+class Cassette:
+    """An ordered list of interactions plus where and how they were recorded."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    # Where the cassette was loaded from or will be saved to; used in messages.
+    path: Path | None = None
+
+    def streams(self) -> Iterator[tuple[int, Interaction]]:
+        """The interactions whose response is an SSE stream, with their index."""
+        for index, interaction in enumerate(self.interactions):
+            if interaction.is_stream:
+                yield index, interaction
+
+    @property
+    def name(self) -> str:
+        return str(self.path) if self.path is not None else "<in-memory cassette>"

@@ -1,0 +1,64 @@
+"""Exceptions. Transport-level errors subclass httpx's, so callers' ``except`` still works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+__all__ = [
+    "CassetteFormatError",
+    "CassetteNotFoundError",
+    "StreamCassetteError",
+    "UnmatchedRequestError",
+    "UnsupportedVersionError",
+]
+
+
+class StreamCassetteError(Exception):
+    """Base class for streamcassette's own (non-httpx) errors."""
+
+
+class CassetteFormatError(StreamCassetteError, ValueError):
+    """A cassette file that cannot be read: names the file and what is wrong with it."""
+
+    def __init__(
+        self,
+        path: Path | str | None,
+        problem: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = str(path) if path is not None else "<cassette>"
+        if line is not None:
+            where += f":{line}" + (f":{column}" if column is not None else "")
+        super().__init__(f"{where}: {problem}")
+
+
+class UnsupportedVersionError(CassetteFormatError):
+    """A cassette written by a format version this release cannot read."""
+
+
+class CassetteNotFoundError(StreamCassetteError, FileNotFoundError):
+    """A cassette to replay does not exist."""
+
+    def __init__(self, path: Path | str, hint: str = "") -> None:
+        self.path = path
+        message = f"{path}: no such cassette"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message)
+
+
+class UnmatchedRequestError(httpx.RequestError):
+    """A replayed request that no recorded interaction answers.
+
+    Subclasses ``httpx.RequestError`` so callers can catch it as an httpx error, but not
+    ``httpx.TransportError``: the SDK retries transport errors as reconnects, which would
+    bury the mismatch under retries and sleeps.
+    """

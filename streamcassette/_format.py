@@ -1,0 +1,430 @@
+"""Cassette files: a readable, git-diffable JSON layout, versioned, written atomically.
+
+Layout of version 1 (keys always in this order, two-space indent)::
+
+    {
+      "format": "streamcassette",
+      "version": 1,
+      "provenance": {...},
+      "interactions": [
+        {
+          "request": {"method": ..., "path": ..., "query": [[k, v]], "headers": [[k, v]],
+                      "json": ... | "text": ... | "base64": ...},
+          "response": {"status": 200, "headers": [[k, v]],
+                       "json" | "text" | "base64": ...,            # a plain body, or
+                       "stream": {"end": "closed", "duration": 0.1,
+                                  "frames": [
+                                    [0.000812, "event: metadata\\r\\ndata: {...}\\r\\n\\r\\n"],
+                                    ...                              # one frame per line
+                                  ],
+                                  "tail": "..."}}                    # only when cut mid-frame
+        }
+      ]
+    }
+
+A frame is ``[seconds_since_response_start, raw_text]``; raw bytes that are not UTF-8
+are written as ``{"base64": ...}`` instead of the text. A body is written as ``json`` only
+when re-serialising that JSON reproduces the recorded bytes exactly, so replay stays
+byte-exact while the file stays readable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._cassette import (
+    Body,
+    Cassette,
+    Interaction,
+    RecordedError,
+    RecordedFrame,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedStream,
+    StreamEnd,
+)
+from ._errors import CassetteFormatError, CassetteNotFoundError, UnsupportedVersionError
+
+__all__ = ["CURRENT_VERSION", "FORMAT_NAME", "SUPPORTED_VERSIONS", "dumps", "load", "loads", "save"]
+
+FORMAT_NAME = "streamcassette"
+CURRENT_VERSION = 1
+
+# Each entry upgrades a parsed document from version N to N + 1. Version 2 will add
+# ``2: _upgrade_v1_to_v2`` here; ``loads`` applies them in order, so old files keep loading.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+SUPPORTED_VERSIONS = (*sorted(_UPGRADES), CURRENT_VERSION)
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def dumps(cassette: Cassette) -> str:
+    """The file text for a cassette (format version ``CURRENT_VERSION``)."""
+    out: list[str] = [
+        "{\n",
+        f'  "format": {_j(FORMAT_NAME)},\n',
+        f'  "version": {CURRENT_VERSION},\n',
+        f'  "provenance": {_indent(_pretty(cassette.provenance), 2)},\n',
+        '  "interactions": [',
+    ]
+    for index, interaction in enumerate(cassette.interactions):
+        out.append(",\n    " if index else "\n    ")
+        out.append(_dump_interaction(interaction))
+    out.append("\n  ]\n}\n" if cassette.interactions else "]\n}\n")
+    return "".join(out)
+
+
+def save(cassette: Cassette, path: Path | str | None = None) -> Path:
+    """Write atomically (temp file in the same folder, then rename); returns the path."""
+    target = Path(path) if path is not None else cassette.path
+    if target is None:
+        msg = "save() needs a path: the cassette has none"
+        raise ValueError(msg)
+    text = dumps(cassette)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    cassette.path = target
+    return target
+
+
+def _dump_interaction(interaction: Interaction) -> str:
+    parts = [f'"request": {_indent(_dump_request(interaction.request), 6)}']
+    if interaction.response is not None:
+        parts.append(f'"response": {_dump_response(interaction.response)}')
+    if interaction.error is not None:
+        parts.append(f'"error": {_j(_error_dict(interaction.error))}')
+    return "{\n      " + ",\n      ".join(parts) + "\n    }"
+
+
+def _dump_request(request: RecordedRequest) -> str:
+    lines = [
+        f'"method": {_j(request.method)}',
+        f'"path": {_j(request.path)}',
+        f'"query": {_pairs(request.query, 2)}',
+        f'"headers": {_pairs(request.headers, 2)}',
+    ]
+    if request.body is not None:
+        key, value = next(iter(_body_dict(request.body).items()))
+        lines.append(f"{_j(key)}: {_indent(_pretty(value), 2)}")
+    return "{\n  " + ",\n  ".join(lines) + "\n}"
+
+
+def _pairs(pairs: list[tuple[str, str]], indent: int) -> str:
+    """Name/value pairs, one per line, so a changed header is a one-line diff."""
+    if not pairs:
+        return "[]"
+    pad = " " * (indent + 2)
+    items = f",\n{pad}".join(_j(list(pair)) for pair in pairs)
+    return f"[\n{pad}{items}\n{' ' * indent}]"
+
+
+def _dump_response(response: RecordedResponse) -> str:
+    lines = [
+        f'"status": {response.status}',
+        f'"headers": {_pairs(response.headers, 8)}',
+    ]
+    if response.body is not None:
+        key, value = next(iter(_body_dict(response.body).items()))
+        lines.append(f"{_j(key)}: {_indent(_pretty(value), 8)}")
+    if response.stream is not None:
+        lines.append(f'"stream": {_dump_stream(response.stream)}')
+    return "{\n        " + ",\n        ".join(lines) + "\n      }"
+
+
+def _dump_stream(stream: RecordedStream) -> str:
+    head = [f'"end": {_j(stream.end.value)}', f'"duration": {round(stream.duration, 6)}']
+    if stream.error is not None:
+        head.append(f'"error": {_j(_error_dict(stream.error))}')
+    if stream.frames:
+        frames = ",\n            ".join(_dump_frame(frame) for frame in stream.frames)
+        head.append(f'"frames": [\n            {frames}\n          ]')
+    else:
+        head.append('"frames": []')
+    if stream.tail:
+        head.append(f'"tail": {_j(_raw_value(stream.tail))}')
+    return "{\n          " + ",\n          ".join(head) + "\n        }"
+
+
+def _dump_frame(frame: RecordedFrame) -> str:
+    return f"[{round(frame.at, 6)}, {_j(_raw_value(frame.raw))}]"
+
+
+def _raw_value(raw: bytes) -> str | dict[str, str]:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(raw).decode("ascii")}
+
+
+def _body_dict(body: Body) -> dict[str, Any]:
+    content = body.content
+    try:
+        value = json.loads(content)
+    except ValueError:
+        pass
+    else:
+        if _compact_json(value) == content:
+            return {"json": value}
+    try:
+        return {"text": content.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(content).decode("ascii")}
+
+
+def _compact_json(value: Any) -> bytes:
+    """The server's (orjson's) compact JSON form, which a ``json`` body must reproduce."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _error_dict(error: RecordedError) -> dict[str, str]:
+    return {"type": error.type, "message": error.message}
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _indent(text: str, by: int) -> str:
+    return text.replace("\n", "\n" + " " * by)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def load(path: Path | str) -> Cassette:
+    """Read and validate a cassette file; errors name the file and what is wrong."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CassetteNotFoundError(path) from None
+    except IsADirectoryError:
+        raise CassetteFormatError(path, "is a directory, not a cassette file") from None
+    return loads(data, path=path)
+
+
+def loads(data: bytes | str, *, path: Path | str | None = None) -> Cassette:
+    """Parse cassette text; ``path`` is only used to name the file in errors."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CassetteFormatError(
+            path, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
+        ) from None
+    reader = _Reader(path)
+    doc = reader.upgrade(doc)
+    cassette = reader.cassette(doc)
+    cassette.path = Path(path) if path is not None else None
+    return cassette
+
+
+class _Reader:
+    """Validates a parsed document while building the model; errors carry a JSON path."""
+
+    def __init__(self, path: Path | str | None) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> CassetteFormatError:
+        return CassetteFormatError(self.path, f"{where}: {problem}" if where else problem)
+
+    def upgrade(self, doc: Any) -> dict[str, Any]:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+            found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+            raise self.fail(
+                "", f"not a streamcassette cassette (expected \"format\": {FORMAT_NAME!r}, "
+                f"found {found!r})"
+            )
+        version = doc.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise self.fail("version", f"must be an integer, found {version!r}")
+        if version not in SUPPORTED_VERSIONS:
+            supported = ", ".join(map(str, SUPPORTED_VERSIONS))
+            advice = (
+                "it was written by a newer streamcassette; upgrade streamcassette"
+                if version > CURRENT_VERSION
+                else "it is too old to upgrade; re-record it"
+            )
+            raise UnsupportedVersionError(
+                self.path,
+                f"format version {version} is not supported (this release reads {supported}); "
+                f"{advice}",
+            )
+        while version < CURRENT_VERSION:
+            doc = _UPGRADES[version + 1](doc)
+            version += 1
+        return doc
+
+    def cassette(self, doc: dict[str, Any]) -> Cassette:
+        provenance = doc.get("provenance", {})
+        if not isinstance(provenance, dict):
+            raise self.fail("provenance", "must be an object")
+        interactions = self.field(doc, "interactions", list, "")
+        return Cassette(
+            interactions=[
+                self.interaction(item, f"interactions[{index}]")
+                for index, item in enumerate(interactions)
+            ],
+            provenance=provenance,
+        )
+
+    def field(self, obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        if not isinstance(obj, dict):
+            raise self.fail(where, "must be an object")
+        if key not in obj:
+            raise self.fail(where, f"missing field {key!r}")
+        value = obj[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(
+                f"{where}.{key}" if where else key,
+                f"must be {_JSON_NAMES.get(names, names)}, found {_describe(value)}",
+            )
+        return value
+
+    def interaction(self, obj: Any, where: str) -> Interaction:
+        request = self.request(self.field(obj, "request", dict, where), f"{where}.request")
+        response = None
+        if "response" in obj:
+            response = self.response(self.field(obj, "response", dict, where), f"{where}.response")
+        error = self.error(obj["error"], f"{where}.error") if "error" in obj else None
+        if response is None and error is None:
+            raise self.fail(where, "needs a 'response' or an 'error'")
+        return Interaction(request=request, response=response, error=error)
+
+    def request(self, obj: dict[str, Any], where: str) -> RecordedRequest:
+        return RecordedRequest(
+            method=self.field(obj, "method", str, where),
+            path=self.field(obj, "path", str, where),
+            query=self.pairs(obj.get("query", []), f"{where}.query"),
+            headers=self.pairs(obj.get("headers", []), f"{where}.headers"),
+            body=self.body(obj, where),
+        )
+
+    def response(self, obj: dict[str, Any], where: str) -> RecordedResponse:
+        stream = None
+        if "stream" in obj:
+            stream = self.stream(self.field(obj, "stream", dict, where), f"{where}.stream")
+        return RecordedResponse(
+            status=self.field(obj, "status", int, where),
+            headers=self.pairs(obj.get("headers", []), f"{where}.headers"),
+            body=self.body(obj, where),
+            stream=stream,
+        )
+
+    def stream(self, obj: dict[str, Any], where: str) -> RecordedStream:
+        end_value = self.field(obj, "end", str, where)
+        try:
+            end = StreamEnd(end_value)
+        except ValueError:
+            allowed = ", ".join(repr(e.value) for e in StreamEnd)
+            raise self.fail(f"{where}.end", f"must be one of {allowed}, found {end_value!r}")
+        duration = self.field(obj, "duration", (int, float), where)
+        raw_frames = self.field(obj, "frames", list, where)
+        try:
+            # The hot path of loading: one tuple per frame, no per-field checks.
+            frames = [
+                RecordedFrame(float(at), raw.encode("utf-8")) for at, raw in raw_frames
+            ]
+        except (TypeError, ValueError, AttributeError):
+            frames = [
+                self.frame(item, f"{where}.frames[{index}]")
+                for index, item in enumerate(raw_frames)
+            ]
+        tail = b""
+        if "tail" in obj:
+            tail = self.raw(obj["tail"], f"{where}.tail")
+        error = self.error(obj["error"], f"{where}.error") if "error" in obj else None
+        return RecordedStream(
+            frames=frames, end=end, tail=tail, duration=float(duration), error=error
+        )
+
+    def frame(self, item: Any, where: str) -> RecordedFrame:
+        if not isinstance(item, list) or len(item) != 2:
+            raise self.fail(where, f"a frame must be [offset_seconds, raw], found {_describe(item)}")
+        at, raw = item
+        if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
+            raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
+        return RecordedFrame(float(at), self.raw(raw, where))
+
+    def raw(self, value: Any, where: str) -> bytes:
+        if isinstance(value, str):
+            return value.encode("utf-8")
+        if isinstance(value, dict) and isinstance(value.get("base64"), str):
+            return self.b64(value["base64"], where)
+        raise self.fail(where, f"raw bytes must be a string or {{\"base64\": ...}}, found "
+                        f"{_describe(value)}")
+
+    def body(self, obj: dict[str, Any], where: str) -> Body | None:
+        if "json" in obj:
+            return Body(_compact_json(obj["json"]))
+        if "text" in obj:
+            return Body(self.field(obj, "text", str, where).encode("utf-8"))
+        if "base64" in obj:
+            return Body(self.b64(self.field(obj, "base64", str, where), f"{where}.base64"))
+        return None
+
+    def b64(self, text: str, where: str) -> bytes:
+        try:
+            return base64.b64decode(text, validate=True)
+        except ValueError as exc:
+            raise self.fail(where, f"invalid base64: {exc}") from None
+
+    def pairs(self, value: Any, where: str) -> list[tuple[str, str]]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"must be a list of [name, value] pairs, found {_describe(value)}")
+        pairs: list[tuple[str, str]] = []
+        for index, pair in enumerate(value):
+            if (
+                not isinstance(pair, list)
+                or len(pair) != 2
+                or not all(isinstance(part, str) for part in pair)
+            ):
+                raise self.fail(f"{where}[{index}]", f"must be [name, value], found {pair!r}")
+            pairs.append((pair[0], pair[1]))
+        return pairs
+
+    def error(self, value: Any, where: str) -> RecordedError:
+        return RecordedError(
+            type=self.field(value, "type", str, where),
+            message=self.field(value, "message", str, where),
+        )
+
+
+_JSON_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "list": "a list",
+    "dict": "an object",
+    "int/float": "a number",
+}
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if _is_json(value) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_json(value: Any) -> bool:
+    return isinstance(value, (dict, list, str, int, float, bool)) or value is None

@@ -1,0 +1,225 @@
+"""Recording transports: wrap a real httpx transport and tee every interaction into a cassette.
+
+Chunks go on to the caller as they arrive: the tee splits them into frames and stamps
+their arrival time on the way through, it never buffers a stream (vcrpy's httpx stub
+joins the whole body before the caller sees the first byte).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+
+import httpx
+
+from ._cassette import (
+    Body,
+    Cassette,
+    Interaction,
+    RecordedError,
+    RecordedFrame,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedStream,
+    StreamEnd,
+)
+from ._redact import Redactor
+from ._sse import FrameDecoder
+
+__all__ = ["AsyncRecordingTransport", "RecordingTransport", "is_event_stream", "snapshot_request"]
+
+
+def is_event_stream(headers: httpx.Headers) -> bool:
+    return headers.get("content-type", "").partition(";")[0].strip() == "text/event-stream"
+
+
+def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequest:
+    """The recorded (redacted) form of a request whose body has been read."""
+    content = request.content
+    return RecordedRequest(
+        method=request.method,
+        path=request.url.path,
+        query=redactor.query(request.url.params.multi_items()),
+        headers=redactor.headers(request.headers.multi_items()),
+        body=Body(content) if content else None,
+    )
+
+
+class _Capture:
+    """Fills one interaction's response while its body streams through."""
+
+    def __init__(self, interaction: Interaction, response: httpx.Response, redactor: Redactor):
+        self.interaction = interaction
+        self.started = time.perf_counter()
+        self.finished = False
+        self.sse = is_event_stream(response.headers)
+        self.decoder = FrameDecoder() if self.sse else None
+        self.chunks: list[bytes] = []
+        self.recorded = RecordedResponse(
+            status=response.status_code,
+            headers=redactor.headers(response.headers.multi_items()),
+            stream=RecordedStream() if self.sse else None,
+        )
+        interaction.response = self.recorded
+
+    def chunk(self, chunk: bytes) -> None:
+        if self.decoder is None:
+            self.chunks.append(chunk)
+            return
+        frames = self.decoder.feed(chunk)
+        if frames:
+            at = time.perf_counter() - self.started
+            assert self.recorded.stream is not None
+            self.recorded.stream.frames.extend(RecordedFrame(at, raw) for raw in frames)
+
+    def finish(self, end: StreamEnd, error: BaseException | None = None) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        elapsed = time.perf_counter() - self.started
+        stream = self.recorded.stream
+        if stream is None:
+            self.recorded.body = Body(b"".join(self.chunks))
+            return
+        assert self.decoder is not None
+        frames, stream.tail = self.decoder.flush()
+        stream.frames.extend(RecordedFrame(elapsed, raw) for raw in frames)
+        stream.end = end
+        stream.duration = elapsed
+        if error is not None:
+            stream.error = RecordedError(type(error).__name__, str(error))
+
+
+class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Passes the inner stream's chunks through unchanged while capturing them."""
+
+    def __init__(
+        self, inner: Iterable[bytes] | AsyncIterator[bytes] | httpx.Response, capture: _Capture
+    ) -> None:
+        self._inner = inner
+        self._capture = capture
+
+    def __iter__(self) -> Iterator[bytes]:
+        assert isinstance(self._inner, httpx.SyncByteStream)
+        capture = self._capture
+        try:
+            for chunk in self._inner:
+                capture.chunk(chunk)
+                yield chunk
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            capture.finish(StreamEnd.DROPPED, exc)
+            raise
+        capture.finish(StreamEnd.CLOSED)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        assert isinstance(self._inner, httpx.AsyncByteStream)
+        capture = self._capture
+        try:
+            async for chunk in self._inner:
+                capture.chunk(chunk)
+                yield chunk
+        except GeneratorExit:
+            raise
+        except Exception as exc:
+            capture.finish(StreamEnd.DROPPED, exc)
+            raise
+        capture.finish(StreamEnd.CLOSED)
+
+    def close(self) -> None:
+        if not self._capture.finished and not self._capture.sse:
+            # A plain body the client did not read to the end: finish reading it so the
+            # cassette holds all of it, since replay must serve the whole body.
+            assert isinstance(self._inner, httpx.SyncByteStream)
+            for chunk in self._inner:
+                self._capture.chunk(chunk)
+        self._capture.finish(StreamEnd.CLIENT_STOPPED)
+        assert isinstance(self._inner, httpx.SyncByteStream)
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        if not self._capture.finished and not self._capture.sse:
+            assert isinstance(self._inner, httpx.AsyncByteStream)
+            async for chunk in self._inner:
+                self._capture.chunk(chunk)
+        self._capture.finish(StreamEnd.CLIENT_STOPPED)
+        assert isinstance(self._inner, httpx.AsyncByteStream)
+        await self._inner.aclose()
+
+
+class _RecorderBase:
+    def __init__(self, cassette: Cassette, redact: Iterable[str] = ()) -> None:
+        self.cassette = cassette
+        self.redactor = Redactor(redact)
+
+    def _begin(self, request: httpx.Request) -> Interaction:
+        interaction = Interaction(request=snapshot_request(request, self.redactor))
+        self.cassette.interactions.append(interaction)
+        return interaction
+
+    def _failed(self, interaction: Interaction, exc: Exception) -> None:
+        interaction.error = RecordedError(type(exc).__name__, str(exc))
+
+    def _wrap(self, interaction: Interaction, response: httpx.Response) -> httpx.Response:
+        capture = _Capture(interaction, response, self.redactor)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_RecordingStream(response.stream, capture),
+            extensions=response.extensions,
+        )
+
+
+class RecordingTransport(_RecorderBase, httpx.BaseTransport):
+    """A sync transport that records every interaction through ``transport`` into ``cassette``."""
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        redact: Iterable[str] = (),
+    ) -> None:
+        super().__init__(cassette, redact)
+        self.transport = transport if transport is not None else httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        interaction = self._begin(request)
+        try:
+            response = self.transport.handle_request(request)
+        except Exception as exc:
+            self._failed(interaction, exc)
+            raise
+        return self._wrap(interaction, response)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class AsyncRecordingTransport(_RecorderBase, httpx.AsyncBaseTransport):
+    """The async twin of :class:`RecordingTransport`."""
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        redact: Iterable[str] = (),
+    ) -> None:
+        super().__init__(cassette, redact)
+        self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        interaction = self._begin(request)
+        try:
+            response = await self.transport.handle_async_request(request)
+        except Exception as exc:
+            self._failed(interaction, exc)
+            raise
+        return self._wrap(interaction, response)
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()

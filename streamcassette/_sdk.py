@@ -1,0 +1,265 @@
+"""Wiring into ``langgraph_sdk``: clients that record or replay, and ``use_cassette``.
+
+``use_cassette`` wraps the transport of every LangGraph SDK client *constructed* inside
+it, however the code under test imported ``get_client``: it hooks the client classes'
+``__init__``, which every ``get_client``/``get_sync_client`` call goes through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.metadata
+import platform
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from ._cassette import Cassette
+from ._errors import CassetteNotFoundError
+from ._format import load, save
+from ._match import DEFAULT_MATCH_ON, Matcher
+from ._record import AsyncRecordingTransport, RecordingTransport
+from ._replay import RepeatPolicy, ReplayTransport
+
+if TYPE_CHECKING:
+    from langgraph_sdk.client import LangGraphClient, SyncLangGraphClient
+
+__all__ = ["CassetteSession", "Mode", "replay_client", "replay_sync_client", "use_cassette"]
+
+Mode = Literal["replay", "record", "missing"]
+MODES: tuple[Mode, ...] = ("replay", "record", "missing")
+REPLAY_URL = "http://streamcassette.invalid"
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def new_provenance() -> dict[str, Any]:
+    """Where a recording comes from; server versions are added once a server answers."""
+    provenance: dict[str, Any] = {
+        "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "streamcassette": _version("streamcassette"),
+        "langgraph_sdk": _version("langgraph-sdk"),
+        "python": platform.python_version(),
+    }
+    return {key: value for key, value in provenance.items() if value is not None}
+
+
+class CassetteSession:
+    """One cassette in one mode: hands out transports and SDK clients that use it.
+
+    ``mode="replay"`` serves the cassette and never touches the network; ``"record"``
+    records afresh (the file is replaced on :meth:`save`); ``"missing"`` records when the
+    file does not exist yet and replays it otherwise.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        mode: Mode = "replay",
+        match_on: Iterable[str | Matcher] = DEFAULT_MATCH_ON,
+        speed: float | None = None,
+        repeats: RepeatPolicy = "error",
+        redact: Iterable[str] = (),
+    ) -> None:
+        if mode not in MODES:
+            msg = f"mode must be one of {', '.join(MODES)}; got {mode!r}"
+            raise ValueError(msg)
+        self.path = Path(path)
+        self.redact = tuple(redact)
+        self.recording = mode == "record" or (mode == "missing" and not self.path.exists())
+        self.replayer: ReplayTransport | None = None
+        if self.recording:
+            self.cassette = Cassette(provenance=new_provenance(), path=self.path)
+        else:
+            try:
+                self.cassette = load(self.path)
+            except CassetteNotFoundError:
+                raise CassetteNotFoundError(
+                    self.path, "record it first (mode='record', or `pytest --record-streams`)"
+                ) from None
+            self.replayer = ReplayTransport(
+                self.cassette, match_on=match_on, speed=speed, repeats=repeats, redact=redact
+            )
+        self._server_info_from: str | None = None
+
+    @property
+    def mode(self) -> Literal["record", "replay"]:
+        return "record" if self.recording else "replay"
+
+    # -- transports -----------------------------------------------------------------
+
+    def async_transport(
+        self, real: httpx.AsyncBaseTransport | None = None
+    ) -> httpx.AsyncBaseTransport:
+        """A transport for an ``httpx.AsyncClient``: records through ``real``, or replays."""
+        if self.replayer is not None:
+            return self.replayer
+        return AsyncRecordingTransport(self.cassette, real, redact=self.redact)
+
+    def sync_transport(self, real: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
+        """A transport for an ``httpx.Client``: records through ``real``, or replays."""
+        if self.replayer is not None:
+            return self.replayer
+        return RecordingTransport(self.cassette, real, redact=self.redact)
+
+    # -- SDK clients ----------------------------------------------------------------
+
+    def client(self, url: str | None = None, **kwargs: Any) -> LangGraphClient:
+        """An async SDK client (``get_client``) wired to this cassette."""
+        from langgraph_sdk import get_client
+
+        client = get_client(url=self._url(url), **self._sdk_kwargs(kwargs))
+        self.attach(client.http.client)
+        return client
+
+    def sync_client(self, url: str | None = None, **kwargs: Any) -> SyncLangGraphClient:
+        """A sync SDK client (``get_sync_client``) wired to this cassette."""
+        from langgraph_sdk import get_sync_client
+
+        client = get_sync_client(url=self._url(url), **self._sdk_kwargs(kwargs))
+        self.attach(client.http.client)
+        return client
+
+    def _url(self, url: str | None) -> str:
+        if url is None and self.recording:
+            msg = "recording needs the server's url"
+            raise ValueError(msg)
+        return url or REPLAY_URL
+
+    def _sdk_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        # A replayed client must not pick up a real key from the environment.
+        if not self.recording:
+            kwargs.setdefault("api_key", None)
+        return kwargs
+
+    def attach(self, client: httpx.Client | httpx.AsyncClient) -> None:
+        """Point an existing httpx client at this cassette (used for SDK-built clients)."""
+        # httpx routes by mount first (e.g. proxies from the environment), then falls back
+        # to ``_transport``; both must go through the cassette.
+        if isinstance(client, httpx.AsyncClient):
+            client._transport = self.async_transport(client._transport)  # noqa: SLF001
+            wrap_async = self.async_transport
+            client._mounts = {  # noqa: SLF001
+                pattern: wrap_async(transport) if transport is not None else None
+                for pattern, transport in client._mounts.items()  # noqa: SLF001
+            }
+        else:
+            client._transport = self.sync_transport(client._transport)  # noqa: SLF001
+            wrap_sync = self.sync_transport
+            client._mounts = {  # noqa: SLF001
+                pattern: wrap_sync(transport) if transport is not None else None
+                for pattern, transport in client._mounts.items()  # noqa: SLF001
+            }
+        if self.recording and self._server_info_from is None:
+            self._server_info_from = str(client.base_url)
+
+    @contextlib.contextmanager
+    def patch_sdk(self) -> Iterator[CassetteSession]:
+        """Wire every SDK client constructed in this block to the cassette."""
+        from langgraph_sdk.client import LangGraphClient, SyncLangGraphClient
+
+        session = self
+        patched: list[tuple[type[Any], Callable[..., None]]] = []
+        for cls in (LangGraphClient, SyncLangGraphClient):
+            original = cls.__init__
+
+            def init(
+                self: Any, client: Any, *args: Any, __original: Any = original, **kwargs: Any
+            ) -> None:
+                session.attach(client)
+                __original(self, client, *args, **kwargs)
+
+            patched.append((cls, original))
+            cls.__init__ = init  # type: ignore[method-assign]
+        try:
+            yield self
+        finally:
+            for cls, original in reversed(patched):
+                cls.__init__ = original  # type: ignore[method-assign]
+
+    # -- saving ---------------------------------------------------------------------
+
+    def save(self) -> Path:
+        """Write the recording (atomically). Only meaningful when recording."""
+        if not self.recording:
+            msg = f"{self.path}: nothing to save, the cassette is being replayed"
+            raise RuntimeError(msg)
+        self._add_server_info()
+        return save(self.cassette, self.path)
+
+    def _add_server_info(self) -> None:
+        if self._server_info_from is None or "server" in self.cassette.provenance:
+            return
+        try:
+            response = httpx.get(self._server_info_from.rstrip("/") + "/info", timeout=2.0)
+            info = response.json() if response.is_success else None
+        except (httpx.HTTPError, ValueError):
+            info = None
+        if isinstance(info, dict):
+            self.cassette.provenance["server"] = {
+                key: value for key, value in info.items() if isinstance(value, (str, int))
+            }
+
+
+@contextlib.contextmanager
+def use_cassette(
+    path: Path | str,
+    *,
+    mode: Mode = "replay",
+    match_on: Iterable[str | Matcher] = DEFAULT_MATCH_ON,
+    speed: float | None = None,
+    repeats: RepeatPolicy = "error",
+    redact: Iterable[str] = (),
+) -> Iterator[CassetteSession]:
+    """Record or replay every LangGraph SDK client created inside the block.
+
+    Code under test keeps calling ``get_client(url=...)`` / ``get_sync_client(url=...)``
+    unchanged. When recording, the cassette is saved when the block exits normally; a
+    block that raises saves nothing, so a failed recording never replaces a good one.
+    """
+    session = CassetteSession(
+        path, mode=mode, match_on=match_on, speed=speed, repeats=repeats, redact=redact
+    )
+    with session.patch_sdk():
+        yield session
+    if session.recording:
+        session.save()
+
+
+def replay_client(
+    cassette: Path | str,
+    *,
+    match_on: Iterable[str | Matcher] = DEFAULT_MATCH_ON,
+    speed: float | None = None,
+    repeats: RepeatPolicy = "error",
+) -> LangGraphClient:
+    """An async SDK client that answers from ``cassette``, offline."""
+    session = CassetteSession(
+        cassette, mode="replay", match_on=match_on, speed=speed, repeats=repeats
+    )
+    return session.client()
+
+
+def replay_sync_client(
+    cassette: Path | str,
+    *,
+    match_on: Iterable[str | Matcher] = DEFAULT_MATCH_ON,
+    speed: float | None = None,
+    repeats: RepeatPolicy = "error",
+) -> SyncLangGraphClient:
+    """A sync SDK client that answers from ``cassette``, offline."""
+    session = CassetteSession(
+        cassette, mode="replay", match_on=match_on, speed=speed, repeats=repeats
+    )
+    return session.sync_client()
