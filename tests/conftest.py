@@ -1,0 +1,27 @@
+"""Shared fixtures: one real ``langgraph dev`` server per test session (per xdist worker)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streamcassette.devserver import LangGraphDevServer
+
+GRAPHS_CONFIG = Path(__file__).parent / "graphs" / "langgraph.json"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def langgraph_server() -> Iterator[LangGraphDevServer]:
+    # Several jobs, so a run parked on a gate or an interrupt does not hold up the others.
+    with LangGraphDevServer(GRAPHS_CONFIG, n_jobs_per_worker=8) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def langgraph_url(langgraph_server: LangGraphDevServer) -> str:
+    return langgraph_server.url

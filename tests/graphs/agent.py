@@ -1,0 +1,105 @@
+"""A weather agent driven by a fake chat model that streams its answers token by token.
+
+The model decides from the conversation alone (no shared iterator), so every run on the same
+server streams the same tokens: first a ``search`` tool call, then the final answer.
+"""
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.tools import tool
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
+
+QUERY = "weather in los angeles"
+ANSWER = "The weather in Los Angeles is sunny and 72 degrees."
+WEATHER = "Los Angeles: sunny, 72 degrees Fahrenheit, light breeze from the west."
+
+
+@tool
+def search(query: str) -> str:
+    """Look up the current weather."""
+    return WEATHER
+
+
+class FakeWeatherModel(BaseChatModel):
+    """Calls ``search`` until a tool result is in the conversation, then answers."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-weather-model"
+
+    def _chunks(self, messages: list[BaseMessage]) -> list[AIMessageChunk]:
+        if isinstance(messages[-1], ToolMessage):
+            return [AIMessageChunk(content=token) for token in re.findall(r"\S+\s*", ANSWER)]
+        # The tool call's id varies per run, like a real provider's.
+        call_id = f"call_{uuid.uuid4().hex[:24]}"
+        args = json.dumps({"query": QUERY})
+        split = len(args) // 2
+        return [
+            AIMessageChunk(
+                content="",
+                tool_call_chunks=[
+                    {"name": "search", "args": args[:split], "id": call_id, "index": 0}
+                ],
+            ),
+            AIMessageChunk(
+                content="",
+                tool_call_chunks=[{"name": None, "args": args[split:], "id": None, "index": 0}],
+            ),
+        ]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        chunks = self._chunks(messages)
+        merged = chunks[0]
+        for chunk in chunks[1:]:
+            merged = merged + chunk
+        message = AIMessage(content=merged.content, tool_calls=merged.tool_calls)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        chunks = self._chunks(messages)
+        for i, message in enumerate(chunks):
+            if i == len(chunks) - 1:
+                message.chunk_position = "last"
+            chunk = ChatGenerationChunk(message=message)
+            if run_manager:
+                run_manager.on_llm_new_token(str(message.content), chunk=chunk)
+            yield chunk
+
+
+model = FakeWeatherModel()
+
+
+def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+    return {"messages": [model.invoke(state["messages"])]}
+
+
+graph = (
+    StateGraph(MessagesState)
+    .add_node("agent", agent)
+    .add_node("action", ToolNode([search]))
+    .add_edge(START, "agent")
+    .add_conditional_edges("agent", tools_condition, {"tools": "action", END: END})
+    .add_edge("action", "agent")
+    .compile()
+)
