@@ -253,8 +253,9 @@ class _Reader:
         if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
             found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
             raise self.fail(
-                "", f"not a streamcassette cassette (expected \"format\": {FORMAT_NAME!r}, "
-                f"found {found!r})"
+                "",
+                f'not a streamcassette cassette (expected "format": {FORMAT_NAME!r}, '
+                f"found {found!r})",
             )
         version = doc.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
@@ -271,10 +272,11 @@ class _Reader:
                 f"format version {version} is not supported (this release reads {supported}); "
                 f"{advice}",
             )
+        upgraded: dict[str, Any] = doc
         while version < CURRENT_VERSION:
-            doc = _UPGRADES[version + 1](doc)
+            upgraded = _UPGRADES[version + 1](upgraded)
             version += 1
-        return doc
+        return upgraded
 
     def cassette(self, doc: dict[str, Any]) -> Cassette:
         provenance = doc.get("provenance", {})
@@ -339,14 +341,13 @@ class _Reader:
             end = StreamEnd(end_value)
         except ValueError:
             allowed = ", ".join(repr(e.value) for e in StreamEnd)
-            raise self.fail(f"{where}.end", f"must be one of {allowed}, found {end_value!r}")
+            problem = f"must be one of {allowed}, found {end_value!r}"
+            raise self.fail(f"{where}.end", problem) from None
         duration = self.field(obj, "duration", (int, float), where)
         raw_frames = self.field(obj, "frames", list, where)
         try:
             # The hot path of loading: one tuple per frame, no per-field checks.
-            frames = [
-                RecordedFrame(float(at), raw.encode("utf-8")) for at, raw in raw_frames
-            ]
+            frames = [RecordedFrame(float(at), raw.encode("utf-8")) for at, raw in raw_frames]
         except (TypeError, ValueError, AttributeError):
             frames = [
                 self.frame(item, f"{where}.frames[{index}]")
@@ -362,7 +363,9 @@ class _Reader:
 
     def frame(self, item: Any, where: str) -> RecordedFrame:
         if not isinstance(item, list) or len(item) != 2:
-            raise self.fail(where, f"a frame must be [offset_seconds, raw], found {_describe(item)}")
+            raise self.fail(
+                where, f"a frame must be [offset_seconds, raw], found {_describe(item)}"
+            )
         at, raw = item
         if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
             raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
@@ -373,8 +376,9 @@ class _Reader:
             return value.encode("utf-8")
         if isinstance(value, dict) and isinstance(value.get("base64"), str):
             return self.b64(value["base64"], where)
-        raise self.fail(where, f"raw bytes must be a string or {{\"base64\": ...}}, found "
-                        f"{_describe(value)}")
+        raise self.fail(
+            where, f'raw bytes must be a string or {{"base64": ...}}, found {_describe(value)}'
+        )
 
     def body(self, obj: dict[str, Any], where: str) -> Body | None:
         if "json" in obj:
@@ -393,7 +397,9 @@ class _Reader:
 
     def pairs(self, value: Any, where: str) -> list[tuple[str, str]]:
         if not isinstance(value, list):
-            raise self.fail(where, f"must be a list of [name, value] pairs, found {_describe(value)}")
+            raise self.fail(
+                where, f"must be a list of [name, value] pairs, found {_describe(value)}"
+            )
         pairs: list[tuple[str, str]] = []
         for index, pair in enumerate(value):
             if (

@@ -106,7 +106,7 @@ def json_difference(recorded: Any, live: Any, path: str = "") -> str | None:
                 return found
         return None
     if isinstance(recorded, list) and isinstance(live, list):
-        for index, (old, new) in enumerate(zip(recorded, live)):
+        for index, (old, new) in enumerate(zip(recorded, live, strict=False)):
             found = json_difference(old, new, f"{path}[{index}]")
             if found is not None:
                 return found

@@ -30,7 +30,8 @@ __all__ = ["AsyncRecordingTransport", "RecordingTransport", "is_event_stream", "
 
 
 def is_event_stream(headers: httpx.Headers) -> bool:
-    return headers.get("content-type", "").partition(";")[0].strip() == "text/event-stream"
+    content_type: str = headers.get("content-type", "")
+    return content_type.partition(";")[0].strip() == "text/event-stream"
 
 
 def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequest:
@@ -48,7 +49,9 @@ def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequ
 class _Capture:
     """Fills one interaction's response while its body streams through."""
 
-    def __init__(self, interaction: Interaction, response: httpx.Response, redactor: Redactor):
+    def __init__(
+        self, interaction: Interaction, response: httpx.Response, redactor: Redactor
+    ) -> None:
         self.interaction = interaction
         self.started = time.perf_counter()
         self.finished = False
@@ -94,7 +97,7 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """Passes the inner stream's chunks through unchanged while capturing them."""
 
     def __init__(
-        self, inner: Iterable[bytes] | AsyncIterator[bytes] | httpx.Response, capture: _Capture
+        self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, capture: _Capture
     ) -> None:
         self._inner = inner
         self._capture = capture
@@ -148,6 +151,12 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+def _byte_stream(response: httpx.Response) -> httpx.SyncByteStream | httpx.AsyncByteStream:
+    stream = response.stream
+    assert isinstance(stream, (httpx.SyncByteStream, httpx.AsyncByteStream))
+    return stream
+
+
 class _RecorderBase:
     def __init__(self, cassette: Cassette, redact: Iterable[str] = ()) -> None:
         self.cassette = cassette
@@ -166,7 +175,7 @@ class _RecorderBase:
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_RecordingStream(response.stream, capture),
+            stream=_RecordingStream(_byte_stream(response), capture),
             extensions=response.extensions,
         )
 

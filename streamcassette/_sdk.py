@@ -44,9 +44,7 @@ def _version(distribution: str) -> str | None:
 def new_provenance() -> dict[str, Any]:
     """Where a recording comes from; server versions are added once a server answers."""
     provenance: dict[str, Any] = {
-        "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
+        "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "streamcassette": _version("streamcassette"),
         "langgraph_sdk": _version("langgraph-sdk"),
         "python": platform.python_version(),
@@ -148,18 +146,18 @@ class CassetteSession:
         # httpx routes by mount first (e.g. proxies from the environment), then falls back
         # to ``_transport``; both must go through the cassette.
         if isinstance(client, httpx.AsyncClient):
-            client._transport = self.async_transport(client._transport)  # noqa: SLF001
+            client._transport = self.async_transport(client._transport)
             wrap_async = self.async_transport
-            client._mounts = {  # noqa: SLF001
+            client._mounts = {
                 pattern: wrap_async(transport) if transport is not None else None
-                for pattern, transport in client._mounts.items()  # noqa: SLF001
+                for pattern, transport in client._mounts.items()
             }
         else:
-            client._transport = self.sync_transport(client._transport)  # noqa: SLF001
+            client._transport = self.sync_transport(client._transport)
             wrap_sync = self.sync_transport
-            client._mounts = {  # noqa: SLF001
+            client._mounts = {
                 pattern: wrap_sync(transport) if transport is not None else None
-                for pattern, transport in client._mounts.items()  # noqa: SLF001
+                for pattern, transport in client._mounts.items()
             }
         if self.recording and self._server_info_from is None:
             self._server_info_from = str(client.base_url)
@@ -186,7 +184,7 @@ class CassetteSession:
             yield self
         finally:
             for cls, original in reversed(patched):
-                cls.__init__ = original  # type: ignore[method-assign]
+                cls.__init__ = original
 
     # -- saving ---------------------------------------------------------------------
 

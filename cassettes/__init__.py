@@ -1,0 +1,1 @@
+"""Cassettes bundled with streamcassette (installed as ``streamcassette.bundled``)."""

@@ -1,0 +1,82 @@
+"""``streamcassette play``: replay a cassette through the SDK and print it like the docs do."""
+
+from __future__ import annotations
+
+import asyncio
+import pprint
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._cassette import Interaction, StreamEnd
+from .._format import load
+from .._sdk import CassetteSession
+from ._common import bundled_cassette, load_or_fail
+
+
+def print_part(event: str, data: Any) -> None:
+    """One event the way the LangGraph streaming docs print it."""
+    click.echo(click.style(f"Receiving new event of type: {event}...", bold=True))
+    click.echo(pprint.pformat(data, width=100, sort_dicts=False))
+    click.echo("\n")
+
+
+async def play(path: Path, speed: float | None) -> int:
+    """Replay every stream of the cassette through the async SDK; returns the event count."""
+    cassette = load(path)
+    session = CassetteSession(path, mode="replay", speed=speed)
+    client = session.client()
+    count = 0
+    try:
+        reconnect_to: str | None = None
+        for _index, interaction in cassette.streams():
+            request = interaction.request
+            if request.method == "GET" and request.path == reconnect_to:
+                # The SDK reconnected after a drop: it replays inside the dropped stream.
+                continue
+            reconnect_to = _reconnect_path(interaction)
+            body = request.body.json() if request.body is not None else None
+            async for part in client.http.stream(
+                request.path, request.method, json=body, params=list(request.query) or None
+            ):
+                count += 1
+                print_part(part.event, part.data)
+    finally:
+        await client.aclose()
+    return count
+
+
+def _reconnect_path(interaction: Interaction) -> str | None:
+    """Where the SDK reconnects after this stream, if it dropped."""
+    response = interaction.response
+    if response is None or response.stream is None or response.stream.end is not StreamEnd.DROPPED:
+        return None
+    return response.header("location")
+
+
+@click.command()
+@click.argument(
+    "cassette",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Playback speed: 1 keeps the recorded timing, 2 is twice as fast.",
+)
+@click.option("--instant", is_flag=True, help="No waiting between events.")
+def command(cassette: Path | None, speed: float, instant: bool) -> None:
+    """Play CASSETTE's streams in the terminal, offline, through the LangGraph SDK.
+
+    Without CASSETTE, plays the bundled recording of the weather agent.
+    """
+    if speed <= 0:
+        raise click.BadParameter("must be positive", param_hint="--speed")
+    path = cassette or bundled_cassette()
+    load_or_fail(path)
+    count = asyncio.run(play(path, None if instant else speed))
+    click.echo(f"played {count} events from {path}", err=True)
