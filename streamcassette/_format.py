@@ -97,12 +97,23 @@ def save(cassette: Cassette, path: Path | str | None = None) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     cassette.path = target
     return target
+
+
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's mode; new files get the usual 0o666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _dump_interaction(interaction: Interaction) -> str:

@@ -22,11 +22,52 @@ def print_part(event: str, data: Any) -> None:
     click.echo("\n")
 
 
-async def play(path: Path, speed: float | None) -> int:
+def token_text(event: str, data: Any) -> str | None:
+    """The text of a streamed LLM token (``messages-tuple`` mode), else ``None``."""
+    if not event.startswith("messages") or not isinstance(data, list) or len(data) != 2:
+        return None
+    chunk = data[0]
+    if not isinstance(chunk, dict) or chunk.get("type") != "AIMessageChunk":
+        return None
+    content = chunk.get("content")
+    text = content if isinstance(content, str) else ""
+    for call in chunk.get("tool_call_chunks") or ():
+        if isinstance(call, dict):
+            name = f"[tool call {call['name']}] " if call.get("name") else ""
+            text += name + (call.get("args") or "")
+    return text
+
+
+class Printer:
+    """Prints events docs-style; runs of LLM tokens print inline, as a chat UI shows them."""
+
+    def __init__(self, *, raw: bool) -> None:
+        self.raw = raw
+        self.in_tokens = False
+
+    def part(self, event: str, data: Any) -> None:
+        text = None if self.raw else token_text(event, data)
+        if text is not None:
+            if not self.in_tokens:
+                click.echo(click.style(f"Streaming tokens ({event})...", bold=True))
+                self.in_tokens = True
+            click.echo(text, nl=False)
+            return
+        self.end_tokens()
+        print_part(event, data)
+
+    def end_tokens(self) -> None:
+        if self.in_tokens:
+            click.echo("\n\n")
+            self.in_tokens = False
+
+
+async def play(path: Path, speed: float | None, *, raw: bool = False) -> int:
     """Replay every stream of the cassette through the async SDK; returns the event count."""
     cassette = load(path)
     session = CassetteSession(path, mode="replay", speed=speed)
     client = session.client()
+    printer = Printer(raw=raw)
     count = 0
     try:
         reconnect_to: str | None = None
@@ -41,7 +82,8 @@ async def play(path: Path, speed: float | None) -> int:
                 request.path, request.method, json=body, params=list(request.query) or None
             ):
                 count += 1
-                print_part(part.event, part.data)
+                printer.part(part.event, part.data)
+        printer.end_tokens()
     finally:
         await client.aclose()
     return count
@@ -69,7 +111,8 @@ def _reconnect_path(interaction: Interaction) -> str | None:
     help="Playback speed: 1 keeps the recorded timing, 2 is twice as fast.",
 )
 @click.option("--instant", is_flag=True, help="No waiting between events.")
-def command(cassette: Path | None, speed: float, instant: bool) -> None:
+@click.option("--raw", is_flag=True, help="Print every event in full, tokens included.")
+def command(cassette: Path | None, speed: float, instant: bool, raw: bool) -> None:
     """Play CASSETTE's streams in the terminal, offline, through the LangGraph SDK.
 
     Without CASSETTE, plays the bundled recording of the weather agent.
@@ -78,5 +121,5 @@ def command(cassette: Path | None, speed: float, instant: bool) -> None:
         raise click.BadParameter("must be positive", param_hint="--speed")
     path = cassette or bundled_cassette()
     load_or_fail(path)
-    count = asyncio.run(play(path, None if instant else speed))
+    count = asyncio.run(play(path, None if instant else speed, raw=raw))
     click.echo(f"played {count} events from {path}", err=True)

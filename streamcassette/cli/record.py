@@ -16,7 +16,7 @@ from .play import print_part
 
 
 def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{assistant}-{'+'.join(modes)}").strip("-")
+    slug = re.sub(r"[^A-Za-z0-9_.+-]+", "-", f"{assistant}-{'+'.join(modes)}").strip("-")
     return Path("cassettes") / f"{slug}.json"
 
 

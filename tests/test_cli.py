@@ -1,0 +1,173 @@
+"""The core CLI commands (record, play, show) and the bundled cassettes they play."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from streamcassette import load
+from streamcassette.cli import main
+from streamcassette.cli._common import bundled_cassette
+from streamcassette.cli.record import default_output
+
+BUNDLED = Path(__file__).resolve().parent.parent / "cassettes"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_bundled_cassettes_hold_the_seed_examples() -> None:
+    """The shipped cassettes are the joke, subgraph and weather-agent runs of the seed docs."""
+    joke = load(BUNDLED / "joke.json")
+    events = [
+        (f.event, json.loads(f.data or "null"))
+        for _, i in joke.streams()
+        for f in i.response.stream.events()
+    ]  # type: ignore[union-attr]
+    assert ("updates", {"refine_topic": {"topic": "ice cream and cats"}}) in events
+    assert ("updates", {"generate_joke": {"joke": "This is a joke about ice cream and cats"}}) in (
+        events
+    )
+    assert ("values", {"topic": "ice cream"}) in events
+
+    subgraph = load(BUNDLED / "subgraph.json")
+    names = [f.event for _, i in subgraph.streams() for f in i.response.stream.events()]  # type: ignore[union-attr]
+    assert sum(1 for name in names if (name or "").startswith("updates|node_2:")) == 2
+
+    agent = load(BUNDLED / "weather_agent.json")
+    frames = [f for _, i in agent.streams() for f in i.response.stream.events()]  # type: ignore[union-attr]
+    tokens = [json.loads(f.data or "")[0] for f in frames if f.event == "messages"]
+    text = "".join(t["content"] for t in tokens if t["type"] == "AIMessageChunk")
+    assert text == "The weather in Los Angeles is sunny and 72 degrees."
+    assert any(t.get("tool_call_chunks") for t in tokens)
+    assert bundled_cassette() == BUNDLED / "weather_agent.json"
+
+
+def test_play_without_argument_plays_the_bundled_agent_like_the_docs() -> None:
+    """`play` with no cassette replays the weather agent, printing events as the docs do."""
+    code, out, err = run("play", "--instant")
+    assert code == 0
+    assert out.startswith("Receiving new event of type: metadata...\n{'run_id': ")
+    assert "Receiving new event of type: updates...\n{'agent': {'messages': [" in out
+    assert '[tool call search] {"query": "weather in los angeles"}' in out
+    assert "The weather in Los Angeles is sunny and 72 degrees.\n" in out
+    assert "played 17 events from" in err
+
+
+def test_play_raw_prints_every_token_event() -> None:
+    """`play --raw` prints token events in full instead of inline."""
+    code, out, _ = run("play", "--instant", "--raw", str(BUNDLED / "weather_agent.json"))
+    assert code == 0
+    assert out.count("Receiving new event of type: messages...") == 13
+
+
+def test_play_subgraph_shows_namespaced_events() -> None:
+    """Subgraph events keep their namespace in the printed event type."""
+    code, out, _ = run("play", "--instant", str(BUNDLED / "subgraph.json"))
+    assert code == 0
+    assert "Receiving new event of type: updates|node_2:" in out
+    assert "{'subgraph_node_2': {'foo': 'hi! foobar'}}" in out
+
+
+def test_show_lists_interactions_and_frame_counts() -> None:
+    """`show` lists each interaction and, for streams, frames per event type."""
+    code, out, _ = run("show", str(BUNDLED / "weather_agent.json"))
+    assert code == 0
+    assert "#0 POST /threads -> 200" in out
+    assert "stream: 17 frames" in out
+    assert "messages: 13" in out
+    assert "updates: 3" in out
+
+
+def test_bad_cassette_is_a_clean_cli_error(tmp_path: Path) -> None:
+    """A corrupt cassette exits non-zero with the file and the problem, not a traceback."""
+    path = tmp_path / "bad.json"
+    path.write_text('{"format": "streamcassette", "version": 1, "interactions": [}')
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 1
+    assert f"Error: {path}:1:" in result.stderr
+    assert "not valid JSON" in result.stderr
+    result = CliRunner().invoke(main, ["play", str(path)])
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.stderr
+
+
+def test_play_rejects_a_non_positive_speed() -> None:
+    """`--speed 0` is refused with the option named."""
+    result = CliRunner().invoke(main, ["play", "--speed", "0"])
+    assert result.exit_code == 2
+    assert "--speed" in result.stderr
+
+
+def test_record_default_output_name() -> None:
+    """Without -o, a cassette is named after the assistant and its stream modes."""
+    assert default_output("agent", ("updates", "messages-tuple")) == Path(
+        "cassettes/agent-updates+messages-tuple.json"
+    )
+
+
+@pytest.mark.live
+def test_record_prints_events_and_writes_a_playable_cassette(
+    langgraph_url: str, tmp_path: Path
+) -> None:
+    """`record` prints events as they arrive and writes a cassette that `play` replays."""
+    output = tmp_path / "joke.json"
+    code, out, err = run(
+        "record",
+        langgraph_url,
+        "joke",
+        "--input",
+        '{"topic": "pizza"}',
+        "--mode",
+        "updates",
+        "--mode",
+        "values",
+        "--resumable",
+        "-o",
+        str(output),
+    )
+    assert code == 0, err
+    assert "{'refine_topic': {'topic': 'pizza and cats'}}" in out
+    assert f"recorded 6 events into {output}" in err
+    cassette = load(output)
+    stream = next(cassette.streams())[1].response.stream  # type: ignore[union-attr]
+    assert all(frame.id for frame in stream.events())  # --resumable gives ids
+    code, replayed, _ = run("play", "--instant", str(output))
+    assert code == 0
+    assert replayed == out
+
+
+@pytest.mark.live
+def test_record_stateless_with_subgraphs(langgraph_url: str, tmp_path: Path) -> None:
+    """`record --stateless --subgraphs` uses POST /runs/stream and keeps namespaced events."""
+    output = tmp_path / "sub.json"
+    code, out, err = run(
+        "record",
+        langgraph_url,
+        "subgraph",
+        "--input",
+        '{"foo": "foo"}',
+        "--stateless",
+        "--subgraphs",
+        "-o",
+        str(output),
+        "--quiet",
+    )
+    assert code == 0, err
+    assert out == ""
+    cassette = load(output)
+    assert cassette.interactions[0].request.describe() == "POST /runs/stream"
+    names = [f.event for _, i in cassette.streams() for f in i.response.stream.events()]  # type: ignore[union-attr]
+    assert any((name or "").startswith("updates|node_2:") for name in names)
+
+
+def test_record_rejects_bad_input_json() -> None:
+    """A malformed --input is rejected before any request is made."""
+    result = CliRunner().invoke(main, ["record", "http://127.0.0.1:9", "joke", "--input", "{x"])
+    assert result.exit_code == 2
+    assert "--input must be JSON" in result.stderr
