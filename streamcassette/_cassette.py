@@ -42,8 +42,9 @@ class RecordedFrame(NamedTuple):
     at: float
     raw: bytes
 
-    def parse(self) -> SSEFrame:
-        return parse_frame(self.raw)
+    def parse(self, *, at_stream_start: bool = False) -> SSEFrame:
+        """The frame's fields; a BOM is only stripped from a stream's first frame."""
+        return parse_frame(self.raw, at_stream_start=at_stream_start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,8 @@ class RecordedStream:
 
     def events(self) -> Iterator[SSEFrame]:
         """The frames a client dispatches as events (comment-only frames left out)."""
-        for frame in self.frames:
-            parsed = frame.parse()
+        for index, frame in enumerate(self.frames):
+            parsed = frame.parse(at_stream_start=index == 0)
             if parsed.is_event:
                 yield parsed
 

@@ -4,21 +4,22 @@ A *frame* is one event block exactly as it was on the wire: its field lines, the
 line endings and the blank line that dispatched it. Frames keep their raw bytes, so
 encoding is concatenation and is byte-exact whatever the chunk boundaries were.
 
-Lines end at CR, LF or CRLF bytes only (the SSE spec). ``str.splitlines`` would also
-break on U+2028 and friends, which real JSON payloads carry raw, so nothing here
-decodes text before splitting.
+Lines end at CR, LF or CRLF bytes only (the SSE spec). That is what ``bytes.splitlines``
+does; ``str.splitlines`` would also break on U+2028, U+0085 and friends, which real JSON
+payloads carry raw, so nothing here decodes text before splitting.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = ["FrameDecoder", "SSEFrame", "encode_frames", "parse_frame"]
 
 _BOM = b"\xef\xbb\xbf"
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+_CR = 0x0D
+_LF = 0x0A
 
 
 class FrameDecoder:
@@ -27,27 +28,49 @@ class FrameDecoder:
     ``feed`` returns the frames a chunk completed. ``flush`` ends the stream and
     returns the frames a trailing CR completed plus the unterminated tail (``b""``
     when the stream ended on a frame boundary), so no byte is ever dropped.
+
+    A frame ends at every blank line, so frames split the stream exactly where a client
+    dispatches. A BOM opening the stream stays in the first frame's bytes but does not
+    make its line non-blank.
     """
 
-    __slots__ = ("_buffer", "_line_start", "_scan_from")
+    __slots__ = ("_at_stream_start", "_buffer", "_line_start")
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # the frame being read, from its first byte
         self._line_start = 0  # where the line being read starts, in the buffer
-        self._scan_from = 0  # where to look for the next line ending
+        self._at_stream_start = True  # whether a BOM may still open the stream
 
     def feed(self, chunk: bytes) -> list[bytes]:
         if not chunk:
             return []
+        # With no new line ending, and no held CR for this chunk to settle, nothing can
+        # complete: skipping the scan keeps a long line that arrives in pieces linear.
+        settles = _LF in chunk or _CR in chunk or self._buffer.endswith(b"\r")
         self._buffer += chunk
-        return self._scan(final=False)
+        if self._at_stream_start and not self._skip_bom(final=False):
+            return []
+        return self._scan(final=False) if settles else []
 
     def flush(self) -> tuple[list[bytes], bytes]:
+        if self._at_stream_start:
+            self._skip_bom(final=True)
         frames = self._scan(final=True)
         tail = bytes(self._buffer)
-        self._buffer = bytearray()
-        self._line_start = self._scan_from = 0
+        self._buffer = bytearray()  # ready for another stream
+        self._line_start = 0
+        self._at_stream_start = True
         return frames, tail
+
+    def _skip_bom(self, *, final: bool) -> bool:
+        """Start the first line after a BOM; False while the bytes so far may be one."""
+        buffer = self._buffer
+        if not final and len(buffer) < len(_BOM) and _BOM.startswith(buffer):
+            return False
+        self._at_stream_start = False
+        if buffer.startswith(_BOM):
+            self._line_start = len(_BOM)
+        return True
 
     def _scan(self, *, final: bool) -> list[bytes]:
         buffer = self._buffer
@@ -55,21 +78,21 @@ class FrameDecoder:
         frames: list[bytes] = []
         frame_start = 0
         line_start = self._line_start
-        scan_from = end
-        for match in _LINE_END.finditer(buffer, self._scan_from):
-            if not final and match.end() == end and buffer[end - 1] == 0x0D:
-                # A CR at the end of the data may be the first half of a CRLF:
-                # leave it until the next chunk (or the end) says which.
-                scan_from = match.start()
+        for line in buffer[line_start:].splitlines(keepends=True):
+            line_end = line_start + len(line)
+            last = line[-1]
+            if last != _LF and (last != _CR or (line_end == end and not final)):
+                # Unterminated, or a CR at the end of the data that may be the first
+                # half of a CRLF: leave it until the next chunk (or the end) says which.
                 break
-            if match.start() == line_start:  # a blank line dispatches the frame
-                frames.append(bytes(buffer[frame_start : match.end()]))
-                frame_start = match.end()
-            line_start = match.end()
+            first = line[0]
+            if first in (_LF, _CR):  # a blank line dispatches the frame
+                frames.append(bytes(buffer[frame_start:line_end]))
+                frame_start = line_end
+            line_start = line_end
         if frame_start:
             del buffer[:frame_start]
         self._line_start = line_start - frame_start
-        self._scan_from = scan_from - frame_start
         return frames
 
 
@@ -90,20 +113,28 @@ class SSEFrame:
 
     @property
     def is_event(self) -> bool:
-        """Whether a client dispatches something for this frame (not just a comment)."""
-        return self.event is not None or self.data is not None
+        """Whether a client yields an event for this frame (a data line or an event name).
+
+        This is the LangGraph SDK's rule. An empty ``event:`` line alone, an ``id``, a
+        ``retry`` or comments dispatch nothing a caller sees.
+        """
+        return bool(self.event) or self.data is not None
 
 
-def parse_frame(raw: bytes) -> SSEFrame:
-    """Interpret one raw frame's field lines (per the SSE spec's field rules)."""
-    if raw.startswith(_BOM):
+def parse_frame(raw: bytes, *, at_stream_start: bool = True) -> SSEFrame:
+    """Interpret one raw frame's field lines (per the SSE spec's field rules).
+
+    A leading BOM is ignored only when ``raw`` opens the stream; pass
+    ``at_stream_start=False`` for later frames, where it is part of the first field name.
+    """
+    if at_stream_start and raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     event: str | None = None
     data_lines: list[str] | None = None
     event_id: str | None = None
     retry: int | None = None
     comments: list[str] = []
-    for line in _LINE_END.split(raw):
+    for line in raw.splitlines():
         if not line:
             continue
         if line[0] == 0x3A:  # ":" starts a comment
@@ -118,11 +149,11 @@ def parse_frame(raw: bytes) -> SSEFrame:
             if data_lines is None:
                 data_lines = []
             data_lines.append(value.decode("utf-8", "replace"))
-        elif name == b"id":
-            if b"\0" not in value:
-                event_id = value.decode("utf-8", "replace")
-        elif name == b"retry":
-            if value.isdigit():
+        elif name == b"id" and b"\0" not in value:
+            event_id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value.isdigit():  # ASCII digits only
+            # Ignored, as by the SDK, past int()'s digit limit (sys.set_int_max_str_digits).
+            with contextlib.suppress(ValueError):
                 retry = int(value)
     return SSEFrame(
         event=event,

@@ -405,3 +405,85 @@ def test_concurrent_recordings_do_not_interfere(recordings: dict[str, Recording]
             if i.request.path.endswith("/runs/stream") and i.request.body is not None
         }
         assert assistants == {graphs[name]}, name
+
+
+class DroppingTransport(httpx.AsyncBaseTransport):
+    """Cuts the first run stream after ``keep`` chunks, as a flaky network would."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, keep: int) -> None:
+        self.inner = inner
+        self.keep = keep
+        self.dropped = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.dropped or not request.url.path.endswith("/runs/stream"):
+            return response
+        self.dropped = True
+        inner_stream = response.stream
+        assert isinstance(inner_stream, httpx.AsyncByteStream)
+        keep = self.keep
+
+        class Cut(httpx.AsyncByteStream):
+            async def __aiter__(self):  # type: ignore[no-untyped-def]
+                sent = 0
+                async for chunk in inner_stream:
+                    if sent == keep:
+                        raise httpx.RemoteProtocolError("peer closed connection (test)")
+                    sent += 1
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await inner_stream.aclose()
+
+        return httpx.Response(response.status_code, headers=response.headers, stream=Cut())
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.anyio
+async def test_sdk_reconnect_after_a_dropped_stream_replays_as_recorded(
+    langgraph_url: str, tmp_path: Path
+) -> None:
+    """A resumable stream cut mid-run reconnects to Location with Last-Event-ID, in replay too."""
+    from langgraph_sdk import get_client
+
+    async def resumable_run(client: Any) -> list[StreamPart]:
+        thread_id = (await client.threads.create())["thread_id"]
+        return [
+            part
+            async for part in client.runs.stream(
+                thread_id, "slow", input={}, stream_mode="updates", stream_resumable=True
+            )
+        ]
+
+    path = tmp_path / "reconnect.json"
+    recording = CassetteSession(path, mode="record")
+    client = get_client(url=langgraph_url)
+    dropper = DroppingTransport(httpx.AsyncHTTPTransport(), keep=2)
+    client.http.client._transport = recording.async_transport(dropper)
+    live = await resumable_run(client)
+    await client.aclose()
+    recording.save()
+    assert dropper.dropped
+
+    cassette = load(path)
+    described = [i.request.describe() for i in cassette.interactions]
+    dropped_stream = cassette.interactions[1].response.stream  # type: ignore[union-attr]
+    assert dropped_stream is not None
+    assert dropped_stream.end is StreamEnd.DROPPED
+    location = cassette.interactions[1].response.header("location")  # type: ignore[union-attr]
+    reconnect = cassette.interactions[2].request
+    assert described[2] == f"GET {location}"
+    assert reconnect.header("last-event-id") == dropped_stream.frames[-1].parse().id
+    # Every step of the slow graph arrives exactly once across the drop.
+    steps = [next(iter(p.data)) for p in live if p.event == "updates"]
+    assert steps == sorted(set(steps))
+    assert len(steps) == 5
+
+    replay = CassetteSession(path)
+    replayed = await resumable_run(replay.client(DEAD_URL))
+    assert replayed == live
+    assert replay.replayer is not None
+    assert all(replay.replayer.played)
