@@ -179,6 +179,21 @@ def join_resumable_sync(client: Any) -> list[StreamPart]:
     return parts
 
 
+async def search_assistant_then_run_async(client: Any) -> list[Any]:
+    """The seed notebook's way: find the default assistant, then stream a run on a thread."""
+    assistants = await client.assistants.search(graph_id="joke")
+    assistant = next(a for a in assistants if not a["config"].get("configurable"))
+    scenario = Scenario("search", assistant["assistant_id"], JOKE, {"stream_mode": "updates"})
+    return [assistant["graph_id"], *await run_async(client, scenario)]
+
+
+def search_assistant_then_run_sync(client: Any) -> list[Any]:
+    assistants = client.assistants.search(graph_id="joke")
+    assistant = next(a for a in assistants if not a["config"].get("configurable"))
+    scenario = Scenario("search", assistant["assistant_id"], JOKE, {"stream_mode": "updates"})
+    return [assistant["graph_id"], *run_sync(client, scenario)]
+
+
 @dataclass
 class Flow:
     """A named piece of SDK code in its async and sync spelling."""
@@ -196,6 +211,9 @@ def flows() -> list[Flow]:
     ]
     found.append(
         Flow("interrupt-and-resume", interrupt_and_resume_async, interrupt_and_resume_sync)
+    )
+    found.append(
+        Flow("assistants-search", search_assistant_then_run_async, search_assistant_then_run_sync)
     )
     found.append(
         Flow(
@@ -396,6 +414,11 @@ def test_concurrent_recordings_do_not_interfere(recordings: dict[str, Recording]
     """Flows recorded at once (threads and tasks) each kept only their own graph's runs."""
     graphs = {s.name: s.graph for s in SCENARIOS}
     graphs |= {"interrupt-and-resume": "interrupting", "resumable-join-last-event-id": "slow"}
+    # The search flow streams on the assistant's id, which the search answered with.
+    search = load(recordings["assistants-search"].path)
+    assert search.interactions[0].request.describe() == "POST /assistants/search"
+    assert search.interactions[0].response is not None
+    graphs["assistants-search"] = search.interactions[0].response.body.json()[0]["assistant_id"]  # type: ignore[union-attr]
     for name, recording in recordings.items():
         cassette = load(recording.path)
         assert cassette.provenance["server"]["version"], name
