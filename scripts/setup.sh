@@ -14,3 +14,12 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# The JS SDK that tests/test_serve.py and tests/test_proxy.py drive (node is needed for those
+# tests). `npm ci` replaces node_modules, stamp included, so it reruns only when the lock changes.
+if command -v npm >/dev/null 2>&1; then
+  js_stamp=tests/js/node_modules/.installed-$(sha1sum tests/js/package-lock.json | cut -c1-12)
+  if [ ! -f "$js_stamp" ]; then
+    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+    touch "$js_stamp"
+  fi
+fi

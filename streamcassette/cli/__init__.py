@@ -13,6 +13,8 @@ _COMMANDS = {
     "record": "record",
     "play": "play",
     "show": "show",
+    "serve": "serve",
+    "proxy": "proxy",
 }
 
 

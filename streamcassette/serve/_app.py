@@ -1,0 +1,477 @@
+"""The replay server: an ASGI app that answers LangGraph API requests from cassettes.
+
+How a request is answered:
+
+* ``POST /threads/{thread_id}/runs/stream`` and ``POST /runs/stream`` pick a recorded run by
+  its key (assistant, input, command, stream modes, subgraphs); see
+  :meth:`Library.candidate_runs` for the preferences between several.
+* ``GET /threads/{thread_id}/runs/{run_id}/stream`` (a join) plays a recorded join with the
+  same ``Last-Event-ID`` and ``stream_mode``; without one, it plays the run's own recorded
+  stream from after ``Last-Event-ID`` (ids compared as the server compares them), filtered
+  by ``stream_mode`` as the server filters. Without ``Last-Event-ID`` that is the whole run.
+* Anything else plays a recorded interaction with the same method and path; the same query
+  and body are preferred. ``POST /threads`` with nothing recorded answers with a new idle
+  thread whose id is the thread of a recorded run, so "create a thread, then stream" works.
+* When several recordings fit equally, a thread's requests move forward through them: the
+  first one recorded after the thread's last answered interaction (requests on no thread
+  share one such position). Past the last one, a request that starts something (``POST
+  /threads``, a run) starts over from the first, any other gets the last again. So ``GET
+  …/state`` after a run returns the state recorded after that run, and a folder recorded
+  as one session replays its threads and runs in the order they were recorded.
+* A run on thread ``X`` answered from a recording on thread ``Y`` makes later requests on
+  ``/threads/X/…`` try ``/threads/Y/…`` first.
+
+Select a cassette with the ``/cassettes/{name}`` URL prefix (give the SDK
+``http://host:port/cassettes/{name}`` as its URL) or the ``x-streamcassette-cassette`` header.
+``GET /cassettes`` lists the cassettes and their runs, ``GET /cassettes/{name}`` one of them.
+What cannot be answered gets a LangGraph-style ``{"detail": ...}`` 404 that names the
+recorded runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .._cassette import RecordedFrame, RecordedResponse, StreamEnd
+from ._library import (
+    JOIN_PATH,
+    RUN_STREAM_PATH,
+    THREAD_PATH,
+    Entry,
+    Library,
+    RecordedRun,
+    RunKind,
+    join_stream_modes,
+    mode_matches,
+)
+
+__all__ = [
+    "CASSETTE_HEADER",
+    "RECORDING_HEADER",
+    "RecordedAnswer",
+    "ReplayServer",
+    "ReplayedDropError",
+    "replay_app",
+]
+
+CASSETTE_HEADER = "x-streamcassette-cassette"
+RECORDING_HEADER = "x-streamcassette-recording"
+_PREFIX = "/cassettes"
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+# Set by the server that sends the response, or meaningless once replayed.
+_DROPPED_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "date", "server"}
+)
+_EXPOSED_HEADERS = ["location", "content-location", "x-pagination-total", RECORDING_HEADER]
+
+
+class ReplayedDropError(ConnectionError):
+    """Raised inside the server to cut a connection where the recording's connection broke."""
+
+
+class RecordedAnswer(Response):
+    """A recorded response sent as recorded: the body's bytes, or the frames with their timing.
+
+    ``speed=None`` sends frames at once; ``1.0`` keeps the recorded gaps; ``X`` divides them.
+    """
+
+    def __init__(
+        self,
+        response: RecordedResponse,
+        label: str,
+        *,
+        speed: float | None,
+        frames: Sequence[RecordedFrame] | None = None,
+    ) -> None:
+        self.recorded = response
+        self.speed = speed
+        self.stream = response.stream
+        self.frames = list(frames) if frames is not None else None
+        self.status_code = response.status
+        self.background = None
+        headers = [
+            (key.lower().encode("latin-1"), _header_value(value))
+            for key, value in response.headers
+            if key.lower() not in _DROPPED_HEADERS
+        ]
+        headers.append((RECORDING_HEADER.encode(), _header_value(label)))
+        self.body = b""
+        if self.stream is None:
+            self.body = response.body.content if response.body is not None else b""
+            headers.append((b"content-length", str(len(self.body)).encode()))
+        self.raw_headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        if self.stream is None:
+            await send({"type": "http.response.body", "body": self.body, "more_body": False})
+            return
+        finished = False
+        async with anyio.create_task_group() as group:
+
+            async def watch_disconnect() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch_disconnect)
+            await self._send_frames(send)
+            finished = True
+            group.cancel_scope.cancel()
+        if not finished:
+            return  # the client went away
+        if self.stream.end is StreamEnd.DROPPED and self.frames is None:
+            # Cut the connection, as it was cut while recording: the client sees an
+            # incomplete body, and the SDKs reconnect to the run's Location.
+            error = self.stream.error
+            reason = f"{error.type}: {error.message}" if error is not None else "dropped"
+            msg = f"replaying a connection that broke while recording ({reason})"
+            raise ReplayedDropError(msg)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _send_frames(self, send: Send) -> None:
+        assert self.stream is not None
+        frames = self.frames if self.frames is not None else self.stream.frames
+        speed = self.speed
+        start = anyio.current_time()
+        for at, raw in frames:
+            if speed is not None:
+                delay = start + at / speed - anyio.current_time()
+                if delay > 0:
+                    await anyio.sleep(delay)
+            await send({"type": "http.response.body", "body": raw, "more_body": True})
+        if self.frames is None and self.stream.tail:
+            await send({"type": "http.response.body", "body": self.stream.tail, "more_body": True})
+
+
+class ReplayServer:
+    """Answers requests from a :class:`Library`; one instance per app (it keeps thread cursors)."""
+
+    def __init__(self, library: Library, *, speed: float | None = 1.0) -> None:
+        if speed is not None and speed <= 0:
+            msg = f"speed must be positive (or None for instant), got {speed!r}"
+            raise ValueError(msg)
+        self.library = library
+        self.speed = speed
+        # thread id (None: requests on no thread) -> position of the last answered entry
+        self.cursor: dict[str | None, int] = {}
+        # thread asked for -> recorded thread whose run answered it
+        self.aliases: dict[str, str] = {}
+
+    # -- entry point ----------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        scope, path = self._scope(request)
+        if isinstance(path, Response):
+            return path
+        content = await request.body()
+        body = _json_or_none(content)
+        method = request.method.upper()
+        query = list(request.query_params.multi_items())
+        listing = path in ("/cassettes", "/cassettes/") or (path == "/" and scope is not None)
+        if method == "GET" and listing:
+            return JSONResponse({"cassettes": self.library.listing(scope)})
+        if method == "GET" and path == "/ok":
+            return JSONResponse({"ok": True})
+        if method == "POST" and (match := RUN_STREAM_PATH.match(path)):
+            return self._run(match.group(1), path, body, scope)
+        if method == "GET" and (match := JOIN_PATH.match(path)):
+            last_event_id = request.headers.get("last-event-id") or None
+            return self._join(match.group(2), path, query, last_event_id, scope)
+        return self._plain(method, path, query, body, scope)
+
+    def _scope(self, request: Request) -> tuple[str | None, str | Response]:
+        path = request.url.path
+        names = self.library.names
+        header = request.headers.get(CASSETTE_HEADER)
+        if path.startswith(_PREFIX + "/") and path.strip("/") != _PREFIX.strip("/"):
+            rest = path[len(_PREFIX) :]
+            for name in sorted(names, key=len, reverse=True):
+                prefix = "/" + name
+                if rest == prefix or rest.startswith(prefix + "/"):
+                    return name, rest[len(prefix) :] or "/"
+            unknown = rest.strip("/").split("/")[0]
+            return None, self._unknown_cassette(unknown)
+        if header is not None:
+            if header not in names:
+                return None, self._unknown_cassette(header)
+            return header, path
+        return None, path
+
+    def _unknown_cassette(self, name: str) -> Response:
+        detail = (
+            f"streamcassette serve: no cassette named {name!r}; cassettes: "
+            f"{', '.join(map(repr, self.library.names))}. Select one with the URL prefix "
+            f"{_PREFIX}/<name> or the {CASSETTE_HEADER} header."
+        )
+        return _error(404, detail, self.library.listing())
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def _run(self, thread_id: str | None, path: str, body: Any, scope: str | None) -> Response:
+        kind: RunKind = "thread" if thread_id is not None else "stateless"
+        candidates = self.library.candidate_runs(kind, thread_id, body, scope)
+        if not candidates:
+            return self._no_run(path, body, scope)
+        run = self._pick([run.entry for run in candidates], thread_id, again="first")
+        if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
+            self.aliases[thread_id] = run.thread_id
+        self._advance(run, thread_id)
+        assert run.interaction.response is not None
+        return RecordedAnswer(run.interaction.response, run.label, speed=self.speed)
+
+    def _no_run(self, path: str, body: Any, scope: str | None) -> Response:
+        fields = body if isinstance(body, dict) else {}
+        asked = ", ".join(
+            f"{name}={fields.get(name)!r}"
+            for name in ("assistant_id", "input", "command", "stream_mode", "stream_subgraphs")
+            if fields.get(name) is not None
+        )
+        lines = [
+            f"streamcassette serve: no recorded run matches POST {path} ({asked or 'no body'})"
+        ]
+        closest = self.library.closest_runs(body, scope)
+        if closest:
+            lines.append("closest recorded runs:")
+            lines.extend(f"  {line}" for line in closest)
+        else:
+            lines.append(f"no runs are recorded{_in(scope)}")
+        lines.append(
+            "to fix: record this run (e.g. through `streamcassette proxy`), or ask for a "
+            "recorded one (GET /cassettes lists them)"
+        )
+        return _error(404, "\n".join(lines), self.library.listing(scope))
+
+    def _join(
+        self,
+        run_id: str,
+        path: str,
+        query: list[tuple[str, str]],
+        last_event_id: str | None,
+        scope: str | None,
+    ) -> Response:
+        modes = join_stream_modes(query)
+        recorded = [
+            entry
+            for entry in self.library.recorded_joins(run_id, scope)
+            if entry.request.header("last-event-id") == last_event_id
+            and join_stream_modes(entry.request.query) == modes
+        ]
+        if recorded:
+            entry = self._pick(recorded, recorded[0].thread_id)
+            self._advance(entry, None)
+            assert entry.interaction.response is not None
+            return RecordedAnswer(entry.interaction.response, entry.label, speed=self.speed)
+        run = self.library.run_by_id(run_id, scope)
+        if run is None:
+            detail = (
+                f"streamcassette serve: no recorded run has id {run_id!r} (GET {path}); "
+                "to fix: join a recorded run (GET /cassettes lists their ids)"
+            )
+            return _error(404, detail, self.library.listing(scope))
+        frames = _resumed(run, last_event_id, modes)
+        self._advance(run.entry, None)
+        assert run.entry.interaction.response is not None
+        label = f"{run.entry.label} joined" + (
+            f" after {last_event_id}" if last_event_id is not None else ""
+        )
+        return RecordedAnswer(
+            run.entry.interaction.response, label, speed=self.speed, frames=frames
+        )
+
+    # -- everything else ------------------------------------------------------------------
+
+    def _plain(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        body: Any,
+        scope: str | None,
+    ) -> Response:
+        thread_id = match.group(1) if (match := THREAD_PATH.match(path)) else None
+        paths = [path]
+        alias = self.aliases.get(thread_id) if thread_id is not None else None
+        if thread_id is not None and alias is not None:
+            paths.insert(0, f"/threads/{alias}{path[len('/threads/') + len(thread_id) :]}")
+        candidates = self.library.candidate_entries(method, paths, query, body, scope)
+        if candidates:
+            starts = method == "POST" and path == "/threads"
+            entry = self._pick(
+                candidates,
+                candidates[0].thread_id if thread_id else None,
+                again="first" if starts else "last",
+            )
+            self._advance(entry, thread_id)
+            assert entry.interaction.response is not None
+            return RecordedAnswer(entry.interaction.response, entry.label, speed=self.speed)
+        if method == "POST" and path == "/threads":
+            return self._new_thread(body, scope)
+        if method == "GET" and path == "/info":
+            return JSONResponse(self._info())
+        return self._no_answer(method, path, query, scope)
+
+    def _new_thread(self, body: Any, scope: str | None) -> Response:
+        """A thread for "create, then stream", when no thread creation was recorded."""
+        asked = body.get("thread_id") if isinstance(body, dict) else None
+        thread_id = asked if isinstance(asked, str) else None
+        if thread_id is None:
+            for run in self.library.runs_in(scope):
+                if run.kind == "thread" and run.entry.thread_id is not None:
+                    thread_id = run.entry.thread_id
+                    break
+        if thread_id is None:
+            detail = (
+                f"streamcassette serve: no thread creation is recorded{_in(scope)}, and no run "
+                "on a thread to stand in for one; to fix: record `POST /threads` with the runs"
+            )
+            return _error(404, detail, self.library.listing(scope))
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+        thread = {
+            "thread_id": thread_id,
+            "created_at": now,
+            "updated_at": now,
+            "state_updated_at": now,
+            "metadata": metadata if isinstance(metadata, dict) else {},
+            "status": "idle",
+            "config": {},
+            "values": None,
+        }
+        self.cursor[thread_id] = -1
+        return JSONResponse(thread, headers={RECORDING_HEADER: "new thread (none recorded)"})
+
+    def _info(self) -> dict[str, Any]:
+        server: dict[str, Any] = {}
+        for cassette in self.library.cassettes.values():
+            recorded = cassette.provenance.get("server")
+            if isinstance(recorded, dict):
+                server = recorded
+                break
+        return {
+            **server,
+            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "streamcassette": {"cassettes": self.library.names},
+        }
+
+    def _no_answer(
+        self, method: str, path: str, query: list[tuple[str, str]], scope: str | None
+    ) -> Response:
+        described = f"{method} {path}" + (
+            "?" + "&".join(f"{key}={value}" for key, value in query) if query else ""
+        )
+        lines = [f"streamcassette serve: no recorded interaction answers {described}"]
+        nearby = self.library.same_path(path, scope)
+        if nearby:
+            lines.append("recorded on this path:")
+            lines.extend(f"  {entry.label}: {entry.request.describe()}" for entry in nearby[:5])
+        else:
+            lines.append(
+                f"nothing is recorded on this path{_in(scope)} "
+                f"({_count(len(self.library.entries), 'interaction')} in "
+                f"{_count(len(self.library.names), 'cassette')}; GET /cassettes lists their runs)"
+            )
+        lines.append(
+            "to fix: record this request along with the run (e.g. through `streamcassette proxy`)"
+        )
+        return _error(404, "\n".join(lines), self.library.listing(scope))
+
+    # -- order ----------------------------------------------------------------------------
+
+    def _pick(self, entries: Sequence[Entry], thread_id: str | None, again: str = "last") -> Entry:
+        """The first entry after the thread's last answered one; past the end, ``again``."""
+        after = self.cursor.get(thread_id, -1)
+        for entry in entries:
+            if entry.position > after:
+                return entry
+        return entries[0] if again == "first" else entries[-1]
+
+    def _advance(self, entry: Entry, thread_id: str | None) -> None:
+        self.cursor[thread_id] = entry.position
+        if entry.thread_id is not None:
+            self.cursor[entry.thread_id] = entry.position
+
+
+def _resumed(run: RecordedRun, last_event_id: str | None, modes: list[str]) -> list[RecordedFrame]:
+    """The frames a join after ``last_event_id`` gets, re-timed to start at once."""
+    kept: list[RecordedFrame] = []
+    for frame in run.frames:
+        parsed = frame.parse()
+        if last_event_id is not None and (parsed.id is None or not parsed.id > last_event_id):
+            continue
+        if parsed.is_event and not mode_matches(parsed.event or "message", modes):
+            continue
+        kept.append(frame)
+    if not kept:
+        return kept
+    start = kept[0].at
+    return [RecordedFrame(frame.at - start, frame.raw) for frame in kept]
+
+
+def _header_value(value: str) -> bytes:
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def _json_or_none(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _in(scope: str | None) -> str:
+    return f" in cassette {scope!r}" if scope is not None else ""
+
+
+def _error(status: int, detail: str, recordings: list[dict[str, Any]]) -> JSONResponse:
+    """A LangGraph-style error body, with the recordings that do exist."""
+    return JSONResponse({"detail": detail, "recordings": recordings}, status_code=status)
+
+
+def replay_app(
+    source: Library | Path | str, *, speed: float | None = 1.0, cors: bool = True
+) -> Starlette:
+    """An ASGI app serving the cassette or folder ``source`` as a LangGraph API server."""
+    library = source if isinstance(source, Library) else Library.load(source)
+    server = ReplayServer(library, speed=speed)
+    middleware = []
+    if cors:
+        # Front ends on another origin (a dev server on :3000) call the API from the browser.
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=_EXPOSED_HEADERS,
+            )
+        )
+    app = Starlette(
+        routes=[Route("/{path:path}", server.handle, methods=_METHODS)], middleware=middleware
+    )
+    app.state.replay = server
+    return app

@@ -1,0 +1,389 @@
+"""The recording proxy: pass requests through to a real server, record one cassette per run.
+
+Every request goes upstream through an :class:`AsyncRecordingTransport`, so redaction and
+frame capture are those of the recorder; each chunk is sent on to the client as it arrives.
+The proxy asks upstream for uncompressed bodies (``accept-encoding: identity``) so streams
+are recorded as readable frames; everything else passes unchanged, secrets included (only
+the cassette copy is redacted).
+
+Grouping, one cassette per run:
+
+* A request that starts a run (``POST`` to ``/threads/{id}/runs``, ``…/runs/stream``,
+  ``…/runs/wait`` or their stateless ``/runs…`` forms) opens a new cassette as soon as its
+  response headers arrive (the run id is in ``Content-Location``). It takes with it the
+  requests made on its thread before the thread's first run (``POST /threads``, ``GET
+  …/state``) and the requests made on no thread since the last run started (``POST
+  /assistants/search``, ``GET /info``).
+* A request naming a run (``/threads/{id}/runs/{run_id}…``: the SDK's ``GET`` of the run
+  after a stream, a join) goes to that run's cassette.
+* Any other request on a thread goes to the cassette of the thread's latest run; before the
+  thread's first run it waits for that run.
+* Cassettes are named ``<assistant>-<stream modes>-<n>.json`` (modes joined by ``+``, ``n``
+  counting up from 1 past the files already in the folder) and rewritten (atomically) each
+  time a request of theirs completes. Requests that never led to a run are written to
+  ``requests-<n>.json`` when the proxy stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.metadata
+import itertools
+import platform
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .._cassette import Cassette, Interaction
+from .._format import save
+from .._record import AsyncRecordingTransport
+from ._library import NOT_RUN_IDS, RUN_LOCATION, RUN_PATH, THREAD_PATH, stream_modes
+
+__all__ = ["RecordingProxy", "proxy_app"]
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_RUN_START = re.compile(r"^(?:/threads/([^/]+))?/runs(?:/stream|/wait)?$")
+# Connecting is bounded; a stream may stay quiet for as long as the run takes.
+_UPSTREAM_TIMEOUT = {"connect": 10.0, "read": None, "write": 30.0, "pool": 30.0}
+
+
+@dataclass
+class _Group:
+    """One run's cassette while it is being recorded."""
+
+    path: Path
+    cassette: Cassette
+    run_id: str | None
+    thread_id: str | None
+    in_flight: int = 0
+
+
+@dataclass
+class _Pending:
+    """Completed requests waiting for the run they lead to, in completion order."""
+
+    items: list[tuple[int, Interaction]] = field(default_factory=list)
+
+
+class RecordingProxy:
+    """Passes requests to ``upstream`` and writes one cassette per run into ``out_dir``."""
+
+    def __init__(
+        self,
+        upstream: str,
+        out_dir: Path | str,
+        *,
+        redact: Iterable[str] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.upstream = httpx.URL(upstream)
+        if self.upstream.scheme not in ("http", "https") or not self.upstream.host:
+            msg = f"upstream must be an http(s) URL like 'http://127.0.0.1:2024', got {upstream!r}"
+            raise ValueError(msg)
+        self.out_dir = Path(out_dir)
+        self.redact = tuple(redact)
+        self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
+        self.written: list[Path] = []
+        self.log = log
+        self._sequence = itertools.count()
+        self._groups_by_run: dict[str, _Group] = {}
+        self._latest_by_thread: dict[str, _Group] = {}
+        self._pending_threadless = _Pending()
+        self._pending_by_thread: dict[str, _Pending] = {}
+        self._reserved: set[Path] = set()
+        self._server_info: dict[str, Any] | None = None
+
+    # -- the pass-through -----------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        content = await request.body()
+        outgoing = httpx.Request(
+            request.method,
+            self._upstream_url(request),
+            headers=self._upstream_headers(request),
+            content=content,
+            extensions={"timeout": _UPSTREAM_TIMEOUT},
+        )
+        cassette = Cassette()
+        recorder = AsyncRecordingTransport(cassette, self.transport, redact=self.redact)
+        try:
+            response = await recorder.handle_async_request(outgoing)
+        except httpx.HTTPError as exc:
+            detail = (
+                f"streamcassette proxy: the upstream request {request.method} {outgoing.url} "
+                f"failed: {type(exc).__name__}: {exc}; is the server at {self.upstream} running?"
+            )
+            return JSONResponse({"detail": detail}, status_code=502)
+        interaction = cassette.interactions[0]
+        group = self._open_run(interaction, response)
+        return _PassThrough(response, lambda: self._completed(interaction, group))
+
+    def _upstream_url(self, request: Request) -> httpx.URL:
+        base_path = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
+        # The path as the client sent it (percent-escapes kept), not the decoded one.
+        raw_path = base_path + (request.scope.get("raw_path") or request.url.path.encode("utf-8"))
+        query = request.scope.get("query_string", b"")
+        return self.upstream.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
+
+    def _upstream_headers(self, request: Request) -> list[tuple[bytes, bytes]]:
+        headers = [
+            (key, value)
+            for key, value in request.headers.raw
+            if key.decode("latin-1").lower() not in _HOP_BY_HOP | {"host", "content-length"}
+            and key.lower() != b"accept-encoding"
+        ]
+        # Uncompressed, so the recorder sees SSE frames (and the cassette stays readable).
+        headers.append((b"accept-encoding", b"identity"))
+        return headers
+
+    # -- grouping -------------------------------------------------------------------------
+
+    def _open_run(self, interaction: Interaction, response: httpx.Response) -> _Group | None:
+        """A new cassette when this request started a run; ``None`` otherwise."""
+        request = interaction.request
+        match = _RUN_START.match(request.path)
+        if request.method.upper() != "POST" or match is None or response.status_code >= 400:
+            return None
+        location = RUN_LOCATION.match(response.headers.get("content-location", ""))
+        run_id = location.group(2) if location else None
+        thread_id = match.group(1) or (location.group(1) if location else None)
+        body = request.body.json_or_none() if request.body else None
+        fields = body if isinstance(body, dict) else {}
+        modes = stream_modes(fields.get("stream_mode"))
+        path = self._reserve(f"{fields.get('assistant_id') or 'run'}-{'+'.join(modes)}")
+        cassette = Cassette(provenance=self._provenance(request.header("user-agent")), path=path)
+        taken = list(self._pending_threadless.items)
+        self._pending_threadless.items.clear()
+        if thread_id is not None and thread_id in self._pending_by_thread:
+            taken += self._pending_by_thread.pop(thread_id).items
+        cassette.interactions.extend(item for _, item in sorted(taken, key=lambda pair: pair[0]))
+        cassette.interactions.append(interaction)
+        group = _Group(path, cassette, run_id, thread_id, in_flight=1)
+        if run_id is not None:
+            self._groups_by_run[run_id] = group
+        if thread_id is not None:
+            self._latest_by_thread[thread_id] = group
+        return group
+
+    async def _completed(self, interaction: Interaction, opened: _Group | None) -> None:
+        """File a finished request into its run's cassette, and save that cassette."""
+        if opened is not None:
+            opened.in_flight -= 1
+            await self._save(opened)
+            return
+        group = self._group_for(interaction)
+        if group is None:
+            self._pend(interaction)
+            return
+        group.cassette.interactions.append(interaction)
+        await self._save(group)
+
+    def _group_for(self, interaction: Interaction) -> _Group | None:
+        request = interaction.request
+        if (match := RUN_PATH.match(request.path)) and match.group(1) not in NOT_RUN_IDS:
+            group = self._groups_by_run.get(match.group(1))
+            if group is not None:
+                return group
+        thread_id = _thread_of(interaction)
+        if thread_id is not None:
+            return self._latest_by_thread.get(thread_id)
+        return None
+
+    def _pend(self, interaction: Interaction) -> None:
+        thread_id = _thread_of(interaction)
+        pending = (
+            self._pending_by_thread.setdefault(thread_id, _Pending())
+            if thread_id is not None
+            else self._pending_threadless
+        )
+        pending.items.append((next(self._sequence), interaction))
+
+    def _reserve(self, stem: str) -> Path:
+        slug = re.sub(r"[^A-Za-z0-9_.+-]+", "-", stem).strip("-") or "run"
+        taken = {path.name for path in self.out_dir.glob(f"{slug}-*.json")}
+        taken |= {path.name for path in self._reserved}
+        for n in itertools.count(1):
+            path = self.out_dir / f"{slug}-{n}.json"
+            if path.name not in taken:
+                self._reserved.add(path)
+                return path
+        raise AssertionError("unreachable")
+
+    async def _save(self, group: _Group) -> None:
+        if group.in_flight > 0:
+            return  # saved when its run's response completes
+        await self._add_server_info(group.cassette)
+        save(group.cassette, group.path)
+        if group.path not in self.written:
+            self.written.append(group.path)
+            if self.log is not None:
+                self.log(f"recording {group.path}")
+
+    async def flush(self) -> list[Path]:
+        """Write requests that never led to a run (called when the proxy stops)."""
+        leftovers = list(self._pending_threadless.items)
+        for pending in self._pending_by_thread.values():
+            leftovers += pending.items
+        self._pending_threadless.items.clear()
+        self._pending_by_thread.clear()
+        if not leftovers:
+            return []
+        path = self._reserve("requests")
+        cassette = Cassette(provenance=self._provenance(None), path=path)
+        cassette.interactions.extend(item for _, item in sorted(leftovers, key=lambda p: p[0]))
+        group = _Group(path, cassette, None, None)
+        await self._save(group)
+        return [path]
+
+    # -- provenance -----------------------------------------------------------------------
+
+    def _provenance(self, client: str | None) -> dict[str, Any]:
+        provenance: dict[str, Any] = {
+            # Milliseconds: `serve` replays a folder's cassettes in the order they were recorded.
+            "recorded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "recorded_by": "streamcassette proxy",
+            "streamcassette": _version("streamcassette"),
+            "python": platform.python_version(),
+        }
+        if client:
+            provenance["client"] = client
+        return {key: value for key, value in provenance.items() if value is not None}
+
+    async def _add_server_info(self, cassette: Cassette) -> None:
+        if "server" in cassette.provenance:
+            return
+        if self._server_info is None:
+            self._server_info = {}
+            url = self.upstream.copy_with(
+                raw_path=self.upstream.raw_path.split(b"?")[0].rstrip(b"/") + b"/info"
+            )
+            request = httpx.Request("GET", url, extensions={"timeout": _UPSTREAM_TIMEOUT})
+            try:
+                response = await self.transport.handle_async_request(request)
+                info = httpx.Response(response.status_code, stream=response.stream, request=request)
+                await info.aread()
+                data = info.json() if info.is_success else None
+            except (httpx.HTTPError, ValueError):
+                data = None
+            if isinstance(data, dict):
+                self._server_info = {
+                    key: value for key, value in data.items() if isinstance(value, (str, int))
+                }
+        if self._server_info:
+            cassette.provenance["server"] = dict(self._server_info)
+
+
+class _PassThrough(Response):
+    """Sends an upstream response on chunk by chunk, then files its recording."""
+
+    def __init__(self, response: httpx.Response, completed: Callable[[], Awaitable[None]]) -> None:
+        self.upstream = response
+        self.completed = completed
+        self.status_code = response.status_code
+        self.background = None
+        self.body = b""
+        self.raw_headers = [
+            (key.lower(), value)
+            for key, value in response.headers.raw
+            if key.decode("latin-1").lower() not in _HOP_BY_HOP
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = self.upstream
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        finished = False
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def watch_disconnect() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(watch_disconnect)
+                assert isinstance(response.stream, httpx.AsyncByteStream)
+                async for chunk in response.stream:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                finished = True
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                # Closing records how the stream ended (read to the end, or the client left)
+                # and releases the upstream connection, so the server sees the disconnect.
+                await response.aclose()
+                await self.completed()
+        if finished:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _thread_of(interaction: Interaction) -> str | None:
+    request = interaction.request
+    if match := THREAD_PATH.match(request.path):
+        return match.group(1)
+    if request.method.upper() == "POST" and request.path == "/threads":
+        response = interaction.response
+        created = response.body.json_or_none() if response and response.body else None
+        if isinstance(created, dict) and isinstance(created.get("thread_id"), str):
+            return str(created["thread_id"])
+    return None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def proxy_app(
+    upstream: str,
+    out_dir: Path | str,
+    *,
+    redact: Iterable[str] = (),
+    transport: httpx.AsyncBaseTransport | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Starlette:
+    """An ASGI app that records every run passed through to ``upstream`` into ``out_dir``.
+
+    ``log`` is called with a line each time a new cassette is first written.
+    """
+    proxy = RecordingProxy(upstream, out_dir, redact=redact, transport=transport, log=log)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await proxy.flush()
+        await proxy.transport.aclose()
+
+    routes = [Route("/{path:path}", proxy.handle, methods=_METHODS)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.proxy = proxy
+    return app

@@ -1,0 +1,93 @@
+// Drives @langchain/langgraph-sdk through a plan of SDK calls and prints what it saw as JSON.
+//
+// Usage: node client.mjs PLAN_JSON
+//   {"apiUrl": "http://127.0.0.1:PORT", "headers": {...}, "steps": [
+//     {"op": "searchAssistants"},
+//     {"op": "createThread"},
+//     {"op": "stream", "stateless": false, "assistant": "joke", "payload": {...}, "stopAfter": 2},
+//     {"op": "joinStream", "afterPart": 1, "streamMode": ["values"]},
+//     {"op": "getState"}, {"op": "getRun"}, {"op": "listRuns"}
+//   ]}
+// "stream" runs on the thread of the last createThread unless "stateless" is true; "payload"
+// is the SDK's own (camelCase) options. "joinStream" joins the last streamed run with
+// lastEventId set to the id of part "afterPart" of that stream.
+// Prints {"steps": [{"op", "result"?, "parts"?}, ...]}; parts are {id, event, data} as the SDK
+// yields them. Exits 1 with {"error": ...} on the first failing call.
+import { Client } from "@langchain/langgraph-sdk";
+
+const plan = JSON.parse(process.argv[2]);
+const client = new Client({
+  apiUrl: plan.apiUrl,
+  apiKey: null,
+  defaultHeaders: plan.headers ?? {},
+  callerOptions: { maxRetries: 0 },
+});
+
+let threadId = null;
+let lastRun = null; // {threadId, runId, parts}
+
+async function collect(iterable, stopAfter) {
+  const parts = [];
+  for await (const part of iterable) {
+    parts.push({ id: part.id ?? null, event: part.event, data: part.data });
+    if (stopAfter != null && parts.length >= stopAfter) break;
+  }
+  return parts;
+}
+
+async function step(spec) {
+  switch (spec.op) {
+    case "searchAssistants":
+      return { result: await client.assistants.search(spec.query ?? {}) };
+    case "createThread": {
+      const thread = await client.threads.create(spec.payload ?? {});
+      threadId = thread.thread_id;
+      return { result: thread };
+    }
+    case "stream": {
+      const onThread = spec.stateless ? null : threadId;
+      let created = null;
+      const payload = { ...(spec.payload ?? {}), onRunCreated: (meta) => (created = meta) };
+      const parts = await collect(
+        client.runs.stream(onThread, spec.assistant, payload),
+        spec.stopAfter,
+      );
+      const metadata = parts.find((part) => part.event === "metadata");
+      lastRun = {
+        threadId: created?.thread_id ?? onThread,
+        runId: metadata?.data?.run_id ?? created?.run_id,
+        parts,
+      };
+      return { parts, created };
+    }
+    case "joinStream": {
+      const lastEventId = lastRun.parts[spec.afterPart].id;
+      const parts = await collect(
+        client.runs.joinStream(lastRun.threadId, lastRun.runId, {
+          lastEventId,
+          streamMode: spec.streamMode,
+        }),
+      );
+      return { parts, lastEventId };
+    }
+    case "getState":
+      return { result: await client.threads.getState(threadId) };
+    case "getRun":
+      return { result: await client.runs.get(lastRun.threadId, lastRun.runId) };
+    case "listRuns":
+      return { result: await client.runs.list(threadId) };
+    default:
+      throw new Error(`unknown op ${JSON.stringify(spec.op)}`);
+  }
+}
+
+const steps = [];
+try {
+  for (const spec of plan.steps) {
+    steps.push({ op: spec.op, ...(await step(spec)) });
+  }
+} catch (error) {
+  process.stdout.write(JSON.stringify({ steps, error: String(error?.message ?? error) }));
+  process.exit(1);
+}
+process.stdout.write(JSON.stringify({ steps }));
