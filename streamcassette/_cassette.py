@@ -95,6 +95,15 @@ class Body:
             return None
 
 
+def _header(pairs: list[tuple[str, str]], name: str) -> str | None:
+    """The first value of a header, matching its name case-insensitively."""
+    lowered = name.lower()
+    for key, value in pairs:
+        if key.lower() == lowered:
+            return value
+    return None
+
+
 @dataclass(slots=True)
 class RecordedRequest:
     """A request as sent, with secret header and query values already redacted."""
@@ -106,11 +115,7 @@ class RecordedRequest:
     body: Body | None = None
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
+        return _header(self.headers, name)
 
     def describe(self) -> str:
         """``POST /threads/…/runs/stream?x=1`` for messages."""
@@ -128,11 +133,7 @@ class RecordedResponse:
     stream: RecordedStream | None = None
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
+        return _header(self.headers, name)
 
 
 @dataclass(slots=True)
