@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import importlib.metadata
 import platform
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,6 +53,29 @@ def new_provenance() -> dict[str, Any]:
     return {key: value for key, value in provenance.items() if value is not None}
 
 
+# The SDK's own default timeouts (get_client), for replay clients built without it.
+_SDK_TIMEOUT = httpx.Timeout(connect=5, read=300, write=300, pool=5)
+
+
+def _sdk_headers(kwargs: dict[str, Any]) -> dict[str, str]:
+    """The default headers ``get_client`` would send; a replayed client never reads a key
+    from the environment (``api_key`` defaults to none)."""
+    unknown = set(kwargs) - {"api_key", "headers", "timeout"}
+    if unknown:
+        msg = f"unsupported client options for replay: {', '.join(sorted(unknown))}"
+        raise TypeError(msg)
+    try:
+        from langgraph_sdk._shared.utilities import _get_headers
+    except ImportError:  # older SDKs: the user agent is what matters for fidelity
+        import langgraph_sdk
+
+        headers = {"User-Agent": f"langgraph-sdk-py/{langgraph_sdk.__version__}"}
+        if kwargs.get("api_key"):
+            headers["x-api-key"] = kwargs["api_key"]
+        return {**headers, **(kwargs.get("headers") or {})}
+    return _get_headers(kwargs.get("api_key"), kwargs.get("headers"))
+
+
 class CassetteSession:
     """One cassette in one mode: hands out transports and SDK clients that use it.
 
@@ -90,6 +114,8 @@ class CassetteSession:
                 self.cassette, match_on=match_on, speed=speed, repeats=repeats, redact=redact
             )
         self._server_info_from: str | None = None
+        # Clients already pointed at the cassette: attaching twice would record twice.
+        self._attached: weakref.WeakSet[httpx.Client | httpx.AsyncClient] = weakref.WeakSet()
 
     @property
     def mode(self) -> Literal["record", "replay"]:
@@ -116,16 +142,38 @@ class CassetteSession:
     def client(self, url: str | None = None, **kwargs: Any) -> LangGraphClient:
         """An async SDK client (``get_client``) wired to this cassette."""
         from langgraph_sdk import get_client
+        from langgraph_sdk.client import LangGraphClient
 
-        client = get_client(url=self._url(url), **self._sdk_kwargs(kwargs))
+        if self.replayer is not None:
+            # Built straight on the replay transport: get_client would first build a real
+            # transport, loading the CA bundle (tens of ms) for a client that never connects.
+            http = httpx.AsyncClient(
+                base_url=self._url(url),
+                transport=self.replayer,
+                headers=_sdk_headers(kwargs),
+                timeout=_SDK_TIMEOUT,
+            )
+            self._attached.add(http)
+            return LangGraphClient(http)
+        client = get_client(url=self._url(url), **kwargs)
         self.attach(client.http.client)
         return client
 
     def sync_client(self, url: str | None = None, **kwargs: Any) -> SyncLangGraphClient:
         """A sync SDK client (``get_sync_client``) wired to this cassette."""
         from langgraph_sdk import get_sync_client
+        from langgraph_sdk.client import SyncLangGraphClient
 
-        client = get_sync_client(url=self._url(url), **self._sdk_kwargs(kwargs))
+        if self.replayer is not None:
+            http = httpx.Client(
+                base_url=self._url(url),
+                transport=self.replayer,
+                headers=_sdk_headers(kwargs),
+                timeout=_SDK_TIMEOUT,
+            )
+            self._attached.add(http)
+            return SyncLangGraphClient(http)
+        client = get_sync_client(url=self._url(url), **kwargs)
         self.attach(client.http.client)
         return client
 
@@ -135,14 +183,11 @@ class CassetteSession:
             raise ValueError(msg)
         return url or REPLAY_URL
 
-    def _sdk_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        # A replayed client must not pick up a real key from the environment.
-        if not self.recording:
-            kwargs.setdefault("api_key", None)
-        return kwargs
-
     def attach(self, client: httpx.Client | httpx.AsyncClient) -> None:
         """Point an existing httpx client at this cassette (used for SDK-built clients)."""
+        if client in self._attached:
+            return
+        self._attached.add(client)
         # httpx routes by mount first (e.g. proxies from the environment), then falls back
         # to ``_transport``; both must go through the cassette.
         if isinstance(client, httpx.AsyncClient):
@@ -200,7 +245,9 @@ class CassetteSession:
         if self._server_info_from is None or "server" in self.cassette.provenance:
             return
         try:
-            response = httpx.get(self._server_info_from.rstrip("/") + "/info", timeout=2.0)
+            response = httpx.get(
+                self._server_info_from.rstrip("/") + "/info", timeout=2.0, trust_env=False
+            )
             info = response.json() if response.is_success else None
         except (httpx.HTTPError, ValueError):
             info = None
