@@ -58,22 +58,27 @@ class _Capture:
         self.sse = is_event_stream(response.headers)
         self.decoder = FrameDecoder() if self.sse else None
         self.chunks: list[bytes] = []
+        stream = RecordedStream() if self.sse else None
+        self.frames = stream.frames if stream is not None else []  # the list chunk() fills
         self.recorded = RecordedResponse(
             status=response.status_code,
             headers=redactor.headers(response.headers.multi_items()),
-            stream=RecordedStream() if self.sse else None,
+            stream=stream,
         )
         interaction.response = self.recorded
 
     def chunk(self, chunk: bytes) -> None:
+        # Runs once per chunk of every recorded stream, before the chunk goes on.
         if self.decoder is None:
             self.chunks.append(chunk)
             return
         frames = self.decoder.feed(chunk)
         if frames:
+            # The frames one chunk completed arrived together, so they share its time.
             at = time.perf_counter() - self.started
-            assert self.recorded.stream is not None
-            self.recorded.stream.frames.extend(RecordedFrame(at, raw) for raw in frames)
+            append = self.frames.append
+            for raw in frames:
+                append(RecordedFrame(at, raw))
 
     def finish(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if self.finished:
