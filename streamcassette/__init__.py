@@ -2,7 +2,8 @@
 
 Data flow, one module each: ``_sse`` (bytes <-> frames) -> ``_cassette`` / ``_format``
 (the model and its file) -> ``_record`` (tee transport) -> ``_replay`` (fake transport)
--> ``_sdk`` (SDK clients and ``use_cassette``).
+-> ``_sdk`` (SDK clients and ``use_cassette``); ``_mask`` (volatile values aliased) ->
+``_diff`` (stream drift in LangGraph terms) -> ``_learn``; ``_config`` ([tool.streamcassette]).
 """
 
 from ._cassette import (
@@ -16,6 +17,16 @@ from ._cassette import (
     RecordedStream,
     StreamEnd,
 )
+from ._config import ConfigError, StreamCassetteConfig, load_config, read_config
+from ._diff import (
+    Change,
+    Difference,
+    DiffReport,
+    Policy,
+    StreamComparison,
+    diff_cassettes,
+    diff_streams,
+)
 from ._errors import (
     CassetteFormatError,
     CassetteNotFoundError,
@@ -24,6 +35,19 @@ from ._errors import (
     UnsupportedVersionError,
 )
 from ._format import CURRENT_VERSION, SUPPORTED_VERSIONS, dumps, load, loads, save
+from ._learn import LearnedPath, Learning, learn_rules
+from ._mask import (
+    HeaderRule,
+    KeyRule,
+    MaskedFrame,
+    MaskedStream,
+    Masker,
+    MaskRules,
+    PathRule,
+    PatternRule,
+    mask_cassette,
+    mask_stream,
+)
 from ._match import DEFAULT_MATCH_ON, MATCHERS, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
 from ._redact import DEFAULT_REDACTED_HEADERS, Redactor
@@ -46,10 +70,25 @@ __all__ = [
     "CassetteFormatError",
     "CassetteNotFoundError",
     "CassetteSession",
+    "Change",
+    "ConfigError",
+    "DiffReport",
+    "Difference",
     "FrameDecoder",
+    "HeaderRule",
     "Interaction",
+    "KeyRule",
+    "LearnedPath",
+    "Learning",
+    "MaskRules",
+    "MaskedFrame",
+    "MaskedStream",
+    "Masker",
     "Matcher",
     "Mode",
+    "PathRule",
+    "PatternRule",
+    "Policy",
     "RecordedError",
     "RecordedFrame",
     "RecordedRequest",
@@ -60,15 +99,24 @@ __all__ = [
     "RepeatPolicy",
     "ReplayTransport",
     "SSEFrame",
+    "StreamCassetteConfig",
     "StreamCassetteError",
+    "StreamComparison",
     "StreamEnd",
     "UnmatchedRequestError",
     "UnsupportedVersionError",
+    "diff_cassettes",
+    "diff_streams",
     "dumps",
     "encode_frames",
+    "learn_rules",
     "load",
+    "load_config",
     "loads",
+    "mask_cassette",
+    "mask_stream",
     "parse_frame",
+    "read_config",
     "replay_client",
     "replay_sync_client",
     "save",

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gc
 import json
 import mmap
 import os
@@ -55,6 +54,7 @@ from ._cassette import (
     StreamEnd,
 )
 from ._errors import CassetteFormatError, CassetteNotFoundError, UnsupportedVersionError
+from ._gc import paused_gc
 
 __all__ = ["CURRENT_VERSION", "FORMAT_NAME", "SUPPORTED_VERSIONS", "dumps", "load", "loads", "save"]
 
@@ -293,7 +293,7 @@ def loads(data: bytes | str, *, path: Path | str | None = None) -> Cassette:
 
 def _parse(data: bytes | memoryview | str, path: Path | str | None) -> Cassette:
     """``loads``, also for a mapped file's bytes (see ``load``)."""
-    with _gc_paused():
+    with paused_gc():
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -304,26 +304,6 @@ def _parse(data: bytes | memoryview | str, path: Path | str | None) -> Cassette:
         cassette = reader.cassette(reader.upgrade(doc))
     cassette.path = Path(path) if path is not None else None
     return cassette
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a cassette's objects are built.
-
-    Loading makes a few objects per frame and no reference cycles, so the collector has
-    nothing to find there; left on, it runs every few hundred new objects, and as the
-    frames pile up into its older generations its passes walk all of them again and
-    again (a fifth of the load time of a 100k-frame cassette). The collector is turned
-    back on afterwards only if it was on; its next pass then sees the new objects once.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["FrameDecoder", "SSEFrame", "encode_frames", "parse_frame"]
+__all__ = ["FrameDecoder", "SSEFrame", "encode_frames", "event_fields", "parse_frame"]
 
 _BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
@@ -162,3 +162,74 @@ def parse_frame(raw: bytes, *, at_stream_start: bool = True) -> SSEFrame:
         retry=retry,
         comments=tuple(comments),
     )
+
+
+def event_fields(raw: bytes) -> tuple[str | None, str | None, str | None] | None:
+    """``(event, data, id)`` of a raw frame, or None when it dispatches nothing (comments).
+
+    For hot loops (masking, diffing): a fast path for the frames LangGraph servers send (an
+    ``event`` line, one ``data`` line, maybe an ``id`` line, all ending in CRLF or all in LF);
+    anything else goes through :func:`parse_frame`, which this agrees with (a property test
+    checks it).
+    """
+    first = raw.find(b"\n", 7)
+    if raw.startswith(b"event: ") and raw.startswith(b"data: ", first + 1):
+        second = raw.find(b"\n", first + 7)
+        end = len(raw)
+        if raw[first - 1] == 13:  # CRLF; the usual frame: no id, no stray CR
+            if second == end - 3 and raw.endswith(b"\r\n\r\n") and raw.count(b"\r") == 3:
+                return (
+                    raw[7 : first - 1].decode("utf-8", "replace"),
+                    raw[first + 7 : second - 1].decode("utf-8", "replace"),
+                    None,
+                )
+        elif second == end - 2 and raw.endswith(b"\n\n") and b"\r" not in raw:
+            return (
+                raw[7:first].decode("utf-8", "replace"),
+                raw[first + 7 : second].decode("utf-8", "replace"),
+                None,
+            )
+    return _event_fields_slow(raw)
+
+
+def _event_fields_slow(raw: bytes) -> tuple[str | None, str | None, str | None] | None:
+    """``event_fields`` for frames with an id line, or laid out otherwise (then the SSE parser)."""
+    if raw[:7] != b"event: ":
+        return _parsed_event_fields(raw)
+    first = raw.find(b"\n", 7)
+    second = raw.find(b"\n", first + 1)
+    if second < 0 or raw[first + 1 : first + 7] != b"data: ":
+        return _parsed_event_fields(raw)
+    event_id: str | None = None
+    if raw[first - 1] == 13:  # CRLF line endings
+        event = raw[7 : first - 1]
+        data = raw[first + 7 : second - 1]
+        tail = raw[second - 1 :]
+        if tail != b"\r\n\r\n":
+            if tail[:6] != b"\r\nid: " or tail[-4:] != b"\r\n\r\n":
+                return _parsed_event_fields(raw)
+            raw_id = tail[6:-4]
+            if b"\r" in raw_id or b"\n" in raw_id or b"\0" in raw_id:
+                return _parsed_event_fields(raw)
+            event_id = raw_id.decode("utf-8", "replace")
+    else:
+        event = raw[7:first]
+        data = raw[first + 7 : second]
+        tail = raw[second:]
+        if tail != b"\n\n":
+            if tail[:5] != b"\nid: " or tail[-2:] != b"\n\n":
+                return _parsed_event_fields(raw)
+            raw_id = tail[5:-2]
+            if b"\r" in raw_id or b"\n" in raw_id or b"\0" in raw_id:
+                return _parsed_event_fields(raw)
+            event_id = raw_id.decode("utf-8", "replace")
+    if b"\r" in data or b"\r" in event:
+        return _parsed_event_fields(raw)
+    return event.decode("utf-8", "replace"), data.decode("utf-8", "replace"), event_id
+
+
+def _parsed_event_fields(raw: bytes) -> tuple[str | None, str | None, str | None] | None:
+    parsed = parse_frame(raw)
+    if not parsed.is_event:
+        return None
+    return parsed.event, parsed.data, parsed.id

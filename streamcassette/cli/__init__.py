@@ -15,6 +15,9 @@ _COMMANDS = {
     "show": "show",
     "serve": "serve",
     "proxy": "proxy",
+    "diff": "diff",
+    "mask": "mask",
+    "learn": "learn",
 }
 
 

@@ -1,0 +1,41 @@
+"""What the diff, mask and learn commands share: settings, rules, and errors that exit 2."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from .._cassette import Cassette
+from .._config import ConfigError, StreamCassetteConfig, load_config, read_config
+from ._common import load_or_fail
+
+RULES_HELP = (
+    "A TOML file with a [tool.streamcassette.mask] table (as `streamcassette learn` writes) "
+    "whose rules replace the project's. Default: the nearest pyproject.toml's."
+)
+
+
+class Failed(click.ClickException):
+    """A comparison that could not be made: exit status 2 (1 means the streams differ)."""
+
+    exit_code = 2
+
+
+def settings(rules: Path | None) -> StreamCassetteConfig:
+    """The project's settings (nearest pyproject.toml), with the mask rules of ``rules``."""
+    try:
+        project = load_config(Path.cwd())
+        if rules is None:
+            return project
+        return replace(project, mask=read_config(rules).mask)
+    except ConfigError as exc:
+        raise Failed(str(exc)) from None
+
+
+def load(path: Path) -> Cassette:
+    try:
+        return load_or_fail(path)
+    except click.ClickException as exc:
+        raise Failed(exc.message) from None

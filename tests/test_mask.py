@@ -1,0 +1,371 @@
+"""Masking: every volatile value of a real stream masked, aliased consistently; rule sets."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from recorded_pairs import pair, recorded_pairs
+
+from streamcassette import (
+    KeyRule,
+    Masker,
+    MaskRules,
+    PathRule,
+    PatternRule,
+    RecordedFrame,
+    mask_cassette,
+    parse_frame,
+)
+from streamcassette._mask import UUID_PATTERN
+from streamcassette._sse import event_fields
+
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+TOOL_CALL = re.compile(r"\b(?:call|toolu)_[A-Za-z0-9]{8,}")
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+EPOCH_MS = re.compile(r"\b1[0-9]{12}\b")
+PORT = re.compile(r"127\.0\.0\.1:\d+")
+HEX32 = re.compile(r"\b[0-9a-f]{32}\b")
+
+
+@pytest.fixture(scope="session")
+def pairs(langgraph_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return recorded_pairs(langgraph_url, tmp_path_factory.mktemp("pairs"))
+
+
+def masked_texts(cassette_path: Path) -> list[str]:
+    """Every masked piece of every stream: request, headers, events, ids and data."""
+    from streamcassette import load
+
+    texts: list[str] = []
+    for stream in mask_cassette(load(cassette_path)):
+        texts += [stream.request_line, json.dumps(stream.body), *(v for _, v in stream.headers)]
+        for frame in stream.frames:
+            texts += [frame.event or "", frame.id or "", frame.data_text or ""]
+    return texts
+
+
+@pytest.mark.parametrize(
+    "scenario", ["agent", "agent_messages", "subgraph", "custom", "interrupt", "failing"]
+)
+def test_no_volatile_value_survives_masking(pairs: dict[str, Any], scenario: str) -> None:
+    """No id, tool-call id, timestamp, epoch time or server port is left in a masked stream."""
+    for path in pairs[scenario]:
+        for text in masked_texts(path):
+            for volatile in (UUID, TOOL_CALL, TIMESTAMP, EPOCH_MS, PORT, HEX32):
+                assert not volatile.search(text), (path.name, volatile.pattern, text[:300])
+
+
+def test_tool_call_and_tool_message_share_one_placeholder(pairs: dict[str, Any]) -> None:
+    """The AI message's tool call and the tool message's tool_call_id mask to the same alias."""
+    recorded, _ = pair(pairs, "agent")
+    stream = mask_cassette(recorded)[0]
+    updates = [f.data for f in stream.frames if f.event == "updates"]
+    call = updates[0]["agent"]["messages"][0]["tool_calls"][0]
+    answer = updates[1]["action"]["messages"][0]
+    assert call["id"] == answer["tool_call_id"] == "<tool_call:1>"
+    assert updates[0]["agent"]["messages"][0]["id"].startswith("lc_run--<uuid:")
+
+
+def test_subgraph_event_name_aliases_the_task_id_of_the_parent(pairs: dict[str, Any]) -> None:
+    """``updates|node_2:<task>`` names the same alias as node_2's task id in the debug events."""
+    recorded, _ = pair(pairs, "subgraph")
+    stream = mask_cassette(recorded)[0]
+    names = {f.event for f in stream.frames if (f.event or "").startswith("updates|")}
+    assert len(names) == 1
+    (name,) = names
+    assert re.fullmatch(r"updates\|node_2:<uuid:\d+>", name)
+    task_ids = [
+        f.data["payload"]["id"]
+        for f in stream.frames
+        if f.event == "debug" and f.data["type"] == "task" and f.data["payload"]["name"] == "node_2"
+    ]
+    assert task_ids == [name.partition(":")[2]]
+
+
+def test_request_headers_and_frames_share_thread_and_run_aliases(pairs: dict[str, Any]) -> None:
+    """The thread id in the URL, the Location headers and the run metadata alias consistently."""
+    recorded, _ = pair(pairs, "agent")
+    stream = mask_cassette(recorded)[0]
+    headers = dict(stream.headers)
+    assert stream.request_line == "POST /threads/<uuid:1>/runs/stream"
+    assert headers["location"] == "/threads/<uuid:1>/runs/<uuid:2>/stream"
+    assert headers["content-location"] == "/threads/<uuid:1>/runs/<uuid:2>"
+    assert headers["date"] == "<date>"
+    assert stream.frames[0].data == {"run_id": "<uuid:2>", "attempt": 1}
+
+
+def test_resumable_ids_timestamps_epoch_and_server_url_mask_to_one_placeholder(
+    pairs: dict[str, Any],
+) -> None:
+    """SSE ids, ISO timestamps, epoch milliseconds and the server URL have no number."""
+    recorded, _ = pair(pairs, "agent")
+    frames = mask_cassette(recorded)[0].frames
+    assert {f.id for f in frames} == {"<event_id>"}
+    debug = next(f.data for f in frames if f.event == "debug")
+    assert debug["timestamp"] == "<timestamp>"
+    configurable = debug["payload"]["config"]["configurable"]
+    assert configurable["__request_start_time_ms__"] == "<epoch_ms>"
+    events = next(f.data for f in frames if f.event == "events")
+    assert events["metadata"]["langgraph_api_url"] == "<api_url>"
+
+
+def test_interrupt_ids_are_aliased_across_modes(pairs: dict[str, Any]) -> None:
+    """The interrupt id in the updates and in the tasks events is one ``<interrupt:1>``."""
+    recorded, _ = pair(pairs, "interrupt")
+    frames = mask_cassette(recorded)[0].frames
+    update = next(f.data for f in frames if f.event == "updates")
+    task = next(f.data for f in frames if f.event == "tasks" and f.data.get("interrupts"))
+    assert update["__interrupt__"][0]["id"] == "<interrupt:1>"
+    assert task["interrupts"][0]["id"] == "<interrupt:1>"
+
+
+def test_fast_path_agrees_with_the_parsed_json_walk(pairs: dict[str, Any]) -> None:
+    """Masking raw JSON text gives what masking the parsed JSON gives (a path rule that matches
+    nothing forces the parsed walk; a user regex equal to the UUID rule runs there too)."""
+    slow = (
+        MaskRules.default()
+        .extend(
+            paths=["no_such_key_anywhere"],
+            patterns=[PatternRule(f"(?:{UUID_PATTERN})", "uuid")],
+        )
+        .without()
+    )
+    slow = MaskRules(tuple(r for r in slow.rules if getattr(r, "pattern", "") != UUID_PATTERN))
+    for scenario in ("agent", "subgraph", "interrupt"):
+        recorded, _ = pair(pairs, scenario)
+        fast_streams, slow_streams = mask_cassette(recorded), mask_cassette(recorded, slow)
+        for fast, walked in zip(fast_streams, slow_streams, strict=True):
+            assert [f.event for f in fast.frames] == [f.event for f in walked.frames]
+            assert [f.data for f in fast.frames] == [f.data for f in walked.frames]
+
+
+# --- aliasing rules on small inputs -----------------------------------------------------------
+
+
+def test_placeholders_are_numbered_by_kind_in_order_of_first_appearance() -> None:
+    """Each kind counts from 1 in the order values first appear, and repeats reuse the number."""
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    text = json.dumps({"x": [b, "call_abc123def456ghi789", a, b, "call_abc123def456ghi789"]})
+    masked = json.loads(Masker().mask_json(text))
+    assert masked == {"x": ["<uuid:1>", "<tool_call:1>", "<uuid:2>", "<uuid:1>", "<tool_call:1>"]}
+
+
+def test_masks_apply_to_dict_keys_event_names_and_inside_strings() -> None:
+    """An id is masked as a key, in an event name and inside a longer string, with one alias."""
+    task = str(uuid.uuid4())
+    masker = Masker()
+    assert masker.mask_text(f"updates|node_2:{task}") == "updates|node_2:<uuid:1>"
+    masked = json.loads(masker.mask_json(json.dumps({f"node_2:{task}": f"lc_run--{task}-0"})))
+    assert masked == {"node_2:<uuid:1>": "lc_run--<uuid:1>-0"}
+
+
+def test_key_rule_masks_objects_whole_and_leaves_null_alone() -> None:
+    """A key rule masks an object value whole, a string by alias, and keeps null as it is."""
+    rules = MaskRules.default().extend(keys={"usage": "usage"})
+    masker = Masker(rules)
+    text = json.dumps([{"usage": {"tokens": 3}}, {"usage": "x"}, {"usage": None}])
+    assert json.loads(masker.mask_json(text)) == [
+        {"usage": "<usage:1>"},
+        {"usage": "<usage:2>"},
+        {"usage": None},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("glob", "masked"),
+    [
+        ("agent.messages[*].id", {"agent": {"messages": [{"id": "<id:1>"}, {"id": "<id:2>"}]}}),
+        ("**.id", {"agent": {"messages": [{"id": "<id:1>"}, {"id": "<id:2>"}]}}),
+        ("agent.messages[1].id", {"agent": {"messages": [{"id": "m1"}, {"id": "<id:1>"}]}}),
+        ("*.messages", {"agent": {"messages": "<messages:1>"}}),
+        ("age*.messages[*]", {"agent": {"messages": ["<messages:1>", "<messages:2>"]}}),
+        (
+            '["agent"].messages[*]["id"]',
+            {"agent": {"messages": [{"id": "<id:1>"}, {"id": "<id:2>"}]}},
+        ),
+    ],
+)
+def test_path_globs_select_values(glob: str, masked: Any) -> None:
+    """Keys, ``*``, ``**``, ``[*]``, ``[n]``, partial-key globs and quoted keys select paths."""
+    rules = MaskRules.default().extend(paths=[glob])
+    text = json.dumps({"agent": {"messages": [{"id": "m1"}, {"id": "m2"}]}})
+    assert json.loads(Masker(rules).mask_json(text)) == masked
+
+
+def test_rules_replace_by_target_and_drop_by_kind() -> None:
+    """A rule for the same key replaces the built-in one; ``without`` drops a kind."""
+    rules = MaskRules.default().extend(keys=[KeyRule("id", "message_id")]).without("tool_call")
+    assert KeyRule("id", "message_id") in rules.keys
+    assert all(rule.key != "id" or rule.kind == "message_id" for rule in rules.keys)
+    assert "tool_call" not in rules.kinds
+    masked = Masker(rules).mask_json('{"id":"m","x":"call_abc123def456ghi789"}')
+    assert json.loads(masked) == {"id": "<message_id:1>", "x": "call_abc123def456ghi789"}
+
+
+def test_config_round_trip() -> None:
+    """``to_config`` gives a table that ``from_config`` turns back into the same rules."""
+    rules = (
+        MaskRules.default()
+        .without("tool_call")
+        .extend(
+            keys={"created": "timestamp"},
+            paths=["**.response_metadata.id"],
+            patterns=[PatternRule("chatcmpl-[A-Za-z0-9]+", "completion", numbered=False)],
+            headers=["x-request-id"],
+        )
+    )
+    config = rules.to_config()
+    assert config["disable"] == ["tool_call"]
+    assert MaskRules.from_config(config) == rules
+    assert MaskRules.from_config({}) == MaskRules.default()
+    assert MaskRules.from_config(MaskRules().to_config()) == MaskRules()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"key": ["x"]}, "unknown mask setting 'key'"),
+        ({"patterns": ["("]}, "is not a valid regular expression"),
+        ({"patterns": ["x*"]}, "matches the empty string"),
+        ({"paths": ["a..b"]}, "cannot read this glob"),
+        ({"keys": [{"key": "a", "kinds": "b"}]}, "mask.keys[0]: unknown setting 'kinds'"),
+        ({"disable": ["nope"]}, "no built-in rule has kind 'nope'"),
+        ({"keys": [{"key": "a", "kind": "not a kind"}]}, "is not a placeholder name"),
+    ],
+)
+def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], message: str) -> None:
+    """Unknown settings, bad regexes and globs are errors that say which entry is wrong."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MaskRules.from_config(config)
+
+
+# --- properties -------------------------------------------------------------------------------
+
+_ids = st.builds(lambda n: str(uuid.UUID(int=n)), st.integers(0, 2**128 - 1))
+_calls = st.text("abcdef0123456789", min_size=24, max_size=24).map(lambda s: f"call_{s}")
+_stamps = st.datetimes().map(lambda d: d.isoformat() + "Z")
+_plain = st.text(st.characters(codec="utf-8", exclude_characters="\ue000"), max_size=20)
+_volatile = st.one_of(_ids, _calls, _stamps, _plain, _ids.map(lambda s: f"lc_run--{s}-0"))
+_json = st.recursive(
+    st.one_of(_volatile, st.integers(), st.booleans(), st.none()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(_volatile, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json)
+def test_masking_is_idempotent(value: Any) -> None:
+    """Masking a masked value changes nothing."""
+    text = json.dumps(value, ensure_ascii=False)
+    once = Masker().mask_json(text)
+    assert Masker().mask_json(once) == once
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json)
+def test_alias_numbering_is_deterministic_and_in_order(value: Any) -> None:
+    """Two maskers number the same input the same, each kind 1, 2, ... in order of appearance."""
+    text = json.dumps(value, ensure_ascii=False)
+    first, second = Masker().mask_json(text), Masker().mask_json(text)
+    assert first == second
+    seen: dict[str, list[int]] = {}
+    for kind, number in re.findall(r"<([a-z_]+):(\d+)>", first):
+        numbers = seen.setdefault(kind, [])
+        if int(number) not in numbers:
+            numbers.append(int(number))
+    for numbers in seen.values():
+        assert numbers == list(range(1, len(numbers) + 1))
+
+
+_lines = st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["event", "data", "id", "retry", "", ":"]), _lines),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["\r\n", "\n", "\r"]),
+    st.booleans(),
+)
+def test_frame_fast_path_agrees_with_the_sse_parser(
+    fields: list[tuple[str, str]], newline: str, space: bool
+) -> None:
+    """The masker's frame splitter reads event, data and id as the SSE parser does."""
+    sep = ": " if space else ":"
+    raw = "".join(f"{name}{sep}{value}{newline}" for name, value in fields) + newline
+    parsed = parse_frame(raw.encode())
+    expected = (parsed.event, parsed.data, parsed.id) if parsed.is_event else None
+    assert event_fields(raw.encode()) == expected
+    stream = mask_cassette_of_frames([raw.encode()])
+    if expected is not None:
+        masker = Masker()
+        event = None if parsed.event is None else masker.mask_text(parsed.event)
+        data = None if parsed.data is None else masker.mask_json(parsed.data)
+        assert [(f.event, f.data_text) for f in stream.frames] == [(event, data)]
+    else:
+        assert stream.frames == []
+
+
+def mask_cassette_of_frames(raws: list[bytes]) -> Any:
+    from streamcassette import (
+        Cassette,
+        Interaction,
+        RecordedRequest,
+        RecordedResponse,
+        RecordedStream,
+    )
+
+    response = RecordedResponse(200, [])
+    response.stream = RecordedStream([RecordedFrame(0.0, raw) for raw in raws])
+    cassette = Cassette([Interaction(RecordedRequest("POST", "/runs/stream"), response)])
+    return mask_cassette(cassette)[0]
+
+
+def test_placeholder_like_private_use_text_cannot_forge_a_reference() -> None:
+    """Text holding the masker's private reference characters is kept, not read as a mask."""
+    text = json.dumps({"a": "\ue0000\ue001", "b": str(uuid.uuid4())}, ensure_ascii=False)
+    assert json.loads(Masker().mask_json(text)) == {"a": "\ue0000\ue001", "b": "<uuid:1>"}
+
+
+def test_path_rules_see_masked_keys_without_numbers() -> None:
+    """A glob names a masked key as ``<kind>``, whatever its number."""
+    rules = MaskRules.default().extend(paths=[PathRule('map["node:<uuid>"]', "checkpoint")])
+    text = json.dumps({"map": {f"node:{uuid.uuid4()}": "v1", "other": "v2"}})
+    masked = json.loads(Masker(rules).mask_json(text))
+    assert masked == {"map": {"node:<uuid:1>": "<checkpoint:1>", "other": "v2"}}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _lines,
+    _lines,
+    st.one_of(st.none(), _lines),
+    st.sampled_from(["\r\n", "\n"]),
+)
+def test_usual_frames_take_the_fast_path_and_read_the_same(
+    event: str, data: str, event_id: str | None, newline: str
+) -> None:
+    """Frames laid out as servers send them (event, data, maybe id) read as the parser does."""
+    raw = f"event: {event}{newline}data: {data}{newline}"
+    if event_id is not None:
+        raw += f"id: {event_id}{newline}"
+    raw += newline
+    parsed = parse_frame(raw.encode())
+    assert event_fields(raw.encode()) == (parsed.event, parsed.data, parsed.id)
+    masker = Masker()
+    expected = [(masker.mask_text(event), masker.mask_json(data))]
+    stream = mask_cassette_of_frames([raw.encode()])
+    assert [(f.event, f.data_text) for f in stream.frames] == expected
