@@ -1,0 +1,185 @@
+"""The live server that recording and drift runs talk to, and the transports that reach it.
+
+The URL comes from ``--langgraph-url``, else ``$STREAMCASSETTE_LANGGRAPH_URL``, else an
+embedded ``langgraph dev`` started on a free loopback port from ``--langgraph-config`` or
+the ``langgraph.json`` in the rootdir. The embedded server starts the first time a test
+needs it (replay never does) and stops when pytest ends; under pytest-xdist every worker
+that needs one starts its own (pass ``--langgraph-url`` to share one server).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from streamcassette.devserver import DevServerError, LangGraphDevServer
+
+__all__ = [
+    "URL_ENV",
+    "AsyncLiveTransport",
+    "LiveServer",
+    "LiveServerError",
+    "LiveTransport",
+]
+
+URL_ENV = "STREAMCASSETTE_LANGGRAPH_URL"
+DEFAULT_CONFIG_NAME = "langgraph.json"
+# The SDK's own transports retry connection failures five times; so do these.
+_RETRIES = 5
+# No idle connection outlives its response: clients that code under test never closes
+# leave no socket behind (which ``filterwarnings = error`` would turn into a failure).
+_LIMITS = httpx.Limits(max_keepalive_connections=0)
+
+
+class LiveServerError(RuntimeError):
+    """No live server could be used: none is configured, or the embedded one did not start."""
+
+
+class LiveServer:
+    """Resolves, and if need be starts, the one live server of this pytest process."""
+
+    def __init__(
+        self, url: str | None, config_path: Path | None, *, failure: str | None = None
+    ) -> None:
+        self._given_url = url.rstrip("/") if url else None
+        self.config_path = config_path
+        self.server: LangGraphDevServer | None = None
+        self._failure: str | None = failure
+        self._info: dict[str, str | int] | None = None
+
+    @classmethod
+    def from_options(
+        cls, url_option: str | None, config_option: str | None, rootdir: Path
+    ) -> LiveServer:
+        url = url_option or os.environ.get(URL_ENV) or None
+        config_path: Path | None = None
+        if config_option:
+            config_path = Path(config_option)
+            if not config_path.is_absolute():
+                config_path = rootdir / config_path
+        elif (rootdir / DEFAULT_CONFIG_NAME).is_file():
+            config_path = rootdir / DEFAULT_CONFIG_NAME
+        return cls(url, config_path)
+
+    @property
+    def configured(self) -> bool:
+        """Whether a URL was given or an embedded server can be started."""
+        return (
+            self._given_url is not None or self.config_path is not None or self._failure is not None
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the server is (to be) started by the plugin rather than given."""
+        return self._given_url is None and self.config_path is not None
+
+    @property
+    def failure(self) -> str | None:
+        """Why the embedded server could not be used, once that is known."""
+        return self._failure
+
+    @property
+    def started(self) -> bool:
+        return self.server is not None
+
+    def describe(self) -> str:
+        if self._given_url is not None:
+            return self._given_url
+        if self.server is not None:
+            return f"{self.server.url} (langgraph dev, {self.config_path})"
+        if self.config_path is not None:
+            return f"langgraph dev from {self.config_path} (not started)"
+        return "none"
+
+    def url(self) -> str:
+        """The live server's URL, starting the embedded server on first use."""
+        if self._given_url is not None:
+            return self._given_url
+        if self._failure is not None:
+            raise LiveServerError(self._failure)
+        if self.server is not None:
+            return self.server.url
+        if self.config_path is None:
+            msg = (
+                "no live LangGraph server to record from: pass --langgraph-url URL, set "
+                f"${URL_ENV}, or put a langgraph.json in the rootdir (or name one with "
+                "--langgraph-config) so that the plugin starts `langgraph dev` itself"
+            )
+            raise LiveServerError(msg)
+        if not self.config_path.is_file():
+            self._failure = (
+                f"--langgraph-config {str(self.config_path)!r} does not exist; "
+                "name an existing langgraph.json"
+            )
+            raise LiveServerError(self._failure)
+        # ``langgraph dev`` resolves the graphs and dependencies of langgraph.json against
+        # its working folder, so it runs in the config's folder, as it does by hand.
+        server = LangGraphDevServer(self.config_path, workdir=self.config_path.parent)
+        try:
+            server.start()
+            server.wait_ready()
+        except (DevServerError, OSError) as error:
+            server.stop()
+            self._failure = f"the embedded langgraph dev server did not start:\n{error}"
+            raise LiveServerError(self._failure) from None
+        self.server = server
+        return server.url
+
+    def server_info(self) -> dict[str, str | int]:
+        """The server's ``GET /info`` (versions), for cassette provenance; ``{}`` if none."""
+        if self._info is None:
+            info: Any = None
+            try:
+                response = httpx.get(self.url() + "/info", timeout=2.0, trust_env=False)
+                info = response.json() if response.is_success else None
+            except Exception:  # provenance is optional: never fail a recording over it
+                info = None
+            self._info = (
+                {k: v for k, v in info.items() if isinstance(v, (str, int))}
+                if isinstance(info, dict)
+                else {}
+            )
+        return self._info
+
+    def stop(self) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            server.stop()
+
+
+def _retarget(request: httpx.Request, base: httpx.URL) -> None:
+    request.url = request.url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
+    request.headers["host"] = request.url.netloc.decode("ascii")
+
+
+class LiveTransport(httpx.BaseTransport):
+    """Sends every request to the live server, whatever URL its client was built with."""
+
+    def __init__(self, url: str) -> None:
+        self._base = httpx.URL(url)
+        self._inner = httpx.HTTPTransport(retries=_RETRIES, limits=_LIMITS)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        _retarget(request, self._base)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncLiveTransport(httpx.AsyncBaseTransport):
+    """Async twin of :class:`LiveTransport`."""
+
+    def __init__(self, url: str) -> None:
+        self._base = httpx.URL(url)
+        self._inner = httpx.AsyncHTTPTransport(retries=_RETRIES, limits=_LIMITS)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        _retarget(request, self._base)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

@@ -1,0 +1,169 @@
+"""Per-test cassette settings, merged from their layers.
+
+Layers, lowest precedence first: built-in defaults, ``[tool.streamcassette]`` in
+pyproject.toml, the ``stream_cassette_config`` fixture, ``@pytest.mark.stream_cassette``
+(markers on classes/modules below markers on the test itself). Command-line options
+(mode and server) are above them all. Scalar settings take the highest layer that sets
+them; ``mask`` and ``redact`` add up over all layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from streamcassette import DEFAULT_MATCH_ON, RepeatPolicy
+from streamcassette._diff import KNOWN_MODES
+from streamcassette._mask import MaskRules
+
+__all__ = ["DEFAULT_MODES", "KNOWN_KEYS", "Settings", "build_mask_rules", "merge_layers"]
+
+Policy = Literal["exact", "structure"]
+DEFAULT_MODES: tuple[str, ...] = ("updates",)
+POLICIES: tuple[Policy, ...] = ("exact", "structure")
+
+_SCALARS = ("modes", "policy", "match_on", "repeats", "speed", "allow_unmatched")
+_ADDITIVE = ("mask", "redact")
+KNOWN_KEYS = frozenset((*_SCALARS, *_ADDITIVE))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes one test's cassette besides its path and the mode."""
+
+    # Stream modes (SSE event types) that drift runs and snapshots compare.
+    modes: tuple[str, ...] = DEFAULT_MODES
+    # "exact": values must match after masking; "structure": only shapes and keys must.
+    policy: Policy = "exact"
+    # Mask rule layers, lowest first: dicts (keys/paths/patterns) or MaskRules objects.
+    mask: tuple[Any, ...] = ()
+    match_on: tuple[Any, ...] = DEFAULT_MATCH_ON
+    repeats: RepeatPolicy = "error"
+    speed: float | None = None
+    redact: tuple[str, ...] = ()
+    # Do not fail a passing test whose code swallowed an unmatched replay request.
+    allow_unmatched: bool = False
+
+
+def _as_tuple(value: Any, key: str, source: str) -> tuple[Any, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(value)
+    msg = f"{source}: {key} must be a string or a list of them; got {value!r}"
+    raise TypeError(msg)
+
+
+def _check(key: str, value: Any, source: str) -> Any:
+    if key == "modes":
+        modes = _as_tuple(value, key, source)
+        if not modes or not all(isinstance(mode, str) for mode in modes):
+            msg = f"{source}: modes must name at least one event type; got {value!r}"
+            raise ValueError(msg)
+        for mode in modes:
+            if mode not in KNOWN_MODES and not any(char in mode for char in "*?[|"):
+                msg = (
+                    f"{source}: unknown stream mode {mode!r}; known modes: "
+                    f"{', '.join(KNOWN_MODES)} (or an event-name glob such as 'updates|node_2:*')"
+                )
+                raise ValueError(msg)
+        return modes
+    if key == "policy":
+        if value not in POLICIES:
+            msg = f"{source}: policy must be one of {', '.join(POLICIES)}; got {value!r}"
+            raise ValueError(msg)
+        return value
+    if key == "repeats":
+        if value not in ("error", "last"):
+            msg = f"{source}: repeats must be 'error' or 'last'; got {value!r}"
+            raise ValueError(msg)
+        return value
+    if key == "speed":
+        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            msg = f"{source}: speed must be a positive number or None; got {value!r}"
+            raise ValueError(msg)
+        return None if value is None else float(value)
+    if key == "allow_unmatched":
+        return bool(value)
+    if key in ("match_on", "redact"):
+        return _as_tuple(value, key, source)
+    if key == "mask":
+        try:
+            _apply_mask_layer(MaskRules.default(), value)
+        except (TypeError, ValueError) as error:
+            msg = f"{source}: {error}"
+            raise type(error)(msg) from None
+    return value
+
+
+def merge_layers(
+    layers: Iterable[tuple[str, Mapping[str, Any]]], *, strict: Iterable[str] = ()
+) -> Settings:
+    """Merge ``(source, values)`` layers, lowest precedence first, into :class:`Settings`.
+
+    Sources named in ``strict`` must not carry unknown keys (a typo in a marker should
+    fail loudly); other sources, like ``[tool.streamcassette]`` which the command line
+    shares, may hold keys meant for someone else.
+    """
+    strict_sources = set(strict)
+    scalars: dict[str, Any] = {}
+    masks: list[Any] = []
+    redact: list[str] = []
+    for source, values in layers:
+        unknown = sorted(set(values) - KNOWN_KEYS)
+        if unknown and source in strict_sources:
+            msg = (
+                f"{source}: unknown setting(s) {', '.join(map(repr, unknown))}; known "
+                f"settings: {', '.join(sorted(KNOWN_KEYS))}"
+            )
+            raise TypeError(msg)
+        for key, value in values.items():
+            if key not in KNOWN_KEYS:
+                continue
+            checked = _check(key, value, source)
+            if key == "mask":
+                if checked is not None:
+                    masks.append(checked)
+            elif key == "redact":
+                redact.extend(checked)
+            else:
+                scalars[key] = checked
+    return Settings(
+        modes=cast("tuple[str, ...]", scalars.get("modes", DEFAULT_MODES)),
+        policy=cast("Policy", scalars.get("policy", "exact")),
+        mask=tuple(masks),
+        match_on=cast("tuple[Any, ...]", scalars.get("match_on", DEFAULT_MATCH_ON)),
+        repeats=cast("RepeatPolicy", scalars.get("repeats", "error")),
+        speed=cast("float | None", scalars.get("speed")),
+        redact=tuple(dict.fromkeys(redact)),
+        allow_unmatched=bool(scalars.get("allow_unmatched", False)),
+    )
+
+
+def _apply_mask_layer(rules: MaskRules, layer: Any) -> MaskRules:
+    if isinstance(layer, MaskRules):
+        return layer  # a complete rule set, built by the caller
+    if not isinstance(layer, Mapping):
+        msg = (
+            "mask must be a MaskRules or a table like [tool.streamcassette.mask] "
+            f"(keys, paths, patterns, headers, disable, defaults); got {layer!r}"
+        )
+        raise TypeError(msg)
+    complete = MaskRules.from_config(layer)  # validates, with messages naming the entry
+    if layer.get("defaults", True) is False:
+        return complete
+    added = MaskRules.from_config({**layer, "defaults": False, "disable": []})
+    return rules.without(*layer.get("disable", ())).with_rules(added.rules)
+
+
+def build_mask_rules(settings: Settings) -> MaskRules:
+    """``MaskRules.default()`` changed by every ``mask`` layer, lowest first.
+
+    A table adds rules (and drops the built-in kinds named in ``disable``); a table with
+    ``defaults = false`` or a ``MaskRules`` object replaces everything below it.
+    """
+    rules = MaskRules.default()
+    for layer in settings.mask:
+        rules = _apply_mask_layer(rules, layer)
+    return rules
