@@ -1128,6 +1128,15 @@ class MaskedFrame:
         self._tokens: list[str] | None = None
         self._data: Any = _UNSET
 
+    def sse_lines(self) -> list[str]:
+        """The masked frame as SSE field lines (``event:``, ``data:`` per line, ``id:``)."""
+        lines = [] if self.event is None else [f"event: {self.event}"]
+        if self.data_text is not None:
+            lines += [f"data: {line}" for line in self.data_text.split("\n")]
+        if self.id is not None:
+            lines.append(f"id: {self.id}")
+        return lines
+
     @property
     def index(self) -> int:
         return self._numbering.table.indices[self._row]
@@ -1279,12 +1288,7 @@ class MaskedStream:
         lines.append("")
         for frame in self.frames:
             lines.append(f"# frame {frame.index}")
-            if frame.event is not None:
-                lines.append(f"event: {frame.event}")
-            if frame.data_text is not None:
-                lines += [f"data: {line}" for line in frame.data_text.split("\n")]
-            if frame.id is not None:
-                lines.append(f"id: {frame.id}")
+            lines += frame.sse_lines()
             lines.append("")
         ending = f"# stream end: {self.end.value}"
         if self.error:

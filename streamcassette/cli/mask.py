@@ -76,11 +76,6 @@ def _filtered_text(stream: object, wanted: object) -> str:
         if not wanted(frame.name):
             continue
         lines.append(f"# frame {frame.index} ({_stream_mode(frame.name)})")
-        if frame.event is not None:
-            lines.append(f"event: {frame.event}")
-        if frame.data_text is not None:
-            lines += [f"data: {line}" for line in frame.data_text.split("\n")]
-        if frame.id is not None:
-            lines.append(f"id: {frame.id}")
+        lines += frame.sse_lines()
         lines.append("")
     return "\n".join(lines)
