@@ -18,7 +18,11 @@ DEMO_CASSETTE = "weather_agent.json"
 
 def bundled_cassette(name: str = DEMO_CASSETTE) -> Path:
     """A cassette shipped with the package (the repository's cassettes/ folder)."""
-    return Path(str(resources.files("streamcassette.bundled").joinpath(name)))
+    try:
+        return Path(str(resources.files("streamcassette.bundled").joinpath(name)))
+    except ModuleNotFoundError:
+        # Run from a source checkout that is not installed: the folder is next door.
+        return Path(__file__).resolve().parents[2] / "cassettes" / name
 
 
 def load_or_fail(path: Path) -> Cassette:
