@@ -3,8 +3,8 @@
 The URL comes from ``--langgraph-url``, else ``$STREAMCASSETTE_LANGGRAPH_URL``, else an
 embedded ``langgraph dev`` started on a free loopback port from ``--langgraph-config`` or
 the ``langgraph.json`` in the rootdir. The embedded server starts the first time a test
-needs it (replay never does) and stops when pytest ends; under pytest-xdist every worker
-that needs one starts its own (pass ``--langgraph-url`` to share one server).
+needs it (replay never does) and stops when pytest ends; under pytest-xdist the controller
+starts the one server of a recording or drift run and hands its URL to the workers.
 """
 
 from __future__ import annotations
