@@ -40,8 +40,6 @@ __all__ = [
 MARKER = "stream_cassette"
 Action = Literal["replay", "record", "diff"]
 RECORD_HINT = "run `pytest --record-streams` to record it"
-# The SDK's default timeouts (get_client / get_sync_client).
-_SDK_TIMEOUT = httpx.Timeout(connect=5, read=300, write=300, pool=5)
 
 
 def _failure(message: str) -> BaseException:
@@ -101,7 +99,6 @@ class StreamCassette:
         self.save_on_pass = save
         self.labels: list[str] = []
         self.drift_text: str | None = None
-        self._active = False
         self._sync_clients: list[SyncLangGraphClient] = []
 
     def __repr__(self) -> str:
@@ -131,62 +128,13 @@ class StreamCassette:
             raise LiveServerError(msg)
         return self.live_url
 
-    def _sdk_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        if not self.recording:
-            # A replayed client must not pick up a real key from the environment.
-            kwargs.setdefault("api_key", None)
-        return kwargs
-
-    def _replay_http_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        """httpx client arguments for a replayed client, or None if ``kwargs`` need the SDK."""
-        if self.recording or set(kwargs) - {"headers", "timeout", "api_key"}:
-            return None
-        import langgraph_sdk
-
-        headers = {"User-Agent": f"langgraph-sdk-py/{langgraph_sdk.__version__}"}
-        headers.update(kwargs.get("headers") or {})
-        timeout = kwargs.get("timeout")
-        return {
-            "base_url": REPLAY_URL,
-            "headers": headers,
-            "timeout": httpx.Timeout(timeout) if timeout is not None else _SDK_TIMEOUT,
-        }
-
     def client(self, **kwargs: Any) -> LangGraphClient:
         """An async SDK client (``get_client(**kwargs)``) on this cassette."""
-        from langgraph_sdk import get_client
-        from langgraph_sdk.client import LangGraphClient
-
-        replay = self._replay_http_kwargs(kwargs)
-        if replay is not None and self.session.replayer is not None:
-            # The SDK's get_client builds a TLS context (~25 ms) that replay never uses.
-            http = httpx.AsyncClient(transport=self.session.replayer, **replay)
-            client = LangGraphClient(http)  # patch_sdk (when active) wires it too
-            if not self._active:
-                self.session.attach(http)
-            return client
-        url = self._url()
-        if self._active:  # patch_sdk wires it while it is built
-            return get_client(url=url, **self._sdk_kwargs(kwargs))
-        return self.session.client(url, **kwargs)
+        return self.session.client(self._url(), **kwargs)
 
     def sync_client(self, **kwargs: Any) -> SyncLangGraphClient:
         """A sync SDK client (``get_sync_client(**kwargs)``) on this cassette."""
-        from langgraph_sdk import get_sync_client
-        from langgraph_sdk.client import SyncLangGraphClient
-
-        replay = self._replay_http_kwargs(kwargs)
-        if replay is not None and self.session.replayer is not None:
-            http = httpx.Client(transport=self.session.replayer, **replay)
-            client = SyncLangGraphClient(http)
-            if not self._active:
-                self.session.attach(http)
-        else:
-            url = self._url()
-            if self._active:
-                client = get_sync_client(url=url, **self._sdk_kwargs(kwargs))
-            else:
-                client = self.session.sync_client(url, **kwargs)
+        client = self.session.sync_client(self._url(), **kwargs)
         self._sync_clients.append(client)
         return client
 
@@ -199,11 +147,9 @@ class StreamCassette:
 
     def activate(self) -> Iterator[StreamCassette]:
         with self.session.patch_sdk():
-            self._active = True
             try:
                 yield self
             finally:
-                self._active = False
                 for client in self._sync_clients:
                     client.close()
                 self._sync_clients.clear()

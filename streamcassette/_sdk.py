@@ -57,6 +57,11 @@ def new_provenance() -> dict[str, Any]:
 _SDK_TIMEOUT = httpx.Timeout(connect=5, read=300, write=300, pool=5)
 
 
+def _sdk_timeout(kwargs: dict[str, Any]) -> httpx.Timeout:
+    timeout = kwargs.get("timeout")
+    return httpx.Timeout(timeout) if timeout is not None else _SDK_TIMEOUT
+
+
 def _sdk_headers(kwargs: dict[str, Any]) -> dict[str, str]:
     """The default headers ``get_client`` would send; a replayed client never reads a key
     from the environment (``api_key`` defaults to none)."""
@@ -151,7 +156,7 @@ class CassetteSession:
                 base_url=self._url(url),
                 transport=self.replayer,
                 headers=_sdk_headers(kwargs),
-                timeout=_SDK_TIMEOUT,
+                timeout=_sdk_timeout(kwargs),
             )
             self._attached.add(http)
             return LangGraphClient(http)
@@ -169,7 +174,7 @@ class CassetteSession:
                 base_url=self._url(url),
                 transport=self.replayer,
                 headers=_sdk_headers(kwargs),
-                timeout=_SDK_TIMEOUT,
+                timeout=_sdk_timeout(kwargs),
             )
             self._attached.add(http)
             return SyncLangGraphClient(http)
