@@ -200,29 +200,20 @@ def _event_fields_slow(raw: bytes) -> tuple[str | None, str | None, str | None] 
     second = raw.find(b"\n", first + 1)
     if second < 0 or raw[first + 1 : first + 7] != b"data: ":
         return _parsed_event_fields(raw)
+    eol = b"\r\n" if raw[first - 1] == 13 else b"\n"  # the frame's line ending
+    cut = len(eol) - 1  # how far a line's content ends before its LF
+    event = raw[7 : first - cut]
+    data = raw[first + 7 : second - cut]
+    tail = raw[second - cut :]
     event_id: str | None = None
-    if raw[first - 1] == 13:  # CRLF line endings
-        event = raw[7 : first - 1]
-        data = raw[first + 7 : second - 1]
-        tail = raw[second - 1 :]
-        if tail != b"\r\n\r\n":
-            if tail[:6] != b"\r\nid: " or tail[-4:] != b"\r\n\r\n":
-                return _parsed_event_fields(raw)
-            raw_id = tail[6:-4]
-            if b"\r" in raw_id or b"\n" in raw_id or b"\0" in raw_id:
-                return _parsed_event_fields(raw)
-            event_id = raw_id.decode("utf-8", "replace")
-    else:
-        event = raw[7:first]
-        data = raw[first + 7 : second]
-        tail = raw[second:]
-        if tail != b"\n\n":
-            if tail[:5] != b"\nid: " or tail[-2:] != b"\n\n":
-                return _parsed_event_fields(raw)
-            raw_id = tail[5:-2]
-            if b"\r" in raw_id or b"\n" in raw_id or b"\0" in raw_id:
-                return _parsed_event_fields(raw)
-            event_id = raw_id.decode("utf-8", "replace")
+    if tail != eol + eol:
+        id_line = eol + b"id: "
+        if not tail.startswith(id_line) or not tail.endswith(eol + eol):
+            return _parsed_event_fields(raw)
+        raw_id = tail[len(id_line) : -2 * len(eol)]
+        if b"\r" in raw_id or b"\n" in raw_id or b"\0" in raw_id:
+            return _parsed_event_fields(raw)
+        event_id = raw_id.decode("utf-8", "replace")
     if b"\r" in data or b"\r" in event:
         return _parsed_event_fields(raw)
     return event.decode("utf-8", "replace"), data.decode("utf-8", "replace"), event_id
