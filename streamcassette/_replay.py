@@ -14,7 +14,14 @@ from typing import Literal
 import anyio
 import httpx
 
-from ._cassette import Cassette, Interaction, RecordedError, RecordedStream, StreamEnd
+from ._cassette import (
+    Cassette,
+    Interaction,
+    RecordedError,
+    RecordedRequest,
+    RecordedStream,
+    StreamEnd,
+)
 from ._errors import UnmatchedRequestError
 from ._match import DEFAULT_MATCH_ON, Matcher, differences, resolve
 from ._record import snapshot_request
@@ -85,10 +92,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.unmatched.append(error)
         raise error
 
-    def _explain(self, live: object, *, repeated: int | None) -> str:
-        from ._cassette import RecordedRequest
-
-        assert isinstance(live, RecordedRequest)
+    def _explain(self, live: RecordedRequest, *, repeated: int | None) -> str:
         total = len(self.cassette.interactions)
         lines = [
             f"no recorded interaction matches {live.describe()}",
