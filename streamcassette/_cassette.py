@@ -6,16 +6,19 @@ is filled lives in ``_record``; how it is played lives in ``_replay``.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+import mmap
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from ._sse import SSEFrame, parse_frame
 
 __all__ = [
+    "AttachedFrames",
     "Body",
     "Cassette",
     "Interaction",
@@ -47,6 +50,68 @@ class RecordedFrame(NamedTuple):
         return parse_frame(self.raw, at_stream_start=at_stream_start)
 
 
+class AttachedFrames(Sequence[RecordedFrame]):
+    """A stream's frames whose bytes stay in a buffer (a cassette's ``.sse`` file) until
+    they are asked for.
+
+    Replaying a 100k-frame cassette would otherwise copy every frame into its own bytes
+    object up front, and hold them all; here each frame is cut from the buffer as it is
+    served, so the copy is made while it is hot in the cache and freed right after.
+    """
+
+    __slots__ = ("_ats", "_buffer", "_offsets")
+
+    def __init__(
+        self, buffer: bytes | mmap.mmap, start: int, lengths: Sequence[int], ats: Sequence[float]
+    ) -> None:
+        if len(lengths) != len(ats):
+            msg = f"{len(lengths)} frame lengths for {len(ats)} frame times"
+            raise ValueError(msg)
+        self._buffer = buffer  # slicing either gives bytes
+        self._offsets = list(itertools.accumulate(lengths, initial=start))
+        self._ats = ats
+
+    @property
+    def nbytes(self) -> int:
+        return self._offsets[-1] - self._offsets[0]
+
+    def raws(self) -> Iterator[bytes]:
+        """Each frame's bytes, in order: what replay serves."""
+        buffer, offsets = self._buffer, self._offsets
+        for start, end in itertools.pairwise(offsets):
+            yield buffer[start:end]
+
+    def __len__(self) -> int:
+        return len(self._ats)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordedFrame: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordedFrame]: ...
+    def __getitem__(self, index: int | slice) -> RecordedFrame | list[RecordedFrame]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("frame index out of range")
+        start, end = self._offsets[index], self._offsets[index + 1]
+        return RecordedFrame(self._ats[index], self._buffer[start:end])
+
+    def __iter__(self) -> Iterator[RecordedFrame]:
+        return map(RecordedFrame, self._ats, self.raws())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<AttachedFrames: {len(self)} frames, {self.nbytes} bytes>"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedError:
     """An exception seen while recording, kept so that replay can raise its kind again."""
@@ -57,9 +122,13 @@ class RecordedError:
 
 @dataclass(slots=True)
 class RecordedStream:
-    """The SSE body of a response, frame by frame."""
+    """The SSE body of a response, frame by frame.
 
-    frames: list[RecordedFrame] = field(default_factory=list)
+    ``frames`` is a list while recording; a stream loaded from a cassette's ``.sse`` file
+    has :class:`AttachedFrames`, which reads the same.
+    """
+
+    frames: Sequence[RecordedFrame] = field(default_factory=list)
     end: StreamEnd = StreamEnd.CLOSED
     # Bytes after the last complete frame: a stream cut mid-frame keeps them here.
     tail: bytes = b""
@@ -69,7 +138,22 @@ class RecordedStream:
     @property
     def raw(self) -> bytes:
         """The stream's bytes as the server sent them."""
-        return b"".join(frame.raw for frame in self.frames) + self.tail
+        return b"".join(self.raws()) + self.tail
+
+    def raws(self) -> Iterator[bytes]:
+        """Each frame's bytes, in order (the fast way for attached frames)."""
+        frames = self.frames
+        if isinstance(frames, AttachedFrames):
+            return frames.raws()
+        return (frame.raw for frame in frames)
+
+    @property
+    def nbytes(self) -> int:
+        """The size of the frames, tail left out."""
+        frames = self.frames
+        if isinstance(frames, AttachedFrames):
+            return frames.nbytes
+        return sum(len(frame.raw) for frame in frames)
 
     def events(self) -> Iterator[SSEFrame]:
         """The frames a client dispatches as events (comment-only frames left out)."""

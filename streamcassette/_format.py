@@ -1,10 +1,10 @@
 """Cassette files: a readable, git-diffable JSON layout, versioned, written atomically.
 
-Layout of version 1 (keys always in this order, two-space indent)::
+Layout of version 2 (keys always in this order, two-space indent)::
 
     {
       "format": "streamcassette",
-      "version": 1,
+      "version": 2,
       "provenance": {...},
       "interactions": [
         {
@@ -26,6 +26,25 @@ A frame is ``[seconds_since_response_start, raw_text]``; raw bytes that are not 
 are written as ``{"base64": ...}`` instead of the text. A body is written as ``json`` only
 when re-serialising that JSON reproduces the recorded bytes exactly, so replay stays
 byte-exact while the file stays readable.
+
+Big recordings attach their frames instead of embedding them (like a HAR file's
+attached content): the bytes go verbatim, stream after stream, into a ``.sse`` file next
+to the cassette (``agent.json`` and ``agent.sse``), which reads as the wire format, and
+the stream keeps each frame's time and length, still one frame per line::
+
+    "stream": {"end": "closed", "duration": 0.1,
+               "attached": {"file": "agent.sse", "offset": 0},
+               "frames": [
+                 [0.000812, 104],
+                 ...
+               ]}
+
+Embedded frames cost a JSON string's unescaping on every load (a 1 KB frame of JSON has
+a hundred escaped quotes), which is slower than the SDK reading the frame; attached ones
+are cut from the file as replay serves them. ``save`` attaches once a cassette's frames
+reach ``ATTACH_FROM`` bytes, or as told.
+
+Version 1 is version 2 without attached streams.
 """
 
 from __future__ import annotations
@@ -36,13 +55,14 @@ import json
 import mmap
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import orjson
 
 from ._cassette import (
+    AttachedFrames,
     Body,
     Cassette,
     Interaction,
@@ -56,26 +76,70 @@ from ._cassette import (
 from ._errors import CassetteFormatError, CassetteNotFoundError, UnsupportedVersionError
 from ._gc import paused_gc
 
-__all__ = ["CURRENT_VERSION", "FORMAT_NAME", "SUPPORTED_VERSIONS", "dumps", "load", "loads", "save"]
+__all__ = [
+    "ATTACH_FROM",
+    "CURRENT_VERSION",
+    "FORMAT_NAME",
+    "SUPPORTED_VERSIONS",
+    "dumps",
+    "frames_file_path",
+    "load",
+    "loads",
+    "save",
+]
 
 FORMAT_NAME = "streamcassette"
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
 
-# Each entry upgrades a parsed document from version N to N + 1. Version 2 will add
-# ``2: _upgrade_v1_to_v2`` here; ``loads`` applies them in order, so old files keep loading.
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-SUPPORTED_VERSIONS = (*sorted(_UPGRADES), CURRENT_VERSION)
+# ``save`` attaches a cassette's frames (see the module docstring) from this many bytes on.
+ATTACH_FROM = 1 << 20
+
+
+def _upgrade_v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 only added attached streams: a version 1 document reads as it is."""
+    return doc
+
+
+# Each entry upgrades a parsed document from version N - 1 to N; ``loads`` applies them
+# in order, so old files keep loading.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {2: _upgrade_v1_to_v2}
+SUPPORTED_VERSIONS = (*(version - 1 for version in sorted(_UPGRADES)), CURRENT_VERSION)
 
 
 # --- writing -------------------------------------------------------------------------
 
 
 def dumps(cassette: Cassette) -> str:
-    """The file text for a cassette (format version ``CURRENT_VERSION``)."""
-    return "".join(_dump(cassette))
+    """The file text for a cassette (format version ``CURRENT_VERSION``), every frame
+    embedded."""
+    return "".join(_dump(cassette, None))
 
 
-def _dump(cassette: Cassette) -> Iterator[str]:
+def frames_file_path(path: Path | str) -> Path:
+    """Where the frames of the cassette at ``path`` go when attached: ``agent.sse`` for
+    ``agent.json``."""
+    path = Path(path)
+    sidecar = path.with_suffix(".sse")
+    return sidecar if sidecar != path else path.with_name(path.name + ".sse")
+
+
+class _FramesFile:
+    """The attached frames of the cassette ``save`` is writing, streams one after another."""
+
+    def __init__(self, name: str, handle: BinaryIO) -> None:
+        self.name = name
+        self.handle = handle
+        self.size = 0
+
+    def add(self, stream: RecordedStream) -> int:
+        """Append the stream's frames; the offset they start at."""
+        offset = self.size
+        self.handle.writelines(stream.raws())
+        self.size += stream.nbytes
+        return offset
+
+
+def _dump(cassette: Cassette, frames_file: _FramesFile | None) -> Iterator[str]:
     """The file text in pieces, each frame its own piece.
 
     A stream's frames are never joined into one string that each enclosing level would
@@ -90,30 +154,86 @@ def _dump(cassette: Cassette) -> Iterator[str]:
     yield '  "interactions": ['
     for index, interaction in enumerate(cassette.interactions):
         yield ",\n    " if index else "\n    "
-        yield from _dump_interaction(interaction)
+        yield from _dump_interaction(interaction, frames_file)
     yield "\n  ]\n}\n" if cassette.interactions else "]\n}\n"
 
 
-def save(cassette: Cassette, path: Path | str | None = None) -> Path:
-    """Write atomically (temp file in the same folder, then rename); returns the path."""
+def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | None = None) -> Path:
+    """Write atomically (temp files in the same folder, then renames); returns the path.
+
+    ``attach`` puts the frames in the cassette's ``.sse`` file (see the module docstring);
+    by default that happens once they reach ``ATTACH_FROM`` bytes. The ``.sse`` file is
+    renamed into place before the cassette, so a cassette never names frames that are
+    not there yet; a ``.sse`` file that an earlier save attached and this one does not
+    need is removed.
+    """
     target = Path(path) if path is not None else cassette.path
     if target is None:
         msg = "save() needs a path: the cassette has none"
         raise ValueError(msg)
+    if attach is None:
+        attach = _frames_size(cassette) >= ATTACH_FROM
+    attach = attach and any(stream.frames for stream in _streams(cassette))
+    sidecar = frames_file_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    staged: list[tuple[str, Path]] = []  # (temp file, final path), renamed in this order
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.writelines(_dump(cassette))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode(target))
-        os.replace(tmp, target)
+        with contextlib.ExitStack() as files:
+            frames_file = None
+            if attach:
+                frames_file = _FramesFile(sidecar.name, _stage(sidecar, "wb", files, staged))
+            _stage(target, "w", files, staged).writelines(_dump(cassette, frames_file))
+        stale = not attach and _names_frames_file(target, sidecar.name)
+        for tmp, final in staged:
+            os.chmod(tmp, _file_mode(final))
+            os.replace(tmp, final)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
         raise
+    if stale:
+        with contextlib.suppress(OSError):  # a leftover is harmless; a failed save is not
+            sidecar.unlink()
     cassette.path = target
     return target
+
+
+def _stage(
+    final: Path, mode: str, files: contextlib.ExitStack, staged: list[tuple[str, Path]]
+) -> Any:
+    """A new temp file beside ``final``, open for writing; ``files`` syncs and closes it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    staged.append((tmp, final))
+    handle: IO[Any] = (
+        os.fdopen(fd, "w", encoding="utf-8", newline="\n") if mode == "w" else os.fdopen(fd, "wb")
+    )
+    files.enter_context(handle)
+    files.callback(_sync, handle)  # runs before the close: the stack unwinds in reverse
+    return handle
+
+
+def _sync(handle: IO[Any]) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _streams(cassette: Cassette) -> Iterator[RecordedStream]:
+    for interaction in cassette.interactions:
+        if interaction.response is not None and interaction.response.stream is not None:
+            yield interaction.response.stream
+
+
+def _frames_size(cassette: Cassette) -> int:
+    return sum(stream.nbytes for stream in _streams(cassette))
+
+
+def _names_frames_file(cassette_file: Path, name: str) -> bool:
+    """Whether the cassette file now at ``cassette_file`` attaches frames in ``name``."""
+    try:
+        text = cassette_file.read_bytes()
+    except OSError:
+        return False
+    return f'"attached": {{"file": {_j(name)}'.encode() in text
 
 
 def _file_mode(target: Path) -> int:
@@ -126,11 +246,11 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def _dump_interaction(interaction: Interaction) -> Iterator[str]:
+def _dump_interaction(interaction: Interaction, frames_file: _FramesFile | None) -> Iterator[str]:
     yield f'{{\n      "request": {_indent(_dump_request(interaction.request), 6)}'
     if interaction.response is not None:
         yield ',\n      "response": '
-        yield from _dump_response(interaction.response)
+        yield from _dump_response(interaction.response, frames_file)
     if interaction.error is not None:
         yield f',\n      "error": {_j(_error_dict(interaction.error))}'
     yield "\n    }"
@@ -158,7 +278,7 @@ def _pairs(pairs: list[tuple[str, str]], indent: int) -> str:
     return f"[\n{pad}{items}\n{' ' * indent}]"
 
 
-def _dump_response(response: RecordedResponse) -> Iterator[str]:
+def _dump_response(response: RecordedResponse, frames_file: _FramesFile | None) -> Iterator[str]:
     lines = [
         f'"status": {response.status}',
         f'"headers": {_pairs(response.headers, 8)}',
@@ -169,21 +289,26 @@ def _dump_response(response: RecordedResponse) -> Iterator[str]:
     yield "{\n        " + ",\n        ".join(lines)
     if response.stream is not None:
         yield ',\n        "stream": '
-        yield from _dump_stream(response.stream)
+        yield from _dump_stream(response.stream, frames_file)
     yield "\n      }"
 
 
-def _dump_stream(stream: RecordedStream) -> Iterator[str]:
+def _dump_stream(stream: RecordedStream, frames_file: _FramesFile | None) -> Iterator[str]:
     head = [f'"end": {_j(stream.end.value)}', f'"duration": {round(stream.duration, 6)}']
     if stream.error is not None:
         head.append(f'"error": {_j(_error_dict(stream.error))}')
+    dump_frame = _dump_frame
+    if frames_file is not None and stream.frames:
+        offset = frames_file.add(stream)
+        head.append(f'"attached": {{"file": {_j(frames_file.name)}, "offset": {offset}}}')
+        dump_frame = _dump_attached_frame
     yield "{\n          " + ",\n          ".join(head)
     if stream.frames:
         yield ',\n          "frames": [\n            '
         frames = iter(stream.frames)
-        yield _dump_frame(next(frames))
+        yield dump_frame(next(frames))
         for frame in frames:
-            yield ",\n            " + _dump_frame(frame)
+            yield ",\n            " + dump_frame(frame)
         yield "\n          ]"
     else:
         yield ',\n          "frames": []'
@@ -195,6 +320,10 @@ def _dump_stream(stream: RecordedStream) -> Iterator[str]:
 def _dump_frame(frame: RecordedFrame) -> str:
     value = _raw_value(frame.raw)
     return f"[{round(frame.at, 6)}, {_j_text(value) if isinstance(value, str) else _j(value)}]"
+
+
+def _dump_attached_frame(frame: RecordedFrame) -> str:
+    return f"[{round(frame.at, 6)}, {len(frame.raw)}]"
 
 
 def _raw_value(raw: bytes) -> str | dict[str, str]:
@@ -302,6 +431,7 @@ def _parse(data: bytes | memoryview | str, path: Path | str | None) -> Cassette:
             ) from None
         reader = _Reader(path)
         cassette = reader.cassette(reader.upgrade(doc))
+        reader.check_frames_files()
     cassette.path = Path(path) if path is not None else None
     return cassette
 
@@ -325,11 +455,36 @@ def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:
     return frames if len(frames) == len(raw_frames) else None
 
 
+def _attached_frames(raw_frames: list[Any]) -> tuple[list[float], list[int]] | None:
+    """Times and lengths if every frame is ``[offset, length]`` with a float offset >= 0
+    and an int length > 0, as ``save`` writes them; otherwise None, and
+    ``_Reader.attached_frame`` checks them one by one and explains. Whole-list operations
+    only: this is the hot path of loading a big cassette."""
+    if not raw_frames or set(map(len, raw_frames)) != {2}:
+        return None
+    ats, lengths = map(list, zip(*raw_frames, strict=True))
+    if set(map(type, ats)) != {float} or set(map(type, lengths)) != {int}:
+        return None
+    if min(ats) < 0 or min(lengths) <= 0:
+        return None
+    return ats, lengths
+
+
+class _FramesBuffer:
+    """An attached frames file as read for loading: its bytes and how many are used."""
+
+    def __init__(self, path: Path, buffer: bytes | mmap.mmap) -> None:
+        self.path = path
+        self.buffer = buffer
+        self.used = 0
+
+
 class _Reader:
     """Validates a parsed document while building the model; errors carry a JSON path."""
 
     def __init__(self, path: Path | str | None) -> None:
         self.path = path
+        self.frames_files: dict[str, _FramesBuffer] = {}
 
     def fail(self, where: str, problem: str) -> CassetteFormatError:
         return CassetteFormatError(self.path, f"{where}: {problem}" if where else problem)
@@ -430,12 +585,16 @@ class _Reader:
             raise self.fail(f"{where}.end", problem) from None
         duration = self.field(obj, "duration", (int, float), where)
         raw_frames = self.field(obj, "frames", list, where)
-        frames = _plain_frames(raw_frames)
-        if frames is None:
-            frames = [
-                self.frame(item, f"{where}.frames[{index}]")
-                for index, item in enumerate(raw_frames)
-            ]
+        frames: Sequence[RecordedFrame] | None
+        if "attached" in obj:
+            frames = self.attached(obj, raw_frames, where)
+        else:
+            frames = _plain_frames(raw_frames)
+            if frames is None:
+                frames = [
+                    self.frame(item, f"{where}.frames[{index}]")
+                    for index, item in enumerate(raw_frames)
+                ]
         tail = b""
         if "tail" in obj:
             tail = self.raw(obj["tail"], f"{where}.tail")
@@ -453,6 +612,78 @@ class _Reader:
         if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
             raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
         return RecordedFrame(float(at), self.raw(raw, where))
+
+    def attached(self, obj: dict[str, Any], raw_frames: list[Any], where: str) -> AttachedFrames:
+        attached = self.field(obj, "attached", dict, where)
+        name = self.field(attached, "file", str, f"{where}.attached")
+        offset = self.field(attached, "offset", int, f"{where}.attached")
+        checked = _attached_frames(raw_frames)
+        if checked is None:
+            pairs = [
+                self.attached_frame(item, f"{where}.frames[{index}]")
+                for index, item in enumerate(raw_frames)
+            ]
+            checked = [at for at, _ in pairs], [length for _, length in pairs]
+        ats, lengths = checked
+        frames_file = self.frames_file(name, f"{where}.attached.file")
+        size = sum(lengths)
+        if offset < 0 or offset + size > len(frames_file.buffer):
+            raise self.fail(
+                f"{where}.attached",
+                f"its {len(lengths)} frames take bytes {offset} to {offset + size} of "
+                f"{frames_file.path}, which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
+            )
+        frames_file.used += size
+        return AttachedFrames(frames_file.buffer, offset, lengths, ats)
+
+    def attached_frame(self, item: Any, where: str) -> tuple[float, int]:
+        if not isinstance(item, list) or len(item) != 2:
+            raise self.fail(
+                where,
+                f"an attached frame must be [offset_seconds, length], found {_describe(item)}",
+            )
+        at, length = item
+        if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
+            raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
+        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+            raise self.fail(where, f"length must be a positive integer, found {length!r}")
+        return float(at), length
+
+    def frames_file(self, name: str, where: str) -> _FramesBuffer:
+        """The attached frames file ``name``, read once however many streams use it."""
+        if name in self.frames_files:
+            return self.frames_files[name]
+        if self.path is None:
+            raise self.fail(
+                where,
+                f"frames are attached in {name!r}, so the cassette must be loaded from its "
+                "file (load(path), or loads(text, path=...))",
+            )
+        if name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+            raise self.fail(where, f"must be a file name in the cassette's folder, found {name!r}")
+        path = Path(self.path).parent / name
+        try:
+            with path.open("rb") as handle:
+                buffer = _frames_buffer(handle)
+        except FileNotFoundError:
+            raise self.fail(
+                where,
+                f"the frames file {path} is missing; it is saved beside the cassette, and "
+                "the two must be kept (and committed) together",
+            ) from None
+        self.frames_files[name] = _FramesBuffer(path, buffer)
+        return self.frames_files[name]
+
+    def check_frames_files(self) -> None:
+        """Every byte of an attached frames file belongs to a frame: a file with more is
+        not the one this cassette was saved with."""
+        for frames_file in self.frames_files.values():
+            if frames_file.used != len(frames_file.buffer):
+                raise self.fail(
+                    "",
+                    f"its streams account for {frames_file.used} bytes of {frames_file.path}, "
+                    f"which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
+                )
 
     def raw(self, value: Any, where: str) -> bytes:
         if isinstance(value, str):
@@ -499,6 +730,23 @@ class _Reader:
             type=self.field(value, "type", str, where),
             message=self.field(value, "message", str, where),
         )
+
+
+_MISMATCH_ADVICE = (
+    "the two files are not from the same save (copy or commit them together), or the "
+    ".sse file's line endings were converted (mark *.sse as binary in .gitattributes)"
+)
+
+
+def _frames_buffer(handle: BinaryIO) -> bytes | mmap.mmap:
+    """An attached frames file's bytes: read when small, else mapped (see ``_contents``).
+
+    The map stays open for as long as the loaded frames use it, and is closed when they
+    are freed; frames are cut from it as replay serves them.
+    """
+    if os.fstat(handle.fileno()).st_size < _MAP_FROM:
+        return handle.read()
+    return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 _JSON_NAMES = {

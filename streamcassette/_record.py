@@ -58,8 +58,8 @@ class _Capture:
         self.sse = is_event_stream(response.headers)
         self.decoder = FrameDecoder() if self.sse else None
         self.chunks: list[bytes] = []
-        stream = RecordedStream() if self.sse else None
-        self.frames = stream.frames if stream is not None else []  # the list chunk() fills
+        self.frames: list[RecordedFrame] = []  # what chunk() fills: the stream's frames
+        stream = RecordedStream(frames=self.frames) if self.sse else None
         self.recorded = RecordedResponse(
             status=response.status_code,
             headers=redactor.headers(response.headers.multi_items()),
@@ -91,7 +91,7 @@ class _Capture:
             return
         assert self.decoder is not None
         frames, stream.tail = self.decoder.flush()
-        stream.frames.extend(RecordedFrame(elapsed, raw) for raw in frames)
+        self.frames.extend(RecordedFrame(elapsed, raw) for raw in frames)
         stream.end = end
         stream.duration = elapsed
         if error is not None:

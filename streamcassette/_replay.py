@@ -167,14 +167,13 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._source = source
 
     def __iter__(self) -> Iterator[bytes]:
-        frames = self._stream.frames
         speed = self._speed
         if speed is None:
-            for frame in frames:
-                yield frame.raw
+            for raw in self._stream.raws():
+                yield raw
         else:
             start = time.perf_counter()
-            for at, raw in frames:
+            for at, raw in self._stream.frames:
                 delay = start + at / speed - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
@@ -184,14 +183,13 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._raise_end()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        frames = self._stream.frames
         speed = self._speed
         if speed is None:
-            for frame in frames:
-                yield frame.raw
+            for raw in self._stream.raws():
+                yield raw
         else:
             start = time.perf_counter()
-            for at, raw in frames:
+            for at, raw in self._stream.frames:
                 delay = start + at / speed - time.perf_counter()
                 if delay > 0:
                     await anyio.sleep(delay)

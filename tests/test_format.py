@@ -153,7 +153,7 @@ def test_unknown_version_lists_supported_versions(tmp_path: Path) -> None:
         load(path)
     message = str(info.value)
     assert str(path) in message
-    assert "format version 99 is not supported (this release reads 1)" in message
+    assert "format version 99 is not supported (this release reads 1, 2)" in message
     assert "upgrade streamcassette" in message
 
 

@@ -104,7 +104,7 @@ def test_big_file_is_mapped_and_loads_like_its_bytes(tmp_path: Path) -> None:
     """A cassette above the mapping threshold loads to the same model as its text."""
     frame = RecordedFrame(0.25, b"event: messages\r\ndata: " + b"x" * 1000 + b"\r\n\r\n")
     cassette = stream_cassette([frame] * (_MAP_FROM // 1000 + 1))
-    path = save(cassette, tmp_path / "big.json")
+    path = save(cassette, tmp_path / "big.json", attach=False)
     assert path.stat().st_size >= _MAP_FROM
     assert load(path).interactions == loads(path.read_bytes()).interactions
 

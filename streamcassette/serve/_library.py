@@ -153,7 +153,7 @@ class RecordedRun:
     body: Any
 
     @property
-    def frames(self) -> list[RecordedFrame]:
+    def frames(self) -> Sequence[RecordedFrame]:
         response = self.entry.interaction.response
         assert response is not None
         assert response.stream is not None
