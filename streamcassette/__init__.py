@@ -7,6 +7,7 @@ Data flow, one module each: ``_sse`` (bytes <-> frames) -> ``_cassette`` / ``_fo
 """
 
 from ._cassette import (
+    AttachedFrames,
     Body,
     Cassette,
     Interaction,
@@ -34,7 +35,16 @@ from ._errors import (
     UnmatchedRequestError,
     UnsupportedVersionError,
 )
-from ._format import CURRENT_VERSION, SUPPORTED_VERSIONS, dumps, load, loads, save
+from ._format import (
+    ATTACH_FROM,
+    CURRENT_VERSION,
+    SUPPORTED_VERSIONS,
+    dumps,
+    frames_file_path,
+    load,
+    loads,
+    save,
+)
 from ._learn import LearnedPath, Learning, learn_rules
 from ._mask import (
     HeaderRule,
@@ -58,12 +68,14 @@ from ._sse import FrameDecoder, SSEFrame, encode_frames, parse_frame
 __version__ = "0.1.0"
 
 __all__ = [
+    "ATTACH_FROM",
     "CURRENT_VERSION",
     "DEFAULT_MATCH_ON",
     "DEFAULT_REDACTED_HEADERS",
     "MATCHERS",
     "SUPPORTED_VERSIONS",
     "AsyncRecordingTransport",
+    "AttachedFrames",
     "Body",
     "Cassette",
     "CassetteEndError",
@@ -109,6 +121,7 @@ __all__ = [
     "diff_streams",
     "dumps",
     "encode_frames",
+    "frames_file_path",
     "learn_rules",
     "load",
     "load_config",

@@ -40,4 +40,10 @@ def test_quick_benchmark_prints_every_figure_with_a_verdict() -> None:
         rows = [line for line in lines if line.startswith(figure)]
         assert len(rows) == 1, f"{figure!r} not printed once in:\n{result.stdout}"
         assert rows[0].endswith(("PASS", "MISS")), rows[0]
+    # Each replay size is also timed with its frames embedded, for comparison only.
+    comparisons = [
+        line for line in lines if line.startswith("  same, frames embedded in the JSON (attach")
+    ]
+    assert len(comparisons) == 2, result.stdout
+    assert all(line.endswith("(comparison)") for line in comparisons), comparisons
     assert result.stderr == "", result.stderr
