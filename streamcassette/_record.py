@@ -37,10 +37,11 @@ def is_event_stream(headers: httpx.Headers) -> bool:
 def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequest:
     """The recorded (redacted) form of a request whose body has been read."""
     content = request.content
+    url = request.url
     return RecordedRequest(
         method=request.method,
-        path=request.url.path,
-        query=redactor.query(request.url.params.multi_items()),
+        path=url.path,
+        query=redactor.query(url.params.multi_items()) if url.query else [],  # parsing costs
         headers=redactor.headers(request.headers.multi_items()),
         body=Body(content) if content else None,
     )
