@@ -59,10 +59,16 @@ class AttachedFrames(Sequence[RecordedFrame]):
     served, so the copy is made while it is hot in the cache and freed right after.
     """
 
-    __slots__ = ("_ats", "_buffer", "_offsets")
+    __slots__ = ("_ats", "_buffer", "_offsets", "source")
 
     def __init__(
-        self, buffer: bytes | mmap.mmap, start: int, lengths: Sequence[int], ats: Sequence[float]
+        self,
+        buffer: bytes | mmap.mmap,
+        start: int,
+        lengths: Sequence[int],
+        ats: Sequence[float],
+        *,
+        source: Path | None = None,
     ) -> None:
         if len(lengths) != len(ats):
             msg = f"{len(lengths)} frame lengths for {len(ats)} frame times"
@@ -70,6 +76,7 @@ class AttachedFrames(Sequence[RecordedFrame]):
         self._buffer = buffer  # slicing either gives bytes
         self._offsets = list(itertools.accumulate(lengths, initial=start))
         self._ats = ats
+        self.source = source  # the file the buffer holds, for messages and listings
 
     @property
     def nbytes(self) -> int:
@@ -109,7 +116,8 @@ class AttachedFrames(Sequence[RecordedFrame]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<AttachedFrames: {len(self)} frames, {self.nbytes} bytes>"
+        where = f" in {self.source.name}" if self.source is not None else ""
+        return f"<AttachedFrames: {len(self)} frames, {self.nbytes} bytes{where}>"
 
 
 @dataclass(frozen=True, slots=True)

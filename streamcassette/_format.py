@@ -81,6 +81,7 @@ __all__ = [
     "CURRENT_VERSION",
     "FORMAT_NAME",
     "SUPPORTED_VERSIONS",
+    "attached_files",
     "dumps",
     "frames_file_path",
     "load",
@@ -121,6 +122,49 @@ def frames_file_path(path: Path | str) -> Path:
     path = Path(path)
     sidecar = path.with_suffix(".sse")
     return sidecar if sidecar != path else path.with_name(path.name + ".sse")
+
+
+def attached_files(path: Path | str) -> list[Path]:
+    """The files the cassette at ``path`` attaches frames in (its ``.sse`` file, or none):
+    what must be copied, committed or deleted along with it.
+
+    Only the cassette's JSON is read, and not checked as ``load`` checks it; a name that
+    is not a file in the cassette's folder is left out (``load`` refuses it), so a tool
+    deleting these files never reaches outside that folder.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as handle, _contents(handle) as data:
+            doc = orjson.loads(data)
+    except FileNotFoundError:
+        raise CassetteNotFoundError(path) from None
+    except orjson.JSONDecodeError as exc:
+        raise CassetteFormatError(
+            path, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
+        ) from None
+    names: dict[str, None] = {}  # each once, in the order the streams name them
+    interactions = doc.get("interactions") if isinstance(doc, dict) else None
+    for interaction in interactions if isinstance(interactions, list) else ():
+        attached = _member(interaction, "response", "stream", "attached")
+        name = attached.get("file") if isinstance(attached, dict) else None
+        if isinstance(name, str) and _is_plain_file_name(name):  # as ``load`` accepts
+            names[name] = None
+    return [path.parent / name for name in names]
+
+
+def _is_plain_file_name(name: str) -> bool:
+    """A name of a file in the cassette's own folder: no folder part, on this platform."""
+    separators = [sep for sep in (os.sep, os.altsep) if sep]
+    return name not in ("", ".", "..") and not any(sep in name for sep in separators)
+
+
+def _member(obj: Any, *keys: str) -> Any:
+    """``obj[key1][key2]...``, or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
 
 
 class _FramesFile:
@@ -457,26 +501,28 @@ def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:
 
 def _attached_frames(raw_frames: list[Any]) -> tuple[list[float], list[int]] | None:
     """Times and lengths if every frame is ``[offset, length]`` with a float offset >= 0
-    and an int length > 0, as ``save`` writes them; otherwise None, and
+    and an int length >= 0, as ``save`` writes them; otherwise None, and
     ``_Reader.attached_frame`` checks them one by one and explains. Whole-list operations
     only: this is the hot path of loading a big cassette."""
-    if not raw_frames or set(map(len, raw_frames)) != {2}:
+    if not raw_frames or set(map(type, raw_frames)) != {list}:
+        return None
+    if set(map(len, raw_frames)) != {2}:
         return None
     ats, lengths = map(list, zip(*raw_frames, strict=True))
     if set(map(type, ats)) != {float} or set(map(type, lengths)) != {int}:
         return None
-    if min(ats) < 0 or min(lengths) <= 0:
+    if min(ats) < 0 or min(lengths) < 0:
         return None
     return ats, lengths
 
 
 class _FramesBuffer:
-    """An attached frames file as read for loading: its bytes and how many are used."""
+    """An attached frames file as read for loading: its bytes and which the streams use."""
 
     def __init__(self, path: Path, buffer: bytes | mmap.mmap) -> None:
         self.path = path
         self.buffer = buffer
-        self.used = 0
+        self.spans: list[tuple[int, int]] = []  # (start, end) of each stream using it
 
 
 class _Reader:
@@ -633,8 +679,8 @@ class _Reader:
                 f"its {len(lengths)} frames take bytes {offset} to {offset + size} of "
                 f"{frames_file.path}, which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
             )
-        frames_file.used += size
-        return AttachedFrames(frames_file.buffer, offset, lengths, ats)
+        frames_file.spans.append((offset, offset + size))
+        return AttachedFrames(frames_file.buffer, offset, lengths, ats, source=frames_file.path)
 
     def attached_frame(self, item: Any, where: str) -> tuple[float, int]:
         if not isinstance(item, list) or len(item) != 2:
@@ -645,8 +691,8 @@ class _Reader:
         at, length = item
         if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
             raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
-        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-            raise self.fail(where, f"length must be a positive integer, found {length!r}")
+        if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+            raise self.fail(where, f"length must be a non-negative integer, found {length!r}")
         return float(at), length
 
     def frames_file(self, name: str, where: str) -> _FramesBuffer:
@@ -659,7 +705,7 @@ class _Reader:
                 f"frames are attached in {name!r}, so the cassette must be loaded from its "
                 "file (load(path), or loads(text, path=...))",
             )
-        if name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+        if not _is_plain_file_name(name):
             raise self.fail(where, f"must be a file name in the cassette's folder, found {name!r}")
         path = Path(self.path).parent / name
         try:
@@ -671,17 +717,31 @@ class _Reader:
                 f"the frames file {path} is missing; it is saved beside the cassette, and "
                 "the two must be kept (and committed) together",
             ) from None
+        except (OSError, ValueError) as exc:  # a folder, no permission, ...
+            raise self.fail(where, f"cannot read the frames file {path}: {exc}") from None
         self.frames_files[name] = _FramesBuffer(path, buffer)
         return self.frames_files[name]
 
     def check_frames_files(self) -> None:
-        """Every byte of an attached frames file belongs to a frame: a file with more is
-        not the one this cassette was saved with."""
+        """The streams attached in a file cover it exactly, each byte once: a file with
+        other bytes is not the one this cassette was saved with."""
         for frames_file in self.frames_files.values():
-            if frames_file.used != len(frames_file.buffer):
+            covered = 0
+            for start, end in sorted(frames_file.spans):
+                if start != covered:
+                    problem = (
+                        f"its streams attach bytes {start} to {end} of {frames_file.path} "
+                        f"but none of them starts at byte {covered}"
+                        if start > covered
+                        else f"two of its streams share bytes {start} to {covered} of "
+                        f"{frames_file.path}"
+                    )
+                    raise self.fail("", f"{problem}; " + _MISMATCH_ADVICE)
+                covered = end
+            if covered != len(frames_file.buffer):
                 raise self.fail(
                     "",
-                    f"its streams account for {frames_file.used} bytes of {frames_file.path}, "
+                    f"its streams account for {covered} bytes of {frames_file.path}, "
                     f"which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
                 )
 
