@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from streamcassette._errors import StreamCassetteError
+from streamcassette._format import attached_files
+
 from ._paths import CASSETTE_SUFFIX
 from ._state import PluginState
 
-__all__ = ["find_unused", "summary_line", "write_summary"]
+__all__ = ["find_unused", "summary_line", "unused_frames", "write_summary"]
 
 # The order of the counts in the summary line.
 _LABELS = (
@@ -38,7 +41,8 @@ def find_unused(state: PluginState) -> list[str]:
 
     A test owns its cassette whether or not it ran (deselected and skipped tests keep
     theirs); modules named with ``::`` on the command line are not looked at, since only
-    part of them was collected.
+    part of them was collected. A cassette's attached frames file (``.sse``) is no cassette:
+    it goes with the cassette that names it (``unused_frames``), never on its own.
     """
     taken = state.owned | state.used
     unused: list[str] = []
@@ -53,6 +57,50 @@ def find_unused(state: PluginState) -> list[str]:
     return unused
 
 
+def unused_frames(unused: list[str]) -> dict[str, list[str]]:
+    """The attached frames files (``.sse``) that go with each unused cassette.
+
+    A cassette's frames files are the ones it names (see ``attached_files``), not whatever
+    lies beside it. A copy of a cassette names the original's file, so a file that a
+    cassette staying in the folder names too stays, and so does a file that is itself a
+    cassette.
+    """
+    going = set(unused)
+    kept: dict[Path, set[Path]] = {}  # folder -> the frames files its staying cassettes name
+    gone: set[Path] = set()  # already going with an earlier unused cassette
+    frames: dict[str, list[str]] = {}
+    for name in unused:
+        cassette = Path(name)
+        files = [
+            file
+            for file in _attached(cassette)
+            if file not in gone and file.is_file() and not _is_cassette(file)
+        ]
+        if not files:
+            continue
+        folder = cassette.parent  # frames files are named in their cassette's folder
+        if folder not in kept:
+            kept[folder] = {
+                file
+                for other in folder.glob(f"*{CASSETTE_SUFFIX}")
+                if str(other.resolve()) not in going and _is_cassette(other)
+                for file in _attached(other)
+            }
+        files = [file for file in files if file not in kept[folder]]
+        if files:
+            gone.update(files)
+            frames[name] = [str(file) for file in files]
+    return frames
+
+
+def _attached(cassette: Path) -> list[Path]:
+    """The frames files ``cassette`` names; none if it cannot be read (then it goes alone)."""
+    try:
+        return attached_files(cassette)
+    except (StreamCassetteError, OSError):
+        return []
+
+
 def summary_line(state: PluginState) -> str:
     counts = state.counts
     parts = [f"{counts[label]} {label}" for label in _LABELS if counts[label]]
@@ -64,6 +112,15 @@ def _relative(name: str) -> str:
         return os.path.relpath(name)
     except ValueError:
         return name
+
+
+def _listed(name: str, state: PluginState) -> str:
+    """A cassette as the summary lists it: ``stale.json (+ stale.sse)`` when its frames
+    are attached, since the two files are one cassette."""
+    frames = state.unused_frames.get(name)
+    if not frames:
+        return _relative(name)
+    return f"{_relative(name)} (+ {', '.join(Path(file).name for file in frames)})"
 
 
 def write_summary(terminal: pytest.TerminalReporter, state: PluginState) -> None:
@@ -80,10 +137,10 @@ def write_summary(terminal: pytest.TerminalReporter, state: PluginState) -> None
     if state.deleted:
         terminal.write_line(f"deleted {len(state.deleted)} unused cassette(s):")
         for name in state.deleted:
-            terminal.write_line(f"  {_relative(name)}")
+            terminal.write_line(f"  {_listed(name, state)}")
     elif state.unused:
         count = len(state.unused)
         terminal.write_line(f"{count} unused cassette(s) (no collected test uses them):")
         for name in state.unused:
-            terminal.write_line(f"  {_relative(name)}")
+            terminal.write_line(f"  {_listed(name, state)}")
         terminal.write_line("delete them with `pytest --delete-unused-streams`")

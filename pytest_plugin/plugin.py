@@ -27,6 +27,7 @@ them; ``mask`` rules and ``redact`` names add up over all layers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -48,7 +49,7 @@ from ._fixtures import (  # the fixtures are registered by being names of this m
     stream_cassette_dir,
 )
 from ._outcome import finish
-from ._report import find_unused, write_summary
+from ._report import find_unused, unused_frames, write_summary
 from ._server import LiveServer, LiveServerError
 from ._state import STATE_KEY, Options, PluginState, RecordMode, new_claims_dir
 from ._syrupy import stream_snapshot
@@ -120,7 +121,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="streamcassette_delete_unused",
-        help="delete the cassettes of the collected test modules that no test uses.",
+        help=(
+            "delete the cassettes of the collected test modules that no test uses, with "
+            "the .sse files their frames are attached in."
+        ),
     )
 
 
@@ -323,9 +327,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ):
         return
     state.unused = find_unused(state)
+    state.unused_frames = unused_frames(state.unused)
     if state.options.delete_unused and state.unused:
         for name in state.unused:
+            # The cassette, then its frames: ``save`` writes them the other way round, so
+            # that no cassette ever names frames that are not there.
             os.remove(name)
+            for frames in state.unused_frames.get(name, ()):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(frames)
             state.deleted.append(name)
 
 

@@ -42,6 +42,9 @@ def main() -> None:
                 "--output",
                 str(output),
                 "--quiet",
+                # Only *.json ships as package data (pyproject.toml): a bundled cassette
+                # must hold its frames, however big it grows.
+                "--embed",
                 *options,
             ]
             subprocess.run(command, check=True)

@@ -238,13 +238,17 @@ class CassetteSession:
 
     # -- saving ---------------------------------------------------------------------
 
-    def save(self) -> Path:
-        """Write the recording (atomically). Only meaningful when recording."""
+    def save(self, *, attach: bool | None = None) -> Path:
+        """Write the recording (atomically). Only meaningful when recording.
+
+        ``attach`` is ``save``'s: frames in a ``.sse`` file beside the cassette (True),
+        inside it (False), or by their size (None).
+        """
         if not self.recording:
             msg = f"{self.path}: nothing to save, the cassette is being replayed"
             raise RuntimeError(msg)
         self._add_server_info()
-        return save(self.cassette, self.path)
+        return save(self.cassette, self.path, attach=attach)
 
     def _add_server_info(self) -> None:
         if self._server_info_from is None or "server" in self.cassette.provenance:

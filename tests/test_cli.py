@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from streamcassette import load
+from streamcassette import AttachedFrames, frames_file_path, load, save
 from streamcassette.cli import main
 from streamcassette.cli._common import bundled_cassette
 from streamcassette.cli.record import default_output
@@ -82,6 +82,23 @@ def test_show_lists_interactions_and_frame_counts() -> None:
     assert "stream: 17 frames" in out
     assert "messages: 13" in out
     assert "updates: 3" in out
+
+
+def test_show_says_where_attached_frames_are(tmp_path: Path) -> None:
+    """`show` names the .sse file of a stream whose frames are attached; embedded ones none."""
+    agent = load(BUNDLED / "weather_agent.json")
+    attached = save(agent, tmp_path / "agent.json", attach=True)
+    embedded = save(agent, tmp_path / "embedded.json", attach=False)
+    size = agent.interactions[1].response.stream.nbytes  # type: ignore[union-attr]
+
+    code, out, _ = run("show", str(attached))
+    assert code == 0
+    assert f"stream: 17 frames, {size} bytes, attached in agent.sse, " in out
+    assert "messages: 13" in out
+    code, out, _ = run("show", str(embedded))
+    assert code == 0
+    assert f"stream: 17 frames, {size} bytes, 0." in out
+    assert "attached in" not in out
 
 
 def test_bad_cassette_is_a_clean_cli_error(tmp_path: Path) -> None:
@@ -164,6 +181,39 @@ def test_record_stateless_with_subgraphs(langgraph_url: str, tmp_path: Path) -> 
     assert cassette.interactions[0].request.describe() == "POST /runs/stream"
     names = [f.event for _, i in cassette.streams() for f in i.response.stream.events()]  # type: ignore[union-attr]
     assert any((name or "").startswith("updates|node_2:") for name in names)
+
+
+@pytest.mark.live
+def test_record_attach_and_embed_choose_where_the_frames_go(
+    langgraph_url: str, tmp_path: Path
+) -> None:
+    """`--attach` writes the frames into a .sse file beside the cassette, `--embed` into the
+    cassette (removing the .sse the last save attached); by default a small run embeds."""
+    output = tmp_path / "joke.json"
+    sidecar = frames_file_path(output)
+    record = ("record", langgraph_url, "joke", "--input", '{"topic": "pizza"}', "-o", str(output))
+
+    code, out, err = run(*record, "--attach")
+    assert code == 0, err
+    assert f"into {output} (frames attached in joke.sse)" in err
+    assert sidecar.is_file()
+    stream = next(load(output).streams())[1].response.stream  # type: ignore[union-attr]
+    assert isinstance(stream.frames, AttachedFrames)
+    assert sidecar.read_bytes() == stream.raw
+    code, replayed, _ = run("play", "--instant", str(output))
+    assert code == 0
+    assert replayed == out
+
+    code, _, err = run(*record, "--embed", "--quiet")
+    assert code == 0, err
+    assert "attached" not in err
+    assert not sidecar.exists()
+    stream = next(load(output).streams())[1].response.stream  # type: ignore[union-attr]
+    assert isinstance(stream.frames, list)
+
+    code, _, err = run(*record, "--quiet")
+    assert code == 0, err
+    assert not sidecar.exists()
 
 
 def test_record_rejects_bad_input_json() -> None:

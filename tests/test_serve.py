@@ -416,6 +416,27 @@ def test_browsers_on_another_origin_may_call_it(tmp_path, http):
     assert "content-location" in streamed.headers["access-control-expose-headers"]
 
 
+def test_a_cassette_with_attached_frames_is_served_from_its_frames_file(tmp_path, http):
+    """An attached cassette in a folder serves its frames from its .sse file (a stream and a
+    join after an event id), and the .sse file is not listed as a cassette of its own."""
+    frames = [
+        frame("metadata", {"run_id": "r-1"}, id="1-0"),
+        frame("values", {"joke": "attached"}, at=0.01, id="1-1"),
+    ]
+    save(Cassette([run("t-1", "r-1", frames)]), tmp_path / "big.json", attach=True)
+    save(Cassette([joke_run(None, "embedded")]), tmp_path / "small.json")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.json", "big.sse", "small.json"]
+    with BackgroundServer(replay_app(tmp_path, speed=None)) as server:
+        listed = http.get(f"{server.url}/cassettes").json()["cassettes"]
+        streamed = http.post(f"{server.url}/cassettes/big/threads/t-1/runs/stream", json=RUN_BODY)
+        joined = http.get(
+            f"{server.url}/threads/t-1/runs/r-1/stream", headers={"last-event-id": "1-0"}
+        )
+    assert [cassette["cassette"] for cassette in listed] == ["big", "small"]
+    assert streamed.content == b"".join(f.raw for f in frames)
+    assert joined.content == frames[1].raw
+
+
 def test_a_missing_or_empty_source_is_a_clear_error(tmp_path):
     """A folder without cassettes or a missing path names the path and what to do."""
     with pytest.raises(LibraryError, match="no cassettes"):

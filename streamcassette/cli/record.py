@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .._format import ATTACH_FROM, attached_files
 from .._sdk import CassetteSession
 from ._common import parse_json_option
 from .play import print_part
@@ -56,6 +57,16 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Cassette to write [default: cassettes/<assistant>-<modes>.json].",
 )
+@click.option(
+    "--attach/--embed",
+    default=None,
+    help=(
+        "Write the frames verbatim into a .sse file beside the cassette (agent.sse for "
+        "agent.json), which loads and replays faster, or embed them in the cassette. An "
+        "attached cassette is both files: keep, copy and commit them together (mark *.sse "
+        f"binary in .gitattributes).  [default: attach from {ATTACH_FROM >> 20} MiB of frames]"
+    ),
+)
 @click.option("--quiet", is_flag=True, help="Do not print the events.")
 def command(
     url: str,
@@ -69,6 +80,7 @@ def command(
     resumable: bool,
     redact: tuple[str, ...],
     output: Path | None,
+    attach: bool | None,
     quiet: bool,
 ) -> None:
     """Record one run of ASSISTANT on the LangGraph server at URL into a cassette.
@@ -107,5 +119,7 @@ def command(
     if "LANGSMITH_API_KEY" in os.environ and "LANGGRAPH_API_KEY" not in os.environ:
         click.echo("using LANGSMITH_API_KEY from the environment (redacted)", err=True)
     count = asyncio.run(record())
-    path = session.save()
-    click.echo(f"recorded {count} events into {path}", err=True)
+    path = session.save(attach=attach)
+    attached = attached_files(path)
+    where = f" (frames attached in {', '.join(file.name for file in attached)})" if attached else ""
+    click.echo(f"recorded {count} events into {path}{where}", err=True)

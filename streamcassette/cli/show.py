@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._cassette import AttachedFrames
 from ._common import load_or_fail
 
 
@@ -28,9 +29,12 @@ def command(cassette: Path) -> None:
             continue
         stream = response.stream
         counts = Counter(frame.event or "(comment)" for frame in (f.parse() for f in stream.frames))
-        size = sum(len(frame.raw) for frame in stream.frames) + len(stream.tail)
+        size = stream.nbytes + len(stream.tail)
+        where = ""
+        if isinstance(stream.frames, AttachedFrames) and stream.frames.source is not None:
+            where = f"attached in {stream.frames.source.name}, "
         click.echo(
-            f"    stream: {len(stream.frames)} frames, {size} bytes, "
+            f"    stream: {len(stream.frames)} frames, {size} bytes, {where}"
             f"{stream.duration:.3f}s, ended {stream.end.value}"
         )
         for event, count in counts.most_common():

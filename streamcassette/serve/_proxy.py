@@ -20,7 +20,8 @@ Grouping, one cassette per run:
   thread's first run it waits for that run.
 * Cassettes are named ``<assistant>-<stream modes>-<n>.json`` (modes joined by ``+``, ``n``
   counting up from 1 past the files already in the folder) and rewritten (atomically) each
-  time a request of theirs completes. Requests that never led to a run are written to
+  time a request of theirs completes; a big one attaches its frames in ``<...>-<n>.sse``
+  beside it (see ``save``). Requests that never led to a run are written to
   ``requests-<n>.json`` when the proxy stops.
 """
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from plugin_helpers import write_ini
 
-from streamcassette import Cassette, save
+from streamcassette import (
+    Cassette,
+    Interaction,
+    RecordedFrame,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedStream,
+    save,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -106,4 +115,88 @@ def test_delete_removes_only_unused_cassettes(pytester: pytest.Pytester):
         "test_other.json",
         "test_skipped.json",
         "test_used.json",
+    ]
+
+
+# --- cassettes whose frames are attached in a .sse file beside them ----------------------
+
+
+def _streamed(text: str) -> Cassette:
+    """A cassette with one SSE stream, so that ``save(..., attach=True)`` attaches it."""
+    frame = RecordedFrame(0.0, f"event: values\r\ndata: {text}\r\n\r\n".encode())
+    response = RecordedResponse(
+        200, [("content-type", "text/event-stream")], stream=RecordedStream(frames=[frame])
+    )
+    return Cassette([Interaction(RecordedRequest("POST", "/runs/stream"), response)])
+
+
+def _setup_attached(pytester: pytest.Pytester) -> Path:
+    """``_setup`` with the used and the stale cassette's frames attached (``X.sse``)."""
+    folder = _setup(pytester)
+    save(_streamed('"used"'), folder / "test_used.json", attach=True)
+    save(_streamed('"stale"'), folder / "stale.json", attach=True)
+    assert (folder / "test_used.sse").is_file()
+    assert (folder / "stale.sse").is_file()
+    return folder
+
+
+def test_an_unused_cassette_is_listed_with_its_frames_file(pytester: pytest.Pytester):
+    """The stale cassette is listed with its .sse; a used cassette's .sse is never listed."""
+    folder = _setup_attached(pytester)
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*1 unused cassette(s) (no collected test uses them):",
+            "  cassettes/test_mod/stale.json (+ stale.sse)",
+            "delete them with `pytest --delete-unused-streams`",
+        ]
+    )
+    assert "test_used.sse" not in result.stdout.str()
+    assert (folder / "stale.json").exists()
+    assert (folder / "stale.sse").exists()
+
+
+def test_delete_removes_an_unused_cassettes_frames_file_too(pytester: pytest.Pytester):
+    """The stale cassette goes with its .sse; the used one keeps its own."""
+    folder = _setup_attached(pytester)
+
+    result = pytester.runpytest("--delete-unused-streams")
+
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*deleted 1 unused cassette(s):", "  cassettes/test_mod/stale.json (+ stale.sse)"]
+    )
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "notes.json",
+        "test_other.json",
+        "test_skipped.json",
+        "test_used.json",
+        "test_used.sse",
+    ]
+
+
+def test_delete_keeps_frames_files_the_cassette_does_not_own(pytester: pytest.Pytester):
+    """Only the files a cassette names go with it, and not one a staying cassette names.
+
+    ``stale.json`` is a copy of ``test_used.json``, so it names ``test_used.sse``; the
+    ``stale.sse`` lying beside it is not its own.
+    """
+    folder = _setup_attached(pytester)
+    shutil.copyfile(folder / "test_used.json", folder / "stale.json")
+
+    result = pytester.runpytest("--delete-unused-streams")
+
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(DELETED)
+    assert "(+" not in result.stdout.str()
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "notes.json",
+        "stale.sse",
+        "test_other.json",
+        "test_skipped.json",
+        "test_used.json",
+        "test_used.sse",
     ]
