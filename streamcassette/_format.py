@@ -35,9 +35,13 @@ the stream keeps each frame's time and length, still one frame per line::
     "stream": {"end": "closed", "duration": 0.1,
                "attached": {"file": "agent.sse", "offset": 0},
                "frames": [
-                 [0.000812, 104],
+                 0.000812, 104,                  # seconds, length: one frame a line
+                 0.000851, 1103,
                  ...
                ]}
+
+The pairs are not lists of their own because a flat list of numbers loads in half the
+time, which at 100k frames is a tenth of replay's margin over the SDK's own speed.
 
 Embedded frames cost a JSON string's unescaping on every load (a 1 KB frame of JSON has
 a hundred escaped quotes), which is slower than the SDK reading the frame; attached ones
@@ -367,7 +371,7 @@ def _dump_frame(frame: RecordedFrame) -> str:
 
 
 def _dump_attached_frame(frame: RecordedFrame) -> str:
-    return f"[{round(frame.at, 6)}, {len(frame.raw)}]"
+    return f"{round(frame.at, 6)}, {len(frame.raw)}"
 
 
 def _raw_value(raw: bytes) -> str | dict[str, str]:
@@ -499,19 +503,20 @@ def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:
     return frames if len(frames) == len(raw_frames) else None
 
 
-def _attached_frames(raw_frames: list[Any]) -> tuple[list[float], list[int]] | None:
-    """Times and lengths if every frame is ``[offset, length]`` with a float offset >= 0
-    and an int length >= 0, as ``save`` writes them; otherwise None, and
-    ``_Reader.attached_frame`` checks them one by one and explains. Whole-list operations
-    only: this is the hot path of loading a big cassette."""
-    if not raw_frames or set(map(type, raw_frames)) != {list}:
+def _attached_frames(values: list[Any]) -> tuple[list[float], list[int]] | None:
+    """Times and lengths if ``values`` pairs a float offset >= 0 with an int length >= 0
+    for each frame, as ``save`` writes them; otherwise None, and ``_Reader.attached_pair``
+    checks them one by one and explains. Whole-list operations only: this is the hot
+    path of loading a big cassette (a flat list parses in half the time of pairs)."""
+    if len(values) % 2:
         return None
-    if set(map(len, raw_frames)) != {2}:
-        return None
-    ats, lengths = map(list, zip(*raw_frames, strict=True))
-    if set(map(type, ats)) != {float} or set(map(type, lengths)) != {int}:
-        return None
-    if min(ats) < 0 or min(lengths) < 0:
+    ats, lengths = values[0::2], values[1::2]
+    if ats and (
+        set(map(type, ats)) != {float}
+        or set(map(type, lengths)) != {int}
+        or min(ats) < 0
+        or min(lengths) < 0
+    ):
         return None
     return ats, lengths
 
@@ -665,9 +670,15 @@ class _Reader:
         offset = self.field(attached, "offset", int, f"{where}.attached")
         checked = _attached_frames(raw_frames)
         if checked is None:
+            if len(raw_frames) % 2:
+                raise self.fail(
+                    f"{where}.frames",
+                    "attached frames are listed as seconds and length, a pair per frame; "
+                    f"found an odd count of numbers ({len(raw_frames)})",
+                )
             pairs = [
-                self.attached_frame(item, f"{where}.frames[{index}]")
-                for index, item in enumerate(raw_frames)
+                self.attached_pair(raw_frames, index, f"{where}.frames")
+                for index in range(0, len(raw_frames), 2)
             ]
             checked = [at for at, _ in pairs], [length for _, length in pairs]
         ats, lengths = checked
@@ -682,17 +693,20 @@ class _Reader:
         frames_file.spans.append((offset, offset + size))
         return AttachedFrames(frames_file.buffer, offset, lengths, ats, source=frames_file.path)
 
-    def attached_frame(self, item: Any, where: str) -> tuple[float, int]:
-        if not isinstance(item, list) or len(item) != 2:
-            raise self.fail(
-                where,
-                f"an attached frame must be [offset_seconds, length], found {_describe(item)}",
-            )
-        at, length = item
+    def attached_pair(self, values: list[Any], index: int, where: str) -> tuple[float, int]:
+        at, length = values[index], values[index + 1]
         if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
-            raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
+            raise self.fail(
+                f"{where}[{index}]",
+                f"frame {index // 2}: offset must be a non-negative number of seconds, "
+                f"found {_describe(at)}",
+            )
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
-            raise self.fail(where, f"length must be a non-negative integer, found {length!r}")
+            raise self.fail(
+                f"{where}[{index + 1}]",
+                f"frame {index // 2}: length must be a non-negative integer, "
+                f"found {_describe(length)}",
+            )
         return float(at), length
 
     def frames_file(self, name: str, where: str) -> _FramesBuffer:

@@ -159,7 +159,7 @@ def test_frames_file_is_the_frames_verbatim(tmp_path: Path) -> None:
 
 
 def test_layout_keeps_one_length_per_line_and_attached_before_frames(tmp_path: Path) -> None:
-    """Each attached frame is an ``[at, length]`` line; tail and error stay in the JSON."""
+    """Each attached frame is an ``at, length`` line; tail and error stay in the JSON."""
     path = save(sample(), tmp_path / "agent.json", attach=True)
     text = path.read_text(encoding="utf-8")
     doc = json.loads(text)
@@ -167,11 +167,11 @@ def test_layout_keeps_one_length_per_line_and_attached_before_frames(tmp_path: P
     dropped = stream_doc(doc, 1)
     assert list(dropped) == ["end", "duration", "error", "attached", "frames", "tail"]
     assert dropped["attached"] == {"file": "agent.sse", "offset": 0}
-    assert dropped["frames"] == [[f.at, len(f.raw)] for f in FRAMES]
+    assert dropped["frames"] == [value for f in FRAMES for value in (f.at, len(f.raw))]
     assert dropped["error"] == {"type": "RemoteProtocolError", "message": "peer closed connection"}
     assert dropped["tail"] == {"base64": "ZXZlbnQ6IHVwZGF0ZXMNCmRhdGE6IHsidHJ1bmP/"}
     assert '          "attached": {"file": "agent.sse", "offset": 0},\n' in text
-    frame_lines = re.findall(r"^ {12}\[([0-9.e-]+), (\d+)\],?$", text, flags=re.MULTILINE)
+    frame_lines = re.findall(r"^ {12}([0-9.e-]+), (\d+),?$", text, flags=re.MULTILINE)
     expected = [(repr(f.at), str(len(f.raw))) for f in FRAMES + BOM_FRAMES]
     assert frame_lines == expected
     # No frame bytes are embedded: no escaped frame text, no base64 except the tail's.
@@ -430,7 +430,7 @@ def test_overlapping_streams_are_refused(tmp_path: Path) -> None:
     sizes add up to the file's."""
     path, doc = saved_doc(tmp_path)
     first, second = stream_doc(doc, 1), stream_doc(doc, 2)
-    first_size = sum(length for _, length in first["frames"])
+    first_size = sum(first["frames"][1::2])
     second["attached"]["offset"] = first_size - 2  # two bytes claimed twice
     path.write_text(json.dumps(doc), encoding="utf-8")
     message = load_error(path)
@@ -486,34 +486,51 @@ def test_converted_line_endings_are_explained(
 
 
 @pytest.mark.parametrize(
-    ("frame", "problem"),
+    ("pair", "where", "problem"),
     [
-        ([0.1, "12"], "length must be a non-negative integer, found '12'"),
-        ([0.1, -3], "length must be a non-negative integer, found -3"),
-        ([0.1, True], "length must be a non-negative integer, found True"),
-        ([0.1, 12.0], "length must be a non-negative integer, found 12.0"),
-        ([-1.0, 5], "offset must be a non-negative number, found -1.0"),
-        (["soon", 5], "offset must be a non-negative number, found 'soon'"),
-        ([True, 5], "offset must be a non-negative number, found True"),
-        ([0.1], "an attached frame must be [offset_seconds, length], found [0.1]"),
-        ([0.1, 5, 5], "an attached frame must be [offset_seconds, length], found [0.1, 5, 5]"),
-        (5, "an attached frame must be [offset_seconds, length], found 5"),
-        (None, "an attached frame must be [offset_seconds, length], found null"),
-        ("ab", 'an attached frame must be [offset_seconds, length], found "ab"'),
+        ([0.1, "12"], 5, 'frame 2: length must be a non-negative integer, found "12"'),
+        ([0.1, -3], 5, "frame 2: length must be a non-negative integer, found -3"),
+        ([0.1, True], 5, "frame 2: length must be a non-negative integer, found true"),
+        ([0.1, 12.0], 5, "frame 2: length must be a non-negative integer, found 12.0"),
+        ([0.1, None], 5, "frame 2: length must be a non-negative integer, found null"),
+        ([0.1, [5]], 5, "frame 2: length must be a non-negative integer, found [5]"),
+        ([-1.0, 5], 4, "frame 2: offset must be a non-negative number of seconds, found -1.0"),
+        (["soon", 5], 4, 'frame 2: offset must be a non-negative number of seconds, found "soon"'),
+        ([True, 5], 4, "frame 2: offset must be a non-negative number of seconds, found true"),
+        (
+            [[0.1, 5], 5],
+            4,
+            "frame 2: offset must be a non-negative number of seconds, found [0.1, 5]",
+        ),
     ],
 )
-def test_bad_attached_frame_entries(tmp_path: Path, frame: Any, problem: str) -> None:
-    """Each bad ``[offset_seconds, length]`` entry is named by its JSON path."""
+def test_bad_attached_frame_values(
+    tmp_path: Path, pair: list[Any], where: int, problem: str
+) -> None:
+    """A bad time or length is named by its index in the flat list and its frame number."""
     path, doc = saved_doc(tmp_path)
-    stream_doc(doc, 1)["frames"][2] = frame
+    stream_doc(doc, 1)["frames"][4:6] = pair
     path.write_text(json.dumps(doc), encoding="utf-8")
-    assert load_error(path) == f"{path}: interactions[1].response.stream.frames[2]: {problem}"
+    assert load_error(path) == f"{path}: interactions[1].response.stream.frames[{where}]: {problem}"
+
+
+def test_odd_count_of_attached_frame_values(tmp_path: Path) -> None:
+    """A number missing from the pairs (a hand edit) is caught before anything shifts."""
+    path, doc = saved_doc(tmp_path)
+    values = stream_doc(doc, 1)["frames"]
+    del values[3]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert load_error(path) == (
+        f"{path}: interactions[1].response.stream.frames: attached frames are listed as "
+        "seconds and length, a pair per frame; found an odd count of numbers "
+        f"({len(values)})"
+    )
 
 
 def test_integer_times_in_attached_frames_still_load(tmp_path: Path) -> None:
-    """A hand-written ``[1, length]`` is read as 1.0 seconds, like embedded frames are."""
+    """A hand-written ``1, length`` is read as 1.0 seconds, like embedded frames are."""
     path, doc = saved_doc(tmp_path)
-    stream_doc(doc, 1)["frames"][0][0] = 1
+    stream_doc(doc, 1)["frames"][0] = 1
     path.write_text(json.dumps(doc), encoding="utf-8")
     frames = stream_of(load(path), 1).frames
     assert frames[0] == RecordedFrame(1.0, FRAMES[0].raw)
