@@ -77,7 +77,12 @@ from ._cassette import (
     RecordedStream,
     StreamEnd,
 )
-from ._errors import CassetteFormatError, CassetteNotFoundError, UnsupportedVersionError
+from ._errors import (
+    CassetteFormatError,
+    CassetteNotFoundError,
+    StreamCassetteError,
+    UnsupportedVersionError,
+)
 from ._gc import paused_gc
 
 __all__ = [
@@ -231,7 +236,7 @@ def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | N
             if attach:
                 frames_file = _FramesFile(sidecar.name, _stage(sidecar, "wb", files, staged))
             _stage(target, "w", files, staged).writelines(_dump(cassette, frames_file))
-        stale = not attach and _names_frames_file(target, sidecar.name)
+        stale = not attach and _attaches(target, sidecar)
         for tmp, final in staged:
             os.chmod(tmp, _file_mode(final))
             os.replace(tmp, final)
@@ -275,13 +280,13 @@ def _frames_size(cassette: Cassette) -> int:
     return sum(stream.nbytes for stream in _streams(cassette))
 
 
-def _names_frames_file(cassette_file: Path, name: str) -> bool:
-    """Whether the cassette file now at ``cassette_file`` attaches frames in ``name``."""
+def _attaches(cassette_file: Path, frames_file: Path) -> bool:
+    """Whether the cassette file now at ``cassette_file`` attaches frames in ``frames_file``
+    (not when there is no such cassette, or it cannot be read)."""
     try:
-        text = cassette_file.read_bytes()
-    except OSError:
+        return frames_file in attached_files(cassette_file)
+    except (StreamCassetteError, OSError):
         return False
-    return f'"attached": {{"file": {_j(name)}'.encode() in text
 
 
 def _file_mode(target: Path) -> int:
