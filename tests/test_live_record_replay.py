@@ -19,7 +19,15 @@ import httpx
 import pytest
 from langgraph_sdk.schema import StreamPart
 
-from streamcassette import Cassette, CassetteSession, RecordingTransport, StreamEnd, load
+from streamcassette import (
+    Cassette,
+    CassetteSession,
+    RecordingTransport,
+    StreamEnd,
+    frames_file_path,
+    load,
+    save,
+)
 from streamcassette._sdk import use_cassette
 
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing answers there
@@ -270,6 +278,24 @@ def recordings(
     return results
 
 
+@pytest.fixture(scope="module")
+def layouts(
+    recordings: dict[str, Recording], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Path]]:
+    """Each recording as saved (small, so embedded) and re-saved with attached frames."""
+    folder = tmp_path_factory.mktemp("attached")
+    attached = {
+        name: save(load(recording.path), folder / recording.path.name, attach=True)
+        for name, recording in recordings.items()
+    }
+    for path in attached.values():
+        assert frames_file_path(path).exists()
+    return {
+        "embedded": {name: recording.path for name, recording in recordings.items()},
+        "attached": attached,
+    }
+
+
 def served_by(session: CassetteSession, client: Any) -> Cassette:
     """Tee what the replay transport serves into a cassette, to compare bytes."""
     served = Cassette()
@@ -295,14 +321,19 @@ def assert_same_bytes(recorded_path: Path, served: Cassette) -> None:
         assert [frame.raw for frame in after.frames] == [frame.raw for frame in before.frames]
 
 
+@pytest.mark.parametrize("layout", ["embedded", "attached"])
 @pytest.mark.parametrize("name", list(FLOWS))
 @pytest.mark.anyio
 async def test_async_replay_yields_the_live_parts_and_bytes(
-    recordings: dict[str, Recording], name: str
+    recordings: dict[str, Recording],
+    layouts: dict[str, dict[str, Path]],
+    name: str,
+    layout: str,
 ) -> None:
-    """The async SDK replays a recording offline with the same parts and the same bytes."""
-    recording = recordings[name]
-    session = CassetteSession(recording.path)
+    """The async SDK replays a recording offline with the same parts and the same bytes,
+    with its frames embedded in the cassette or attached in a .sse file."""
+    recording, path = recordings[name], layouts[layout][name]
+    session = CassetteSession(path)
     client = session.client(DEAD_URL)
     served = served_by(session, client)
     replayed = await FLOWS[name].run_async(client)
@@ -313,13 +344,18 @@ async def test_async_replay_yields_the_live_parts_and_bytes(
     assert session.replayer.unmatched == []
 
 
+@pytest.mark.parametrize("layout", ["embedded", "attached"])
 @pytest.mark.parametrize("name", list(FLOWS))
 def test_sync_replay_yields_the_live_parts_and_bytes(
-    recordings: dict[str, Recording], name: str
+    recordings: dict[str, Recording],
+    layouts: dict[str, dict[str, Path]],
+    name: str,
+    layout: str,
 ) -> None:
-    """The sync SDK replays a recording offline with the same parts and the same bytes."""
+    """The sync SDK replays a recording offline with the same parts and the same bytes,
+    with its frames embedded in the cassette or attached in a .sse file."""
     recording = recordings[name]
-    session = CassetteSession(recording.path)
+    session = CassetteSession(layouts[layout][name])
     client = session.sync_client(DEAD_URL)
     served = served_by(session, client)
     replayed = FLOWS[name].run_sync(client)
