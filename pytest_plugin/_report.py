@@ -42,7 +42,7 @@ def find_unused(state: PluginState) -> list[str]:
     A test owns its cassette whether or not it ran (deselected and skipped tests keep
     theirs); modules named with ``::`` on the command line are not looked at, since only
     part of them was collected. A cassette's attached frames file (``.sse``) is no cassette:
-    it goes with the cassette that names it (``unused_frames``), never on its own.
+    it goes with the cassette that attaches frames in it (``unused_frames``), never on its own.
     """
     taken = state.owned | state.used
     unused: list[str] = []
@@ -58,43 +58,19 @@ def find_unused(state: PluginState) -> list[str]:
 
 
 def unused_frames(unused: list[str]) -> dict[str, list[str]]:
-    """The attached frames files (``.sse``) that go with each unused cassette.
-
-    A cassette's frames files are the ones it names (see ``attached_files``), not whatever
-    lies beside it. A copy of a cassette names the original's file, so a file that a
-    cassette staying in the folder names too stays, and so does a file that is itself a
-    cassette.
-    """
-    going = set(unused)
-    kept: dict[Path, set[Path]] = {}  # folder -> the frames files its staying cassettes name
-    gone: set[Path] = set()  # already going with an earlier unused cassette
+    """The ``.sse`` file that goes with each unused cassette whose frames are attached in
+    it (see ``attached_files``); not one that merely lies beside a cassette."""
     frames: dict[str, list[str]] = {}
     for name in unused:
-        cassette = Path(name)
-        files = [
-            file
-            for file in _attached(cassette)
-            if file not in gone and file.is_file() and not _is_cassette(file)
-        ]
-        if not files:
-            continue
-        folder = cassette.parent  # frames files are named in their cassette's folder
-        if folder not in kept:
-            kept[folder] = {
-                file
-                for other in folder.glob(f"*{CASSETTE_SUFFIX}")
-                if str(other.resolve()) not in going and _is_cassette(other)
-                for file in _attached(other)
-            }
-        files = [file for file in files if file not in kept[folder]]
+        files = [file for file in _attached(Path(name)) if file.is_file()]
         if files:
-            gone.update(files)
             frames[name] = [str(file) for file in files]
     return frames
 
 
 def _attached(cassette: Path) -> list[Path]:
-    """The frames files ``cassette`` names; none if it cannot be read (then it goes alone)."""
+    """The cassette's frames file if it attaches frames; none if it cannot be read (then it
+    goes alone)."""
     try:
         return attached_files(cassette)
     except (StreamCassetteError, OSError):

@@ -331,7 +331,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.options.delete_unused and state.unused:
         for name in state.unused:
             # The cassette, then its frames: ``save`` writes them the other way round, so
-            # that no cassette ever names frames that are not there.
+            # that no cassette ever attaches frames that are not there.
             os.remove(name)
             for frames in state.unused_frames.get(name, ()):
                 with contextlib.suppress(FileNotFoundError):

@@ -28,12 +28,13 @@ when re-serialising that JSON reproduces the recorded bytes exactly, so replay s
 byte-exact while the file stays readable.
 
 Big recordings attach their frames instead of embedding them (like a HAR file's
-attached content): the bytes go verbatim, stream after stream, into a ``.sse`` file next
-to the cassette (``agent.json`` and ``agent.sse``), which reads as the wire format, and
-the stream keeps each frame's time and length, still one frame per line::
+attached content): the bytes go verbatim, stream after stream, into the cassette's
+``.sse`` file (``agent.sse`` beside ``agent.json``), which reads as the wire format, and
+the stream keeps where its bytes start and each frame's time and length, still one frame
+per line::
 
     "stream": {"end": "closed", "duration": 0.1,
-               "attached": {"file": "agent.sse", "offset": 0},
+               "attached": {"offset": 0},
                "frames": [
                  0.000812, 104,                  # seconds, length: one frame a line
                  0.000851, 1103,
@@ -47,6 +48,9 @@ Embedded frames cost a JSON string's unescaping on every load (a 1 KB frame of J
 a hundred escaped quotes), which is slower than the SDK reading the frame; attached ones
 are cut from the file as replay serves them. ``save`` attaches once a cassette's frames
 reach ``ATTACH_FROM`` bytes, or as told.
+
+The ``.sse`` file is found by the cassette's own name, not named inside it, so the two
+are renamed and copied together as a pair, like any file and its companion.
 
 Version 1 is version 2 without attached streams.
 """
@@ -134,12 +138,10 @@ def frames_file_path(path: Path | str) -> Path:
 
 
 def attached_files(path: Path | str) -> list[Path]:
-    """The files the cassette at ``path`` attaches frames in (its ``.sse`` file, or none):
-    what must be copied, committed or deleted along with it.
+    """The cassette's ``.sse`` file if the cassette at ``path`` attaches frames in it (a
+    list, empty or of one): what must be renamed, copied, committed or deleted with it.
 
-    Only the cassette's JSON is read, and not checked as ``load`` checks it; a name that
-    is not a file in the cassette's folder is left out (``load`` refuses it), so a tool
-    deleting these files never reaches outside that folder.
+    Only the cassette's JSON is read, and not checked as ``load`` checks it.
     """
     path = Path(path)
     try:
@@ -151,20 +153,12 @@ def attached_files(path: Path | str) -> list[Path]:
         raise CassetteFormatError(
             path, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
         ) from None
-    names: dict[str, None] = {}  # each once, in the order the streams name them
     interactions = doc.get("interactions") if isinstance(doc, dict) else None
     for interaction in interactions if isinstance(interactions, list) else ():
-        attached = _member(interaction, "response", "stream", "attached")
-        name = attached.get("file") if isinstance(attached, dict) else None
-        if isinstance(name, str) and _is_plain_file_name(name):  # as ``load`` accepts
-            names[name] = None
-    return [path.parent / name for name in names]
-
-
-def _is_plain_file_name(name: str) -> bool:
-    """A name of a file in the cassette's own folder: no folder part, on this platform."""
-    separators = [sep for sep in (os.sep, os.altsep) if sep]
-    return name not in ("", ".", "..") and not any(sep in name for sep in separators)
+        stream = _member(interaction, "response", "stream")
+        if isinstance(stream, dict) and "attached" in stream:
+            return [frames_file_path(path)]
+    return []
 
 
 def _member(obj: Any, *keys: str) -> Any:
@@ -179,8 +173,7 @@ def _member(obj: Any, *keys: str) -> Any:
 class _FramesFile:
     """The attached frames of the cassette ``save`` is writing, streams one after another."""
 
-    def __init__(self, name: str, handle: BinaryIO) -> None:
-        self.name = name
+    def __init__(self, handle: BinaryIO) -> None:
         self.handle = handle
         self.size = 0
 
@@ -216,8 +209,8 @@ def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | N
 
     ``attach`` puts the frames in the cassette's ``.sse`` file (see the module docstring);
     by default that happens once they reach ``ATTACH_FROM`` bytes. The ``.sse`` file is
-    renamed into place before the cassette, so a cassette never names frames that are
-    not there yet; a ``.sse`` file that an earlier save attached and this one does not
+    renamed into place before the cassette, so a cassette never attaches frames that
+    are not there yet; a ``.sse`` file that an earlier save attached and this one does not
     need is removed.
     """
     target = Path(path) if path is not None else cassette.path
@@ -234,7 +227,7 @@ def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | N
         with contextlib.ExitStack() as files:
             frames_file = None
             if attach:
-                frames_file = _FramesFile(sidecar.name, _stage(sidecar, "wb", files, staged))
+                frames_file = _FramesFile(_stage(sidecar, "wb", files, staged))
             _stage(target, "w", files, staged).writelines(_dump(cassette, frames_file))
         stale = not attach and _attaches(target, sidecar)
         for tmp, final in staged:
@@ -353,7 +346,7 @@ def _dump_stream(stream: RecordedStream, frames_file: _FramesFile | None) -> Ite
     dump_frame = _dump_frame
     if frames_file is not None and stream.frames:
         offset = frames_file.add(stream)
-        head.append(f'"attached": {{"file": {_j(frames_file.name)}, "offset": {offset}}}')
+        head.append(f'"attached": {{"offset": {offset}}}')
         dump_frame = _dump_attached_frame
     yield "{\n          " + ",\n          ".join(head)
     if stream.frames:
@@ -484,7 +477,7 @@ def _parse(data: bytes | memoryview | str, path: Path | str | None) -> Cassette:
             ) from None
         reader = _Reader(path)
         cassette = reader.cassette(reader.upgrade(doc))
-        reader.check_frames_files()
+        reader.check_frames_file()
     cassette.path = Path(path) if path is not None else None
     return cassette
 
@@ -540,7 +533,7 @@ class _Reader:
 
     def __init__(self, path: Path | str | None) -> None:
         self.path = path
-        self.frames_files: dict[str, _FramesBuffer] = {}
+        self.frames_buffer: _FramesBuffer | None = None  # the .sse file, once read
 
     def fail(self, where: str, problem: str) -> CassetteFormatError:
         return CassetteFormatError(self.path, f"{where}: {problem}" if where else problem)
@@ -671,7 +664,6 @@ class _Reader:
 
     def attached(self, obj: dict[str, Any], raw_frames: list[Any], where: str) -> AttachedFrames:
         attached = self.field(obj, "attached", dict, where)
-        name = self.field(attached, "file", str, f"{where}.attached")
         offset = self.field(attached, "offset", int, f"{where}.attached")
         checked = _attached_frames(raw_frames)
         if checked is None:
@@ -687,7 +679,7 @@ class _Reader:
             ]
             checked = [at for at, _ in pairs], [length for _, length in pairs]
         ats, lengths = checked
-        frames_file = self.frames_file(name, f"{where}.attached.file")
+        frames_file = self.frames_file(f"{where}.attached")
         size = sum(lengths)
         if offset < 0 or offset + size > len(frames_file.buffer):
             raise self.fail(
@@ -714,55 +706,55 @@ class _Reader:
             )
         return float(at), length
 
-    def frames_file(self, name: str, where: str) -> _FramesBuffer:
-        """The attached frames file ``name``, read once however many streams use it."""
-        if name in self.frames_files:
-            return self.frames_files[name]
+    def frames_file(self, where: str) -> _FramesBuffer:
+        """The cassette's ``.sse`` file, read once however many streams it holds."""
+        if self.frames_buffer is not None:
+            return self.frames_buffer
         if self.path is None:
             raise self.fail(
                 where,
-                f"frames are attached in {name!r}, so the cassette must be loaded from its "
-                "file (load(path), or loads(text, path=...))",
+                "its frames are attached in the cassette's .sse file, so the cassette must "
+                "be loaded from its file (load(path), or loads(text, path=...))",
             )
-        if not _is_plain_file_name(name):
-            raise self.fail(where, f"must be a file name in the cassette's folder, found {name!r}")
-        path = Path(self.path).parent / name
+        path = frames_file_path(self.path)
         try:
             with path.open("rb") as handle:
                 buffer = _frames_buffer(handle)
         except FileNotFoundError:
             raise self.fail(
                 where,
-                f"the frames file {path} is missing; it is saved beside the cassette, and "
-                "the two must be kept (and committed) together",
+                f"its frames are attached in {path}, which is missing; a cassette and its "
+                ".sse file are one recording: rename, copy and commit them together",
             ) from None
         except (OSError, ValueError) as exc:  # a folder, no permission, ...
-            raise self.fail(where, f"cannot read the frames file {path}: {exc}") from None
-        self.frames_files[name] = _FramesBuffer(path, buffer)
-        return self.frames_files[name]
+            raise self.fail(where, f"cannot read its frames file {path}: {exc}") from None
+        self.frames_buffer = _FramesBuffer(path, buffer)
+        return self.frames_buffer
 
-    def check_frames_files(self) -> None:
-        """The streams attached in a file cover it exactly, each byte once: a file with
-        other bytes is not the one this cassette was saved with."""
-        for frames_file in self.frames_files.values():
-            covered = 0
-            for start, end in sorted(frames_file.spans):
-                if start != covered:
-                    problem = (
-                        f"its streams attach bytes {start} to {end} of {frames_file.path} "
-                        f"but none of them starts at byte {covered}"
-                        if start > covered
-                        else f"two of its streams share bytes {start} to {covered} of "
-                        f"{frames_file.path}"
-                    )
-                    raise self.fail("", f"{problem}; " + _MISMATCH_ADVICE)
-                covered = end
-            if covered != len(frames_file.buffer):
-                raise self.fail(
-                    "",
-                    f"its streams account for {covered} bytes of {frames_file.path}, "
-                    f"which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
+    def check_frames_file(self) -> None:
+        """The streams attached in the ``.sse`` file cover it exactly, each byte once: a
+        file with other bytes is not the one this cassette was saved with."""
+        frames_file = self.frames_buffer
+        if frames_file is None:
+            return
+        covered = 0
+        for start, end in sorted(frames_file.spans):
+            if start != covered:
+                problem = (
+                    f"its streams attach bytes {start} to {end} of {frames_file.path} "
+                    f"but none of them starts at byte {covered}"
+                    if start > covered
+                    else f"two of its streams share bytes {start} to {covered} of "
+                    f"{frames_file.path}"
                 )
+                raise self.fail("", f"{problem}; " + _MISMATCH_ADVICE)
+            covered = end
+        if covered != len(frames_file.buffer):
+            raise self.fail(
+                "",
+                f"its streams account for {covered} bytes of {frames_file.path}, "
+                f"which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
+            )
 
     def raw(self, value: Any, where: str) -> bytes:
         if isinstance(value, str):

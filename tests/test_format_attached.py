@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import mmap
-import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from streamcassette import (
     RecordedStream,
     ReplayTransport,
     StreamEnd,
+    attached_files,
     dumps,
     frames_file_path,
     load,
@@ -166,11 +166,11 @@ def test_layout_keeps_one_length_per_line_and_attached_before_frames(tmp_path: P
     assert doc["version"] == 2
     dropped = stream_doc(doc, 1)
     assert list(dropped) == ["end", "duration", "error", "attached", "frames", "tail"]
-    assert dropped["attached"] == {"file": "agent.sse", "offset": 0}
+    assert dropped["attached"] == {"offset": 0}
     assert dropped["frames"] == [value for f in FRAMES for value in (f.at, len(f.raw))]
     assert dropped["error"] == {"type": "RemoteProtocolError", "message": "peer closed connection"}
     assert dropped["tail"] == {"base64": "ZXZlbnQ6IHVwZGF0ZXMNCmRhdGE6IHsidHJ1bmP/"}
-    assert '          "attached": {"file": "agent.sse", "offset": 0},\n' in text
+    assert '          "attached": {"offset": 0},\n' in text
     frame_lines = re.findall(r"^ {12}([0-9.e-]+), (\d+),?$", text, flags=re.MULTILINE)
     expected = [(repr(f.at), str(len(f.raw))) for f in FRAMES + BOM_FRAMES]
     assert frame_lines == expected
@@ -224,9 +224,9 @@ def test_several_streams_share_one_file_at_increasing_offsets(tmp_path: Path) ->
     doc = json.loads(path.read_text(encoding="utf-8"))
     sizes = [sum(len(f.raw) for f in frames) for frames in (first, second)]
     assert [stream_doc(doc, i)["attached"] for i in (0, 2, 4)] == [
-        {"file": "many.sse", "offset": 0},
-        {"file": "many.sse", "offset": sizes[0]},
-        {"file": "many.sse", "offset": sizes[0] + sizes[1]},
+        {"offset": 0},
+        {"offset": sizes[0]},
+        {"offset": sizes[0] + sizes[1]},
     ]
     empty = stream_doc(doc, 3)
     assert "attached" not in empty
@@ -396,9 +396,9 @@ def test_missing_frames_file(tmp_path: Path) -> None:
     path, _ = saved_doc(tmp_path)
     (tmp_path / "bad.sse").unlink()
     message = load_error(path)
-    assert message.startswith(f"{path}: interactions[1].response.stream.attached.file: ")
-    assert f"the frames file {tmp_path / 'bad.sse'} is missing" in message
-    assert "committed) together" in message
+    assert message.startswith(f"{path}: interactions[1].response.stream.attached: ")
+    assert f"its frames are attached in {tmp_path / 'bad.sse'}, which is missing" in message
+    assert "rename, copy and commit them together" in message
 
 
 def test_truncated_frames_file(tmp_path: Path) -> None:
@@ -445,8 +445,8 @@ def test_unreadable_frames_file_is_named(tmp_path: Path) -> None:
     sidecar.unlink()
     sidecar.mkdir()
     message = load_error(path)
-    assert message.startswith(f"{path}: interactions[1].response.stream.attached.file: ")
-    assert f"cannot read the frames file {sidecar}" in message
+    assert message.startswith(f"{path}: interactions[1].response.stream.attached: ")
+    assert f"cannot read its frames file {sidecar}" in message
 
 
 def test_frames_file_with_extra_bytes(tmp_path: Path) -> None:
@@ -537,29 +537,22 @@ def test_integer_times_in_attached_frames_still_load(tmp_path: Path) -> None:
     assert type(frames[0].at) is float
 
 
-WINDOWS_ONLY_SEPARATOR = ["a\\x.sse"] if os.altsep else []  # a plain name on POSIX
+def test_renamed_pair_still_loads(tmp_path: Path) -> None:
+    """The .sse file is found by the cassette's name: renaming both files keeps the pair."""
+    path, _ = saved_doc(tmp_path)
+    renamed = path.rename(tmp_path / "renamed.json")
+    (tmp_path / "bad.sse").rename(tmp_path / "renamed.sse")
+    assert load(renamed).interactions == sample().interactions
+    assert attached_files(renamed) == [tmp_path / "renamed.sse"]
 
 
-@pytest.mark.parametrize(
-    "name", ["../x.sse", "sub/x.sse", "/tmp/x.sse", "..", ".", "", *WINDOWS_ONLY_SEPARATOR]
-)
-def test_frames_file_must_be_a_plain_name(tmp_path: Path, name: str) -> None:
-    """``attached.file`` cannot reach outside the cassette's folder, even to a good file."""
-    folder = tmp_path / "inner"
-    path = save(sample(), folder / "bad.json", attach=True)
-    # The right bytes wait at each place a traversal would reach: only the check stops it.
-    for reachable in (tmp_path / "x.sse", folder / "sub" / "x.sse"):
-        reachable.parent.mkdir(exist_ok=True)
-        reachable.write_bytes((folder / "bad.sse").read_bytes())
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    stream_doc(doc, 1)["attached"]["file"] = name
-    stream_doc(doc, 2)["attached"]["file"] = name
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    message = load_error(path)
-    assert message == (
-        f"{path}: interactions[1].response.stream.attached.file: "
-        f"must be a file name in the cassette's folder, found {name!r}"
-    )
+def test_copied_cassette_without_its_frames_file_says_so(tmp_path: Path) -> None:
+    """Copying only the JSON gives a clear error, not another cassette's frames."""
+    path, _ = saved_doc(tmp_path)
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(path.read_bytes())
+    message = load_error(copy)
+    assert f"its frames are attached in {tmp_path / 'copy.sse'}, which is missing" in message
 
 
 def test_loads_without_a_path_cannot_find_attached_frames(tmp_path: Path) -> None:
@@ -569,9 +562,9 @@ def test_loads_without_a_path_cannot_find_attached_frames(tmp_path: Path) -> Non
     with pytest.raises(CassetteFormatError) as info:
         loads(text)
     assert str(info.value) == (
-        "<cassette>: interactions[1].response.stream.attached.file: frames are attached in "
-        "'bad.sse', so the cassette must be loaded from its file (load(path), or "
-        "loads(text, path=...))"
+        "<cassette>: interactions[1].response.stream.attached: its frames are attached in "
+        "the cassette's .sse file, so the cassette must be loaded from its file "
+        "(load(path), or loads(text, path=...))"
     )
     # With the path, the same text loads.
     assert loads(text, path=path).interactions == sample().interactions
@@ -585,12 +578,8 @@ def test_loads_without_a_path_cannot_find_attached_frames(tmp_path: Path) -> Non
             'interactions[1].response.stream.attached: must be an object, found "x.sse"',
         ),
         (
-            lambda s: s["attached"].pop("file"),
-            "interactions[1].response.stream.attached: missing field 'file'",
-        ),
-        (
-            lambda s: s["attached"].update(file=7),
-            "interactions[1].response.stream.attached.file: must be a string, found 7",
+            lambda s: s["attached"].pop("offset"),
+            "interactions[1].response.stream.attached: missing field 'offset'",
         ),
         (
             lambda s: s["attached"].update(offset="0"),
@@ -609,12 +598,12 @@ def test_loads_without_a_path_cannot_find_attached_frames(tmp_path: Path) -> Non
             f"interactions[1].response.stream.attached: its 4 frames take bytes {10**9} to ",
         ),
     ],
-    ids=["not-object", "no-file", "file-int", "offset-str", "offset-bool", "negative", "beyond"],
+    ids=["not-object", "no-offset", "offset-str", "offset-bool", "negative", "beyond"],
 )
 def test_bad_attached_objects(
     tmp_path: Path, mutate: Callable[[dict[str, Any]], object], expected: str
 ) -> None:
-    """``attached`` must be ``{"file": name, "offset": n}`` with n inside the .sse file."""
+    """``attached`` must be ``{"offset": n}`` with n inside the .sse file."""
     path, doc = saved_doc(tmp_path)
     mutate(stream_doc(doc, 1))
     path.write_text(json.dumps(doc), encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -178,14 +177,13 @@ def test_delete_removes_an_unused_cassettes_frames_file_too(pytester: pytest.Pyt
     ]
 
 
-def test_delete_keeps_frames_files_the_cassette_does_not_own(pytester: pytest.Pytester):
-    """Only the files a cassette names go with it, and not one a staying cassette names.
-
-    ``stale.json`` is a copy of ``test_used.json``, so it names ``test_used.sse``; the
-    ``stale.sse`` lying beside it is not its own.
-    """
+def test_delete_keeps_a_frames_file_the_cassette_does_not_attach(pytester: pytest.Pytester):
+    """Only a .sse file the cassette attaches frames in goes with it: ``stale.json``, saved
+    embedded here, leaves the ``stale.sse`` lying beside it alone."""
     folder = _setup_attached(pytester)
-    shutil.copyfile(folder / "test_used.json", folder / "stale.json")
+    sidecar = (folder / "stale.sse").read_bytes()
+    save(_streamed('"stale"'), folder / "stale.json", attach=False)  # removes its own .sse
+    (folder / "stale.sse").write_bytes(sidecar)  # ...so put an unrelated one back
 
     result = pytester.runpytest("--delete-unused-streams")
 
