@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_clock import FakeClock
 
 from streamcassette.devserver import LangGraphDevServer
 
@@ -25,3 +26,12 @@ def langgraph_server() -> Iterator[LangGraphDevServer]:
 @pytest.fixture(scope="session")
 def langgraph_url(langgraph_server: LangGraphDevServer) -> str:
     return langgraph_server.url
+
+
+@pytest.fixture
+def replay_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The sync replay transport's clock, faked: ``.sleeps`` lists the waits it asked for."""
+    clock = FakeClock()
+    monkeypatch.setattr("streamcassette._replay.time.perf_counter", clock.perf_counter)
+    monkeypatch.setattr("streamcassette._replay.time.sleep", clock.sleep)
+    return clock

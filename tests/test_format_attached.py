@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fake_clock import FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -782,30 +783,12 @@ def replay_cassette(tmp_path: Path, *, at_scale: float = 1.0) -> Cassette:
     return loaded
 
 
-class FakeClock:
-    """Stands in for perf_counter/sleep so paced replay is checked without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def perf_counter(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
-
 @pytest.mark.parametrize("speed", [None, 2.0], ids=["instant", "speed-2"])
 def test_attached_cassette_replays_sync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, speed: float | None
+    tmp_path: Path, replay_clock: FakeClock, speed: float | None
 ) -> None:
     """A sync client gets each attached frame as one chunk, byte for byte, then the end."""
     cassette = replay_cassette(tmp_path)
-    clock = FakeClock()
-    monkeypatch.setattr("streamcassette._replay.time.perf_counter", clock.perf_counter)
-    monkeypatch.setattr("streamcassette._replay.time.sleep", clock.sleep)
     transport = ReplayTransport(cassette, speed=speed)
     with httpx.Client(transport=transport, base_url="http://x") as client:
         assert client.post("/threads", content=b"{}").json() == {"thread_id": "t1"}
@@ -822,7 +805,7 @@ def test_attached_cassette_replays_sync(
             received.extend(response.iter_raw())
     assert received == [REPLAY_RAWS[0], b"event: upd"]
     # Paced replay waited for the attached frames' recorded times, halved; instant never.
-    assert clock.sleeps == ([0.25, 0.5, 0.125, 0.25] if speed else [])
+    assert replay_clock.sleeps == ([0.25, 0.5, 0.125, 0.25] if speed else [])
 
 
 async def read_dropped(client: httpx.AsyncClient, received: list[bytes]) -> None:

@@ -219,40 +219,22 @@ async def test_async_recording_and_replay_agree() -> None:
     assert live == replayed == FRAMES
 
 
-class FakeClock:
-    """Stands in for perf_counter/sleep so realtime pacing is checked without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def perf_counter(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
-
 @pytest.mark.parametrize(
     ("speed", "expected"), [(1.0, [0.5, 1.0, 0.25]), (2.0, [0.25, 0.5, 0.125])]
 )
-def test_realtime_and_speed_factor_wait_the_recorded_gaps(monkeypatch, speed, expected) -> None:
+def test_realtime_and_speed_factor_wait_the_recorded_gaps(replay_clock, speed, expected) -> None:
     """Realtime replay waits the recorded gaps; a speed factor divides them."""
     cassette = record(list(FRAMES))
     stream = cassette.interactions[1].response.stream  # type: ignore[union-attr]
     assert stream is not None
     offsets = [0.5, 1.5, 1.75]
     stream.frames = [f._replace(at=at) for f, at in zip(stream.frames, offsets, strict=True)]
-    clock = FakeClock()
-    monkeypatch.setattr(replay_module.time, "perf_counter", clock.perf_counter)
-    monkeypatch.setattr(replay_module.time, "sleep", clock.sleep)
     with (
         httpx.Client(transport=ReplayTransport(cassette, speed=speed), base_url="http://x") as c,
         c.stream("POST", "/threads/t1/runs/stream", json={"input": 1}) as response,
     ):
         assert list(response.iter_raw()) == FRAMES
-    assert clock.sleeps == expected
+    assert replay_clock.sleeps == expected
 
 
 def test_instant_replay_never_sleeps(monkeypatch) -> None:
