@@ -368,8 +368,13 @@ def other_lines() -> st.SearchStrategy[bytes]:
         raw_values.map(lambda value: b":" + value),
         st.just(b": heartbeat"),
         field_lines(b"unknown", raw_values),
-        # A line of junk (never a data line: JSON streams need their data intact).
-        raw_values.filter(lambda value: value[:1] not in (b"", b":") and value[:4] != b"data"),
+        # A line of junk (never a data line: JSON streams need their data intact; never
+        # led by a BOM, which at the stream's start is stripped and would leave a blank line).
+        raw_values.filter(
+            lambda value: (
+                value[:1] not in (b"", b":") and value[:4] != b"data" and not value.startswith(BOM)
+            )
+        ),
     )
 
 
