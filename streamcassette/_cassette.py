@@ -6,6 +6,7 @@ is filled lives in ``_record``; how it is played lives in ``_replay``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import mmap
@@ -114,6 +115,16 @@ class AttachedFrames(Sequence[RecordedFrame]):
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A mapped file cannot be pickled or deep-copied: a copy holds its own bytes.
+        offsets = self._offsets
+        lengths = [end - start for start, end in itertools.pairwise(offsets)]
+        data = bytes(self._buffer[offsets[0] : offsets[-1]])
+        return (
+            functools.partial(AttachedFrames, source=self.source),
+            (data, 0, lengths, list(self._ats)),
+        )
 
     def __repr__(self) -> str:
         where = f" in {self.source.name}" if self.source is not None else ""

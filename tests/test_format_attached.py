@@ -7,8 +7,10 @@ sequence, and replay from attached frames.
 
 from __future__ import annotations
 
+import copy
 import json
 import mmap
+import pickle
 import re
 import tempfile
 from collections.abc import Callable
@@ -874,3 +876,20 @@ def test_any_frames_round_trip_attached(
             assert stream.raw == b"".join(f.raw for f in frames) + tail
             assert stream.end is end
         assert loaded.interactions == original.interactions
+
+
+def test_mapped_frames_copy_and_pickle_with_their_own_bytes(tmp_path: Path) -> None:
+    """A deep copy or a pickle of a cassette whose .sse file is mapped holds the bytes
+    itself: it reads the same after the file is gone."""
+    frames = [RecordedFrame(round(i / 1000, 6), b"data: %d\n\n" % i) for i in range(120_000)]
+    original = Cassette(interactions=[stream_interaction(frames)])
+    path = save(original, tmp_path / "big.json", attach=True)
+    loaded = load(path)
+    assert isinstance(stream_of(loaded, 0).frames._buffer, mmap.mmap)
+    copied = copy.deepcopy(loaded)
+    unpickled = pickle.loads(pickle.dumps(loaded))
+    path.unlink()
+    frames_file_path(path).unlink()
+    for other in (copied, unpickled):
+        assert other.interactions == original.interactions
+        assert stream_of(other, 0).frames.source == frames_file_path(path)  # type: ignore[union-attr]
