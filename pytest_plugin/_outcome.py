@@ -79,7 +79,7 @@ def finish(
                     info = state.live.server_info()
                     if info:
                         handle.cassette.provenance.setdefault("server", info)
-                handle.session.save()
+                handle.session.save(attach=handle.settings.attach)
                 labels.append("recorded")
             elif earlier == handle.nodeid:
                 labels.append("recorded elsewhere")  # same test on another worker

@@ -23,7 +23,7 @@ Policy = Literal["exact", "structure"]
 DEFAULT_MODES: tuple[str, ...] = ("updates",)
 POLICIES: tuple[Policy, ...] = ("exact", "structure")
 
-_SCALARS = ("modes", "policy", "match_on", "repeats", "speed", "allow_unmatched")
+_SCALARS = ("modes", "policy", "match_on", "repeats", "speed", "allow_unmatched", "attach")
 _ADDITIVE = ("mask", "redact")
 KNOWN_KEYS = frozenset((*_SCALARS, *_ADDITIVE))
 
@@ -44,6 +44,9 @@ class Settings:
     redact: tuple[str, ...] = ()
     # Do not fail a passing test whose code swallowed an unmatched replay request.
     allow_unmatched: bool = False
+    # Where a recording's frames go: a .sse file beside the cassette (True), inside the
+    # cassette (False), or by their size (None, "auto": attached from ATTACH_FROM bytes).
+    attach: bool | None = None
 
 
 def _as_tuple(value: Any, key: str, source: str) -> tuple[Any, ...]:
@@ -86,6 +89,13 @@ def _check(key: str, value: Any, source: str) -> Any:
         return None if value is None else float(value)
     if key == "allow_unmatched":
         return bool(value)
+    if key == "attach":
+        if value is None or value == "auto":
+            return None
+        if not isinstance(value, bool):
+            msg = f"{source}: attach must be True, False, None or 'auto'; got {value!r}"
+            raise ValueError(msg)
+        return value
     if key in ("match_on", "redact"):
         return _as_tuple(value, key, source)
     if key == "mask":
@@ -138,6 +148,7 @@ def merge_layers(
         speed=cast("float | None", scalars.get("speed")),
         redact=tuple(dict.fromkeys(redact)),
         allow_unmatched=bool(scalars.get("allow_unmatched", False)),
+        attach=cast("bool | None", scalars.get("attach")),
     )
 
 

@@ -21,8 +21,9 @@ the rootdir's ``langgraph.json`` on a free loopback port and stopped at the end.
 Precedence of settings, highest first: command-line options > the marker
 ``@pytest.mark.stream_cassette(...)`` > the ``stream_cassette_config`` fixture >
 ``[tool.streamcassette]`` in pyproject.toml > built-in defaults. Scalars (``modes``,
-``policy``, ``match_on``, ``repeats``, ``speed``) come from the highest layer that sets
-them; ``mask`` rules and ``redact`` names add up over all layers.
+``policy``, ``match_on``, ``repeats``, ``speed``, ``allow_unmatched``, ``attach``) come
+from the highest layer that sets them; ``mask`` rules and ``redact`` names add up over all
+layers.
 """
 
 from __future__ import annotations
@@ -181,6 +182,8 @@ def _project_settings(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
     }
     if config.match_on is not None:
         layer["match_on"] = config.match_on
+    if config.attach is not None:
+        layer["attach"] = config.attach
     return layer, config.cassette_dir
 
 
@@ -188,8 +191,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, mask=None, modes=None, policy=None, match_on=None, "
-        "repeats=None, speed=None, redact=None, allow_unmatched=False): record or replay "
-        "this test's LangGraph streams through a cassette (see streamcassette's README).",
+        "repeats=None, speed=None, redact=None, allow_unmatched=False, attach=None): "
+        "record or replay this test's LangGraph streams through a cassette (see "
+        "streamcassette's README).",
     )
     options = _options(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)

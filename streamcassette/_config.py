@@ -6,6 +6,8 @@ Example::
     modes = ["updates"]             # what `diff` compares by default
     policy = "exact"                # or "structure"
     cassette-dir = "tests/cassettes"
+    attach = "auto"                 # frames in a .sse file beside the cassette: true, false,
+                                    # or "auto" (from 1 MiB of frames)
 
     [tool.streamcassette.mask]      # added to the built-in rules
     keys = ["system_fingerprint", {key = "created", kind = "timestamp", numbered = false}]
@@ -61,9 +63,10 @@ class StreamCassetteConfig:
     record_mode: str | None = None
     match_on: tuple[str, ...] | None = None
     redact: tuple[str, ...] = ()
+    attach: bool | None = None  # None: "auto", once the frames reach ATTACH_FROM bytes
 
 
-_KNOWN = ("mask", "modes", "policy", "cassette-dir", "record-mode", "match-on", "redact")
+_KNOWN = ("mask", "modes", "policy", "cassette-dir", "record-mode", "match-on", "redact", "attach")
 
 
 def load_config(start: Path) -> StreamCassetteConfig:
@@ -163,6 +166,10 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
                 msg = f"match-on: unknown matcher {unknown[0]!r}; known: {', '.join(MATCHERS)}"
                 raise ValueError(msg)
         redact = tuple(_strings(settings, "redact", []))
+        attach = settings.get("attach", "auto")
+        if not isinstance(attach, bool) and attach != "auto":
+            msg = f'attach must be true, false or "auto", not {attach!r}'
+            raise ValueError(msg)
     except (ValueError, TypeError) as exc:
         msg = f"{where}: {exc}"
         raise ConfigError(msg) from None
@@ -175,6 +182,7 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         record_mode=record_mode,
         match_on=match_on,
         redact=redact,
+        attach=None if attach == "auto" else attach,
     )
 
 

@@ -196,3 +196,29 @@ def test_settings_defaults_types_and_paths(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=re.escape(message)) as raised:
             load_config(tmp_path)
         assert str(pyproject.resolve()) in str(raised.value)
+
+
+def test_attach_setting_is_true_false_or_auto(tmp_path: Path) -> None:
+    """`attach` is true, false or "auto" (None, the default); anything else names the key."""
+    from streamcassette import ConfigError, load_config
+
+    pyproject = tmp_path / "pyproject.toml"
+    assert load_config(tmp_path).attach is None
+    for body, expected in [("true", True), ("false", False), ('"auto"', None)]:
+        pyproject.write_text(f"[tool.streamcassette]\nattach = {body}\n", encoding="utf-8")
+        assert load_config(tmp_path).attach is expected, body
+    pyproject.write_text('[tool.streamcassette]\npolicy = "exact"\n', encoding="utf-8")
+    assert load_config(tmp_path).attach is None
+    for body, shown in [
+        ('"sometimes"', "'sometimes'"),
+        ("1", "1"),
+        ("0", "0"),
+        ('"true"', "'true'"),
+    ]:
+        pyproject.write_text(f"[tool.streamcassette]\nattach = {body}\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as raised:
+            load_config(tmp_path)
+        assert str(raised.value) == (
+            f"{pyproject.resolve()}: [tool.streamcassette]: "
+            f'attach must be true, false or "auto", not {shown}'
+        )

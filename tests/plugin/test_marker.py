@@ -120,8 +120,8 @@ def test_unknown_marker_setting_is_an_error(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.stream_cassette on test_typo.py::test_typo: unknown setting(s) "
-            "'polcy'; known settings: allow_unmatched, mask, match_on, modes, policy, redact, "
-            "repeats, speed*"
+            "'polcy'; known settings: allow_unmatched, attach, mask, match_on, modes, policy, "
+            "redact, repeats, speed*"
         ]
     )
 
@@ -179,3 +179,54 @@ def test_settings_precedence_marker_over_fixture_over_pyproject(pytester: pytest
     )
 
     _record(pytester).assert_outcomes(passed=2)
+
+
+def test_attach_marker_over_fixture_over_pyproject(pytester: pytest.Pytester):
+    """``attach`` is a scalar like the others: the marker's beats the fixture's beats the
+    project's; a value that is not True, False, None or "auto" names the marker."""
+    write_ini(pytester)
+    pytester.makefile(".toml", pyproject="[tool.streamcassette]\nattach = false\n")
+    pytester.makepyfile(
+        test_project="""
+        import pytest
+
+        def test_from_pyproject(stream_cassette):
+            assert stream_cassette.settings.attach is False
+
+        @pytest.mark.stream_cassette(attach=True)
+        def test_marker_over_pyproject(stream_cassette):
+            assert stream_cassette.settings.attach is True
+
+        @pytest.mark.stream_cassette(attach="auto")
+        def test_marker_auto(stream_cassette):
+            assert stream_cassette.settings.attach is None
+
+        @pytest.mark.stream_cassette(attach="sometimes")
+        def test_bad_value():
+            pass
+        """,
+        test_fixture="""
+        import pytest
+
+        @pytest.fixture
+        def stream_cassette_config():
+            return {"attach": True}
+
+        def test_fixture_over_pyproject(stream_cassette):
+            assert stream_cassette.settings.attach is True
+
+        @pytest.mark.stream_cassette(attach=None)
+        def test_marker_none_over_fixture(stream_cassette):
+            assert stream_cassette.settings.attach is None
+        """,
+    )
+
+    result = _record(pytester)
+
+    result.assert_outcomes(passed=5, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*@pytest.mark.stream_cassette on test_project.py::test_bad_value: attach must be "
+            "True, False, None or 'auto'; got 'sometimes'*"
+        ]
+    )

@@ -15,7 +15,7 @@ from plugin_helpers import (
     write_suite,
 )
 
-from streamcassette import load
+from streamcassette import AttachedFrames, attached_files, frames_file_path, load
 
 pytest_plugins = ["pytester"]
 
@@ -140,3 +140,51 @@ def test_two_tests_cannot_record_one_cassette(pytester: pytest.Pytester, langgra
     result.stdout.fnmatch_lines(
         ["*shared.json was already recorded in this run by test_shared.py::test_one*"]
     )
+
+
+def test_attach_setting_chooses_where_the_frames_go(pytester: pytest.Pytester, langgraph_url: str):
+    """``attach=True`` on the marker writes ``X.json`` + ``X.sse`` even though the project
+    says ``attach = false``; the unmarked test embeds its frames; both replay offline."""
+    write_ini(pytester)
+    pytester.makefile(".toml", pyproject="[tool.streamcassette]\nattach = false\n")
+    pytester.makepyfile(
+        test_attach="""
+        import pytest
+
+        def _joke(client):
+            thread = client.threads.create()
+            parts = list(
+                client.runs.stream(
+                    thread["thread_id"], "joke", input={"topic": "tea"}, stream_mode="updates"
+                )
+            )
+            assert [part.event for part in parts] == ["metadata", "updates", "updates"]
+
+        @pytest.mark.stream_cassette("attached", attach=True)
+        def test_attached(langgraph_sync_client):
+            _joke(langgraph_sync_client)
+
+        @pytest.mark.stream_cassette("embedded")
+        def test_embedded(langgraph_sync_client):
+            _joke(langgraph_sync_client)
+        """
+    )
+
+    result = pytester.runpytest("--record-streams", "--langgraph-url", langgraph_url)
+
+    result.assert_outcomes(passed=2)
+    folder = cassette_dir(pytester.path, "test_attach")
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "attached.json",
+        "attached.sse",
+        "embedded.json",
+    ]
+    attached = folder / "attached.json"
+    assert attached_files(attached) == [frames_file_path(attached)]
+    (_, interaction), *_ = load(attached).streams()
+    assert interaction.response.stream is not None
+    assert isinstance(interaction.response.stream.frames, AttachedFrames)
+    assert attached_files(folder / "embedded.json") == []
+
+    pytester.makeconftest(NETWORK_GUARD)
+    pytester.runpytest().assert_outcomes(passed=2)
