@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from streamcassette._errors import StreamCassetteError
-from streamcassette._format import attached_files
+from streamcassette._format import attached_file
 
 from ._paths import CASSETTE_SUFFIX
 from ._state import PluginState
@@ -57,24 +57,19 @@ def find_unused(state: PluginState) -> list[str]:
     return unused
 
 
-def unused_frames(unused: list[str]) -> dict[str, list[str]]:
+def unused_frames(unused: list[str]) -> dict[str, str]:
     """The ``.sse`` file that goes with each unused cassette whose frames are attached in
-    it (see ``attached_files``); not one that merely lies beside a cassette."""
-    frames: dict[str, list[str]] = {}
+    it (see ``attached_file``); not one that merely lies beside a cassette. A cassette
+    that cannot be read goes alone."""
+    frames: dict[str, str] = {}
     for name in unused:
-        files = [file for file in _attached(Path(name)) if file.is_file()]
-        if files:
-            frames[name] = [str(file) for file in files]
+        try:
+            sidecar = attached_file(name)
+        except (StreamCassetteError, OSError):
+            continue
+        if sidecar is not None and sidecar.is_file():
+            frames[name] = str(sidecar)
     return frames
-
-
-def _attached(cassette: Path) -> list[Path]:
-    """The cassette's frames file if it attaches frames; none if it cannot be read (then it
-    goes alone)."""
-    try:
-        return attached_files(cassette)
-    except (StreamCassetteError, OSError):
-        return []
 
 
 def summary_line(state: PluginState) -> str:
@@ -94,9 +89,9 @@ def _listed(name: str, state: PluginState) -> str:
     """A cassette as the summary lists it: ``stale.json (+ stale.sse)`` when its frames
     are attached, since the two files are one cassette."""
     frames = state.unused_frames.get(name)
-    if not frames:
+    if frames is None:
         return _relative(name)
-    return f"{_relative(name)} (+ {', '.join(Path(file).name for file in frames)})"
+    return f"{_relative(name)} (+ {Path(frames).name})"
 
 
 def write_summary(terminal: pytest.TerminalReporter, state: PluginState) -> None:

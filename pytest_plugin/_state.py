@@ -73,7 +73,7 @@ class PluginState:
     server_urls: set[str] = field(default_factory=set)
     unused: list[str] = field(default_factory=list)
     # The attached frames files (``.sse``) that go with an unused cassette, by cassette.
-    unused_frames: dict[str, list[str]] = field(default_factory=dict)
+    unused_frames: dict[str, str] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
 
     def default_dir(self, module_path: Path) -> Path:

@@ -337,9 +337,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             # The cassette, then its frames: ``save`` writes them the other way round, so
             # that no cassette ever attaches frames that are not there.
             os.remove(name)
-            for frames in state.unused_frames.get(name, ()):
+            if name in state.unused_frames:
                 with contextlib.suppress(FileNotFoundError):
-                    os.remove(frames)
+                    os.remove(state.unused_frames[name])
             state.deleted.append(name)
 
 

@@ -94,7 +94,7 @@ __all__ = [
     "CURRENT_VERSION",
     "FORMAT_NAME",
     "SUPPORTED_VERSIONS",
-    "attached_files",
+    "attached_file",
     "dumps",
     "frames_file_path",
     "load",
@@ -137,28 +137,24 @@ def frames_file_path(path: Path | str) -> Path:
     return sidecar if sidecar != path else path.with_name(path.name + ".sse")
 
 
-def attached_files(path: Path | str) -> list[Path]:
-    """The cassette's ``.sse`` file if the cassette at ``path`` attaches frames in it (a
-    list, empty or of one): what must be renamed, copied, committed or deleted with it.
+def attached_file(path: Path | str) -> Path | None:
+    """The cassette's ``.sse`` file if the cassette at ``path`` attaches frames in it: what
+    must be renamed, copied, committed or deleted with it. None if it attaches none.
 
     Only the cassette's JSON is read, and not checked as ``load`` checks it.
     """
     path = Path(path)
     try:
         with path.open("rb") as handle, _contents(handle) as data:
-            doc = orjson.loads(data)
+            doc = _json(data, path)
     except FileNotFoundError:
         raise CassetteNotFoundError(path) from None
-    except orjson.JSONDecodeError as exc:
-        raise CassetteFormatError(
-            path, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
-        ) from None
     interactions = doc.get("interactions") if isinstance(doc, dict) else None
     for interaction in interactions if isinstance(interactions, list) else ():
         stream = _member(interaction, "response", "stream")
         if isinstance(stream, dict) and "attached" in stream:
-            return [frames_file_path(path)]
-    return []
+            return frames_file_path(path)
+    return None
 
 
 def _member(obj: Any, *keys: str) -> Any:
@@ -277,7 +273,7 @@ def _attaches(cassette_file: Path, frames_file: Path) -> bool:
     """Whether the cassette file now at ``cassette_file`` attaches frames in ``frames_file``
     (not when there is no such cassette, or it cannot be read)."""
     try:
-        return frames_file in attached_files(cassette_file)
+        return attached_file(cassette_file) == frames_file
     except (StreamCassetteError, OSError):
         return False
 
@@ -451,14 +447,19 @@ def _contents(handle: BinaryIO) -> Iterator[bytes | memoryview]:
     process while mapped would crash the reader (SIGBUS) instead of failing to parse.
     ``save`` replaces files by renaming, so it never cuts a mapped file short.
     """
-    if os.fstat(handle.fileno()).st_size < _MAP_FROM:
-        yield handle.read()
+    contents = _read_or_map(handle)
+    if isinstance(contents, bytes):
+        yield contents
         return
-    with (
-        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
-        memoryview(mapped) as view,
-    ):
+    with contents, memoryview(contents) as view:
         yield view
+
+
+def _read_or_map(handle: BinaryIO) -> bytes | mmap.mmap:
+    """A small file's bytes, or a big one mapped (see ``_contents``)."""
+    if os.fstat(handle.fileno()).st_size < _MAP_FROM:
+        return handle.read()
+    return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def loads(data: bytes | str, *, path: Path | str | None = None) -> Cassette:
@@ -469,17 +470,21 @@ def loads(data: bytes | str, *, path: Path | str | None = None) -> Cassette:
 def _parse(data: bytes | memoryview | str, path: Path | str | None) -> Cassette:
     """``loads``, also for a mapped file's bytes (see ``load``)."""
     with paused_gc():
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise CassetteFormatError(
-                path, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
-            ) from None
+        doc = _json(data, path)
         reader = _Reader(path)
         cassette = reader.cassette(reader.upgrade(doc))
         reader.check_frames_file()
     cassette.path = Path(path) if path is not None else None
     return cassette
+
+
+def _json(data: bytes | memoryview | str, path: Path | str | None) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CassetteFormatError(
+            path, f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
+        ) from None
 
 
 def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:
@@ -680,15 +685,16 @@ class _Reader:
             checked = [at for at, _ in pairs], [length for _, length in pairs]
         ats, lengths = checked
         frames_file = self.frames_file(f"{where}.attached")
-        size = sum(lengths)
-        if offset < 0 or offset + size > len(frames_file.buffer):
+        frames = AttachedFrames(frames_file.buffer, offset, lengths, ats, source=frames_file.path)
+        end = offset + frames.nbytes
+        if offset < 0 or end > len(frames_file.buffer):
             raise self.fail(
                 f"{where}.attached",
-                f"its {len(lengths)} frames take bytes {offset} to {offset + size} of "
+                f"its {len(frames)} frames take bytes {offset} to {end} of "
                 f"{frames_file.path}, which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
             )
-        frames_file.spans.append((offset, offset + size))
-        return AttachedFrames(frames_file.buffer, offset, lengths, ats, source=frames_file.path)
+        frames_file.spans.append((offset, end))
+        return frames
 
     def attached_pair(self, values: list[Any], index: int, where: str) -> tuple[float, int]:
         at, length = values[index], values[index + 1]
@@ -719,7 +725,8 @@ class _Reader:
         path = frames_file_path(self.path)
         try:
             with path.open("rb") as handle:
-                buffer = _frames_buffer(handle)
+                # A map stays open while the loaded frames use it: replay cuts them from it.
+                buffer = _read_or_map(handle)
         except FileNotFoundError:
             raise self.fail(
                 where,
@@ -807,17 +814,6 @@ _MISMATCH_ADVICE = (
     "the two files are not from the same save (copy or commit them together), or the "
     ".sse file's line endings were converted (mark *.sse as binary in .gitattributes)"
 )
-
-
-def _frames_buffer(handle: BinaryIO) -> bytes | mmap.mmap:
-    """An attached frames file's bytes: read when small, else mapped (see ``_contents``).
-
-    The map stays open for as long as the loaded frames use it, and is closed when they
-    are freed; frames are cut from it as replay serves them.
-    """
-    if os.fstat(handle.fileno()).st_size < _MAP_FROM:
-        return handle.read()
-    return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 _JSON_NAMES = {

@@ -37,7 +37,7 @@ from streamcassette import (
     RecordedStream,
     ReplayTransport,
     StreamEnd,
-    attached_files,
+    attached_file,
     dumps,
     frames_file_path,
     load,
@@ -546,7 +546,7 @@ def test_renamed_pair_still_loads(tmp_path: Path) -> None:
     renamed = path.rename(tmp_path / "renamed.json")
     (tmp_path / "bad.sse").rename(tmp_path / "renamed.sse")
     assert load(renamed).interactions == sample().interactions
-    assert attached_files(renamed) == [tmp_path / "renamed.sse"]
+    assert attached_file(renamed) == tmp_path / "renamed.sse"
 
 
 def test_copied_cassette_without_its_frames_file_says_so(tmp_path: Path) -> None:

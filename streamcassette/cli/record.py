@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .._format import ATTACH_FROM, attached_files
+from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
 from ._common import parse_json_option
 from .play import print_part
@@ -120,6 +120,6 @@ def command(
         click.echo("using LANGSMITH_API_KEY from the environment (redacted)", err=True)
     count = asyncio.run(record())
     path = session.save(attach=attach)
-    attached = attached_files(path)
-    where = f" (frames attached in {', '.join(file.name for file in attached)})" if attached else ""
+    attached = attached_file(path)
+    where = f" (frames attached in {attached.name})" if attached is not None else ""
     click.echo(f"recorded {count} events into {path}{where}", err=True)

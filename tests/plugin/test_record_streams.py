@@ -15,7 +15,7 @@ from plugin_helpers import (
     write_suite,
 )
 
-from streamcassette import AttachedFrames, attached_files, frames_file_path, load
+from streamcassette import AttachedFrames, attached_file, frames_file_path, load
 
 pytest_plugins = ["pytester"]
 
@@ -180,11 +180,11 @@ def test_attach_setting_chooses_where_the_frames_go(pytester: pytest.Pytester, l
         "embedded.json",
     ]
     attached = folder / "attached.json"
-    assert attached_files(attached) == [frames_file_path(attached)]
+    assert attached_file(attached) == frames_file_path(attached)
     (_, interaction), *_ = load(attached).streams()
     assert interaction.response.stream is not None
     assert isinstance(interaction.response.stream.frames, AttachedFrames)
-    assert attached_files(folder / "embedded.json") == []
+    assert attached_file(folder / "embedded.json") is None
 
     pytester.makeconftest(NETWORK_GUARD)
     pytester.runpytest().assert_outcomes(passed=2)
