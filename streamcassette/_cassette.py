@@ -246,6 +246,9 @@ class Interaction:
     request: RecordedRequest
     response: RecordedResponse | None = None
     error: RecordedError | None = None
+    # When the request was sent, in seconds on the recording session's clock (one clock for
+    # every interaction, so streams open at once keep their order); None in old cassettes.
+    started: float | None = None
 
     @property
     def is_stream(self) -> bool:

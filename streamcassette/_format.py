@@ -1,13 +1,14 @@
 """Cassette files: a readable, git-diffable JSON layout, versioned, written atomically.
 
-Layout of version 2 (keys always in this order, two-space indent)::
+Layout of version 3 (keys always in this order, two-space indent)::
 
     {
       "format": "streamcassette",
-      "version": 2,
+      "version": 3,
       "provenance": {...},
       "interactions": [
         {
+          "started": 0.0021,                                   # seconds on the session clock
           "request": {"method": ..., "path": ..., "query": [[k, v]], "headers": [[k, v]],
                       "json": ... | "text": ... | "base64": ...},
           "response": {"status": 200, "headers": [[k, v]],
@@ -52,7 +53,12 @@ reach ``ATTACH_FROM`` bytes, or as told.
 The ``.sse`` file is found by the cassette's own name, not named inside it, so the two
 are renamed and copied together as a pair, like any file and its companion.
 
-Version 1 is version 2 without attached streams.
+Version 3 adds to each interaction an optional ``"started"``: when its request was sent, in
+seconds on the session's clock (the first request of a recording is sent at about 0). A
+session may have several responses open at once; replay uses it to keep their frames in the
+order they were recorded across streams.
+
+Version 1 is version 2 without attached streams; version 2 is version 3 without ``started``.
 """
 
 from __future__ import annotations
@@ -103,7 +109,10 @@ __all__ = [
 ]
 
 FORMAT_NAME = "streamcassette"
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
+
+# No recording is a week long: a larger time is a corrupt file, not a slow server.
+_MAX_SECONDS = 7 * 24 * 3600.0
 
 # ``save`` attaches a cassette's frames (see the module docstring) from this many bytes on.
 ATTACH_FROM = 1 << 20
@@ -114,9 +123,18 @@ def _upgrade_v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _upgrade_v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 only added optional fields (an interaction's ``started`` time on the
+    session clock): a version 2 document reads as it is."""
+    return doc
+
+
 # Each entry upgrades a parsed document from version N - 1 to N; ``loads`` applies them
 # in order, so old files keep loading.
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {2: _upgrade_v1_to_v2}
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    2: _upgrade_v1_to_v2,
+    3: _upgrade_v2_to_v3,
+}
 SUPPORTED_VERSIONS = (*(version - 1 for version in sorted(_UPGRADES)), CURRENT_VERSION)
 
 
@@ -289,7 +307,10 @@ def _file_mode(target: Path) -> int:
 
 
 def _dump_interaction(interaction: Interaction, frames_file: _FramesFile | None) -> Iterator[str]:
-    yield f'{{\n      "request": {_indent(_dump_request(interaction.request), 6)}'
+    yield "{\n"
+    if interaction.started is not None:
+        yield f'      "started": {_j(round(interaction.started, 6))},\n'
+    yield f'      "request": {_indent(_dump_request(interaction.request), 6)}'
     if interaction.response is not None:
         yield ',\n      "response": '
         yield from _dump_response(interaction.response, frames_file)
@@ -607,7 +628,13 @@ class _Reader:
         error = self.error(obj["error"], f"{where}.error") if "error" in obj else None
         if response is None and error is None:
             raise self.fail(where, "needs a 'response' or an 'error'")
-        return Interaction(request=request, response=response, error=error)
+        started = None
+        if "started" in obj:
+            started = self.field(obj, "started", (int, float), where)
+            if not 0 <= started < _MAX_SECONDS:
+                raise self.fail(f"{where}.started", f"must be seconds >= 0, found {started!r}")
+            started = float(started)
+        return Interaction(request=request, response=response, error=error, started=started)
 
     def request(self, obj: dict[str, Any], where: str) -> RecordedRequest:
         return RecordedRequest(

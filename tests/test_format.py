@@ -153,7 +153,7 @@ def test_unknown_version_lists_supported_versions(tmp_path: Path) -> None:
         load(path)
     message = str(info.value)
     assert str(path) in message
-    assert "format version 99 is not supported (this release reads 1, 2)" in message
+    assert "format version 99 is not supported (this release reads 1, 2, 3)" in message
     assert "upgrade streamcassette" in message
 
 
@@ -203,6 +203,14 @@ def test_not_a_cassette(tmp_path: Path) -> None:
             lambda d: d["interactions"][2].pop("error"),
             "interactions[2]: needs a 'response' or an 'error'",
         ),
+        (
+            lambda d: d["interactions"][0].update(started=-1),
+            "interactions[0].started: must be seconds >= 0, found -1",
+        ),
+        (
+            lambda d: d["interactions"][0].update(started="now"),
+            'interactions[0].started: must be a number, found "now"',
+        ),
     ],
 )
 def test_structural_errors_name_the_json_path(tmp_path: Path, mutate, expected: str) -> None:
@@ -231,3 +239,22 @@ def test_stream_raw_joins_frames_and_tail() -> None:
     stream = sample().interactions[1].response.stream  # type: ignore[union-attr]
     assert stream.raw == b"".join(frame.raw for frame in FRAMES) + stream.tail
     assert [frame.event for frame in stream.events()] == ["metadata", "updates", "custom"]
+
+
+def test_session_clock_start_times_round_trip_and_are_optional(tmp_path: Path) -> None:
+    """``started`` (format 3) is written when known, read back, and absent in older files."""
+    cassette = sample()
+    cassette.interactions[0].started = 0.0
+    cassette.interactions[1].started = 0.125
+    path = save(cassette, tmp_path / "clock.json")
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 3
+    assert list(doc["interactions"][1])[:2] == ["started", "request"]
+    assert "started" not in doc["interactions"][2]
+    loaded = load(path)
+    assert [i.started for i in loaded.interactions] == [0.0, 0.125, None, None]
+    doc["version"] = 2
+    for interaction in doc["interactions"]:
+        interaction.pop("started", None)
+    path.write_text(json.dumps(doc))
+    assert {i.started for i in load(path).interactions} == {None}

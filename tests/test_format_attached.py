@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from streamcassette import (
     ATTACH_FROM,
+    CURRENT_VERSION,
     AttachedFrames,
     Body,
     Cassette,
@@ -166,7 +167,7 @@ def test_layout_keeps_one_length_per_line_and_attached_before_frames(tmp_path: P
     path = save(sample(), tmp_path / "agent.json", attach=True)
     text = path.read_text(encoding="utf-8")
     doc = json.loads(text)
-    assert doc["version"] == 2
+    assert doc["version"] == CURRENT_VERSION
     dropped = stream_doc(doc, 1)
     assert list(dropped) == ["end", "duration", "error", "attached", "frames", "tail"]
     assert dropped["attached"] == {"offset": 0}
@@ -653,7 +654,7 @@ def test_version_1_file_still_loads(tmp_path: Path) -> None:
     ]
     assert loaded.provenance == {"streamcassette": "0.1.0"}
     save(loaded, path)
-    assert json.loads(path.read_text(encoding="utf-8"))["version"] == 2
+    assert json.loads(path.read_text(encoding="utf-8"))["version"] == CURRENT_VERSION
     assert [p.name for p in tmp_path.iterdir()] == ["old.json"]
     assert load(path).interactions == loaded.interactions
 
