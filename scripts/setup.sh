@@ -16,10 +16,25 @@ if [ ! -f "$stamp" ]; then
 fi
 # The JS SDK that tests/test_serve.py and tests/test_proxy.py drive (node is needed for those
 # tests). `npm ci` replaces node_modules, stamp included, so it reruns only when the lock changes.
+# The browser tests (tests/ui) add React, the two useStream hooks, esbuild and puppeteer-core,
+# which never downloads a browser: they drive Debian's Chromium.
 if command -v npm >/dev/null 2>&1; then
-  js_stamp=tests/js/node_modules/.installed-$(sha1sum tests/js/package-lock.json | cut -c1-12)
-  if [ ! -f "$js_stamp" ]; then
-    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
-    touch "$js_stamp"
+  for project in tests/js tests/ui; do
+    js_stamp=$project/node_modules/.installed-$(sha1sum $project/package-lock.json | cut -c1-12)
+    if [ ! -f "$js_stamp" ]; then
+      PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix $project --no-audit --no-fund --loglevel=error
+      touch "$js_stamp"
+    fi
+  done
+fi
+# Debian's Chromium for tests/ui, installed once (as root, as CI runs) when it is missing;
+# the binary itself is the stamp, so re-runs cost one test.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  else
+    echo "setup.sh: /usr/bin/chromium is missing and this is not root with apt-get;" \
+      "install Debian's chromium for the browser tests (tests/ui)" >&2
   fi
 fi

@@ -2,10 +2,13 @@
 
 The model decides from the conversation alone (no shared iterator), so every run on the same
 server streams the same tokens: first a ``search`` tool call, then the final answer.
+``slow_graph`` (graph ``agent_slow``) is the same agent with ~0.1 s between tokens, so a front
+end visibly receives them over time.
 """
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +34,8 @@ def search(query: str) -> str:
 
 class FakeWeatherModel(BaseChatModel):
     """Calls ``search`` until a tool result is in the conversation, then answers."""
+
+    token_delay: float = 0.0  # seconds before each streamed chunk
 
     @property
     def _llm_type(self) -> str:
@@ -79,6 +84,8 @@ class FakeWeatherModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         chunks = self._chunks(messages)
         for i, message in enumerate(chunks):
+            if self.token_delay:
+                time.sleep(self.token_delay)
             if i == len(chunks) - 1:
                 message.chunk_position = "last"
             chunk = ChatGenerationChunk(message=message)
@@ -87,19 +94,22 @@ class FakeWeatherModel(BaseChatModel):
             yield chunk
 
 
-model = FakeWeatherModel()
+def build(model: FakeWeatherModel) -> Any:
+    """The agent graph around ``model``: call it, run the tool it asks for, call it again."""
+
+    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    return (
+        StateGraph(MessagesState)
+        .add_node("agent", agent)
+        .add_node("action", ToolNode([search]))
+        .add_edge(START, "agent")
+        .add_conditional_edges("agent", tools_condition, {"tools": "action", END: END})
+        .add_edge("action", "agent")
+        .compile()
+    )
 
 
-def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-    return {"messages": [model.invoke(state["messages"])]}
-
-
-graph = (
-    StateGraph(MessagesState)
-    .add_node("agent", agent)
-    .add_node("action", ToolNode([search]))
-    .add_edge(START, "agent")
-    .add_conditional_edges("agent", tools_condition, {"tools": "action", END: END})
-    .add_edge("action", "agent")
-    .compile()
-)
+graph = build(FakeWeatherModel())
+slow_graph = build(FakeWeatherModel(token_delay=0.1))
