@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .._cassette import RecordedFrame, RecordedResponse, StreamEnd
+from .._cassette import RecordedFrame, RecordedRequest, RecordedResponse, StreamEnd
+from ._aliases import Alignment, ThreadBindings, live_request
 from ._library import (
     JOIN_PATH,
     RUN_STREAM_PATH,
@@ -75,7 +76,10 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 _DROPPED_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "connection", "keep-alive", "date", "server"}
 )
-_EXPOSED_HEADERS = ["location", "content-location", "x-pagination-total", RECORDING_HEADER]
+# As langgraph-api exposes them: the browser sees a run's Content-Location, not its Location
+# (a page that could read Location would ask for the run itself, which the server never
+# let it do).
+_EXPOSED_HEADERS = ["x-pagination-total", "x-pagination-next", "content-location"]
 
 
 class ReplayedDropError(ConnectionError):
@@ -95,22 +99,24 @@ class RecordedAnswer(Response):
         *,
         speed: float | None,
         frames: Sequence[RecordedFrame] | None = None,
+        rewrite: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.recorded = response
+        self.rewrite = rewrite if rewrite is not None else _unchanged
         self.speed = speed
         self.stream = response.stream
         self.frames = list(frames) if frames is not None else None
         self.status_code = response.status
         self.background = None
         headers = [
-            (key.lower().encode("latin-1"), _header_value(value))
+            (key.lower().encode("latin-1"), self.rewrite(_header_value(value)))
             for key, value in response.headers
             if key.lower() not in _DROPPED_HEADERS
         ]
         headers.append((RECORDING_HEADER.encode(), _header_value(label)))
         self.body = b""
         if self.stream is None:
-            self.body = response.body.content if response.body is not None else b""
+            self.body = self.rewrite(response.body.content) if response.body is not None else b""
             headers.append((b"content-length", str(len(self.body)).encode()))
         self.raw_headers = headers
 
@@ -131,6 +137,10 @@ class RecordedAnswer(Response):
 
             group.start_soon(watch_disconnect)
             await self._send_frames(send)
+            if self.stream.end is StreamEnd.CLIENT_STOPPED:
+                # The server never ended this response, its client left: the recording has
+                # nothing further, so hold it open until this client leaves too.
+                await anyio.sleep_forever()
             finished = True
             group.cancel_scope.cancel()
         if not finished:
@@ -154,9 +164,10 @@ class RecordedAnswer(Response):
                 delay = start + at / speed - anyio.current_time()
                 if delay > 0:
                     await anyio.sleep(delay)
-            await send({"type": "http.response.body", "body": raw, "more_body": True})
+            await send({"type": "http.response.body", "body": self.rewrite(raw), "more_body": True})
         if self.frames is None and self.stream.tail:
-            await send({"type": "http.response.body", "body": self.stream.tail, "more_body": True})
+            tail = self.rewrite(self.stream.tail)
+            await send({"type": "http.response.body", "body": tail, "more_body": True})
 
 
 class ReplayServer:
@@ -172,6 +183,8 @@ class ReplayServer:
         self.cursor: dict[str | None, int] = {}
         # thread asked for -> recorded thread whose run answered it
         self.aliases: dict[str, str] = {}
+        # ids the client minted, bound to the recorded ones per live thread
+        self.bindings = ThreadBindings()
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -189,10 +202,11 @@ class ReplayServer:
         if method == "GET" and path == "/ok":
             return JSONResponse({"ok": True})
         if method == "POST" and (match := RUN_STREAM_PATH.match(path)):
-            return self._run(match.group(1), path, body, scope)
+            live = live_request(method, path, query, request.headers.items(), content)
+            return self._run(match.group(1), path, body, scope, live)
         if method == "GET" and (match := JOIN_PATH.match(path)):
             last_event_id = request.headers.get("last-event-id") or None
-            return self._join(match.group(2), path, query, last_event_id, scope)
+            return self._join(match.group(1), match.group(2), path, query, last_event_id, scope)
         return self._plain(method, path, query, body, scope)
 
     def _scope(self, request: Request) -> tuple[str | None, str | Response]:
@@ -223,17 +237,37 @@ class ReplayServer:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def _run(self, thread_id: str | None, path: str, body: Any, scope: str | None) -> Response:
+    def _run(
+        self, thread_id: str | None, path: str, body: Any, scope: str | None, live: RecordedRequest
+    ) -> Response:
         kind: RunKind = "thread" if thread_id is not None else "stateless"
-        candidates = self.library.candidate_runs(kind, thread_id, body, scope)
+        alignments: dict[int, Alignment] = {}
+
+        def align(run: RecordedRun) -> tuple[str | None, Any] | None:
+            found = self.bindings.align(thread_id, live, run.entry.request)
+            if found is None:
+                return None
+            alignments[run.entry.position] = found
+            translated = found[0]
+            match = RUN_STREAM_PATH.match(translated.path)
+            asked = translated.body.json_or_none() if translated.body is not None else None
+            return (match.group(1) if match else None), asked
+
+        candidates = self.library.candidate_runs(kind, thread_id, body, scope, align)
         if not candidates:
             return self._no_run(path, body, scope)
         run = self._pick([run.entry for run in candidates], thread_id, again="first")
+        self.bindings.commit(thread_id, alignments[run.position][1])
         if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
             self.aliases[thread_id] = run.thread_id
         self._advance(run, thread_id)
         assert run.interaction.response is not None
-        return RecordedAnswer(run.interaction.response, run.label, speed=self.speed)
+        return RecordedAnswer(
+            run.interaction.response,
+            run.label,
+            speed=self.speed,
+            rewrite=self.bindings.rewriter(thread_id),
+        )
 
     def _no_run(self, path: str, body: Any, scope: str | None) -> Response:
         fields = body if isinstance(body, dict) else {}
@@ -245,6 +279,7 @@ class ReplayServer:
         lines = [
             f"streamcassette serve: no recorded run matches POST {path} ({asked or 'no body'})"
         ]
+        lines.extend(self._other_resumes(fields.get("command"), scope))
         closest = self.library.closest_runs(body, scope)
         if closest:
             lines.append("closest recorded runs:")
@@ -257,8 +292,23 @@ class ReplayServer:
         )
         return _error(404, "\n".join(lines), self.library.listing(scope))
 
+    def _other_resumes(self, command: Any, scope: str | None) -> list[str]:
+        """At a recorded interrupt, only the recorded answer continues the demo: name it."""
+        if not isinstance(command, dict) or "resume" not in command:
+            return []
+        recorded = [
+            run.key.command["resume"]
+            for run in self.library.runs_in(scope)
+            if isinstance(run.key.command, dict) and "resume" in run.key.command
+        ]
+        if not recorded or command["resume"] in recorded:
+            return []
+        resumes = " or ".join(map(repr, recorded))
+        return [f"the recorded run resumes with {resumes}, this request with {command['resume']!r}"]
+
     def _join(
         self,
+        thread_id: str | None,
         run_id: str,
         path: str,
         query: list[tuple[str, str]],
@@ -276,7 +326,12 @@ class ReplayServer:
             entry = self._pick(recorded, recorded[0].thread_id)
             self._advance(entry, None)
             assert entry.interaction.response is not None
-            return RecordedAnswer(entry.interaction.response, entry.label, speed=self.speed)
+            return RecordedAnswer(
+                entry.interaction.response,
+                entry.label,
+                speed=self.speed,
+                rewrite=self.bindings.rewriter(thread_id),
+            )
         run = self.library.run_by_id(run_id, scope)
         if run is None:
             detail = (
@@ -291,7 +346,11 @@ class ReplayServer:
             f" after {last_event_id}" if last_event_id is not None else ""
         )
         return RecordedAnswer(
-            run.entry.interaction.response, label, speed=self.speed, frames=frames
+            run.entry.interaction.response,
+            label,
+            speed=self.speed,
+            frames=frames,
+            rewrite=self.bindings.rewriter(thread_id),
         )
 
     # -- everything else ------------------------------------------------------------------
@@ -317,9 +376,20 @@ class ReplayServer:
                 candidates[0].thread_id if thread_id else None,
                 again="first" if starts else "last",
             )
+            if starts and isinstance(body, dict) and isinstance(body.get("thread_id"), str):
+                # A thread id the client chose stands for the recorded thread created here.
+                thread_id = body["thread_id"]
+                if entry.thread_id is not None:
+                    self.bindings.bind(thread_id, entry.thread_id)
+                    self.aliases[thread_id] = entry.thread_id
             self._advance(entry, thread_id)
             assert entry.interaction.response is not None
-            return RecordedAnswer(entry.interaction.response, entry.label, speed=self.speed)
+            return RecordedAnswer(
+                entry.interaction.response,
+                entry.label,
+                speed=self.speed,
+                rewrite=self.bindings.rewriter(thread_id),
+            )
         if method == "POST" and path == "/threads":
             return self._new_thread(body, scope)
         if method == "GET" and path == "/info":
@@ -421,6 +491,10 @@ def _resumed(run: RecordedRun, last_event_id: str | None, modes: list[str]) -> l
         return kept
     start = kept[0].at
     return [RecordedFrame(frame.at - start, frame.raw) for frame in kept]
+
+
+def _unchanged(data: bytes) -> bytes:
+    return data
 
 
 def _header_value(value: str) -> bytes:

@@ -15,7 +15,7 @@ import datetime
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -280,27 +280,40 @@ class Library:
     # -- matching -------------------------------------------------------------------------
 
     def candidate_runs(
-        self, kind: RunKind, thread_id: str | None, body: Any, scope: str | None
+        self,
+        kind: RunKind,
+        thread_id: str | None,
+        body: Any,
+        scope: str | None,
+        align: Callable[[RecordedRun], tuple[str | None, Any] | None] | None = None,
     ) -> list[RecordedRun]:
         """The recorded runs with the request's key that fit it best, in library order.
 
         Preferred, in order: a run on the requested thread, a run of the same kind (thread
         or stateless), a recorded body equal to this one. Empty when no run has the key.
+        ``align`` gives the request's thread and body in a recorded run's ids (the ids the
+        client minted, bound to the recorded ones), or ``None`` when they cannot be bound.
         """
-        key = run_key(body)
 
-        def rank(run: RecordedRun) -> tuple[bool, bool, bool]:
-            return (
-                thread_id is None or run.entry.thread_id != thread_id,
+        def asked(run: RecordedRun) -> tuple[str | None, Any] | None:
+            return (thread_id, body) if align is None else align(run)
+
+        ranked: list[tuple[tuple[bool, bool, bool], RecordedRun]] = []
+        for run in self.runs_in(scope):
+            found = asked(run)
+            if found is None or run.key != run_key(found[1]):
+                continue
+            live_thread, live_body = found
+            rank = (
+                live_thread is None or run.entry.thread_id != live_thread,
                 run.kind != kind,
-                run.body != body,
+                run.body != live_body,
             )
-
-        matching = [run for run in self.runs_in(scope) if run.key == key]
-        if not matching:
+            ranked.append((rank, run))
+        if not ranked:
             return []
-        best = min(rank(run) for run in matching)
-        return [run for run in matching if rank(run) == best]
+        best = min(rank for rank, _ in ranked)
+        return [run for rank, run in ranked if rank == best]
 
     def closest_runs(self, body: Any, scope: str | None, limit: int = 3) -> list[str]:
         """The recorded runs nearest to a request body's key, with how each differs."""

@@ -1,0 +1,197 @@
+"""The classic chat page recorded live through ``streamcassette proxy`` from ``langgraph dev``,
+then replayed from ``streamcassette serve`` in a fresh profile, with a listener on the
+proxy's old port that fails the test on any connection."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from browser import Browser, Page, PageServer, Sentinel
+from chat import (
+    ANSWER,
+    QUESTION,
+    assert_agent_session,
+    assert_clean,
+    assert_tokens_over_time,
+    finished,
+)
+
+from streamcassette import load
+from streamcassette.serve import BackgroundServer, proxy_app, replay_app
+
+Demo = Callable[[Page], None]
+
+
+def ask_the_agent(page: Page) -> None:
+    page.wait_until('s.status === "idle"')
+    page.submit(QUESTION)
+    page.wait_until(finished(ANSWER), 60)
+
+
+def ask_and_reload_mid_answer(page: Page) -> None:
+    page.wait_until('s.status === "idle"')
+    page.submit(QUESTION)
+    page.wait_until("s.messages.length === 4 && s.messages[3].content.length > 0", 60)
+    page.reload()
+    page.wait_until(finished(ANSWER), 60)
+
+
+def approve_after_reload(page: Page) -> None:
+    page.wait_until('s.status === "idle"')
+    page.submit("go")
+    page.wait_until('s.status === "interrupted" && s.approve', 30)
+    page.reload()
+    page.wait_until('s.status === "interrupted" && s.approve', 30)
+    page.click('[data-testid="approve"]')
+    page.wait_until('s.status === "idle" && s.values.includes("approved")', 30)
+
+
+@dataclass
+class Session:
+    """One demo as the page saw it: final snapshot, DOM states over time, browser events."""
+
+    snapshot: dict
+    timeline: list[dict]
+    events: dict[str, list[str]]
+
+
+def play(browser: Browser, url: str, demo: Demo, screenshot: str) -> Session:
+    page = browser.open(url)
+    try:
+        demo(page)
+        page.screenshot(screenshot)
+        return Session(page.snapshot(), page.timeline(), page.events())
+    finally:
+        page.close()
+
+
+@dataclass
+class Recorded:
+    folder: Path
+    port: int  # where the page found its server while recording
+    live: Session
+
+
+def record(browser, pages, langgraph_url, folder: Path, assistant: str, demo: Demo) -> Recorded:
+    """Play ``demo`` live through ``streamcassette proxy``; the proxy is stopped on return."""
+    with BackgroundServer(proxy_app(langgraph_url, folder)) as proxy:
+        live = play(browser, pages.page("classic", proxy.url, assistant), demo, folder.name)
+        assert proxy.port is not None
+        port = proxy.port
+    return Recorded(folder, port, live)
+
+
+@contextlib.contextmanager
+def served(recorded: Recorded) -> Iterator[str]:
+    """``serve`` on the recorded folder, and a sentinel where the live server was."""
+    with Sentinel(recorded.port) as sentinel:
+        with BackgroundServer(replay_app(recorded.folder, speed=1.0)) as server:
+            yield server.url
+        assert sentinel.connections == [], "the replayed page reached the recording's server"
+
+
+@pytest.fixture(scope="module")
+def agent_demo(browser, pages, langgraph_url, tmp_path_factory) -> Recorded:
+    folder = tmp_path_factory.mktemp("agent-demo")
+    return record(browser, pages, langgraph_url, folder, "agent_slow", ask_the_agent)
+
+
+@pytest.fixture(scope="module")
+def rejoin_demo(browser, pages, langgraph_url, tmp_path_factory) -> Recorded:
+    folder = tmp_path_factory.mktemp("rejoin-demo")
+    return record(browser, pages, langgraph_url, folder, "agent_slow", ask_and_reload_mid_answer)
+
+
+@pytest.fixture(scope="module")
+def approval_demo(browser, pages, langgraph_url, tmp_path_factory) -> Recorded:
+    folder = tmp_path_factory.mktemp("approval-demo")
+    return record(browser, pages, langgraph_url, folder, "interrupting", approve_after_reload)
+
+
+def recorded_human_ids(folder: Path) -> set[str]:
+    """The message ids the page minted while recording (in the recorded run requests)."""
+    ids = set()
+    for path in folder.glob("*.json"):
+        for interaction in load(path).interactions:
+            request = interaction.request
+            if request.path.endswith("/runs/stream") and request.body is not None:
+                body = request.body.json_or_none() or {}
+                for message in (body.get("input") or {}).get("messages", []):
+                    ids.add(message["id"])
+    return ids
+
+
+def test_served_agent_demo_streams_tokens_with_the_pages_own_message_id(
+    browser: Browser, pages: PageServer, agent_demo: Recorded
+):
+    """Replayed, the page shows the same four messages, its own human message id (no
+    duplicate), and the answer growing over time at speed 1, without errors."""
+    assert_agent_session(agent_demo.live.snapshot)
+    assert_tokens_over_time(agent_demo.live.timeline)
+    with served(agent_demo) as url:
+        replay = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "served")
+    assert_agent_session(replay.snapshot)
+    assert_tokens_over_time(replay.timeline)
+    human = replay.snapshot["messages"][0]["id"]
+    assert human not in recorded_human_ids(agent_demo.folder)
+    assert [m["content"] for m in replay.snapshot["messages"]] == [
+        m["content"] for m in agent_demo.live.snapshot["messages"]
+    ]
+    assert_clean(replay.events)
+
+
+def test_served_page_rejoins_the_run_after_a_reload(
+    browser: Browser, pages: PageServer, rejoin_demo: Recorded
+):
+    """Reloaded mid-answer, the replayed page rejoins the run (Last-Event-ID -1) and ends
+    with the whole session."""
+    with served(rejoin_demo) as url:
+        replay = play(
+            browser, pages.page("classic", url, "agent_slow"), ask_and_reload_mid_answer, "rejoin"
+        )
+    assert_agent_session(replay.snapshot)
+    joins = [r for r in replay.events["requests"] if r.startswith("GET ") and "/stream" in r]
+    assert len(joins) == 1, replay.events["requests"]
+    assert_clean(replay.events)
+
+
+def test_served_interrupt_holds_until_approve(
+    browser: Browser, pages: PageServer, approval_demo: Recorded
+):
+    """Replayed, the interrupt shows Approve (again after a reload) and the run resumes only
+    when it is clicked."""
+    assert '"approved":"approved"' in approval_demo.live.snapshot["values"]
+    with served(approval_demo) as url:
+        replay = play(
+            browser, pages.page("classic", url, "interrupting"), approve_after_reload, "approve"
+        )
+    assert '"approved":"approved"' in replay.snapshot["values"]
+    interrupted = [
+        entry for entry in replay.timeline if entry["snapshot"]["status"] == "interrupted"
+    ]
+    assert interrupted
+    assert all(entry["snapshot"]["interrupt"] == '{"question":"approve?"}' for entry in interrupted)
+    assert_clean(replay.events)
+
+
+def test_served_resume_with_another_value_names_the_recorded_one(approval_demo: Recorded):
+    """A resume value that was not recorded gets a 404 naming the recorded resume."""
+    modes = ["messages-tuple", "values"]
+    with served(approval_demo) as url, httpx.Client(base_url=url, trust_env=False) as http:
+        thread = http.post("/threads", json={}).json()["thread_id"]
+        run = {"assistant_id": "interrupting", "stream_mode": modes, "stream_resumable": True}
+        first = http.post(f"/threads/{thread}/runs/stream", json={**run, "input": {}})
+        refused = http.post(
+            f"/threads/{thread}/runs/stream",
+            json={**run, "input": None, "command": {"resume": "rejected"}},
+        )
+    assert first.status_code == 200
+    assert "__interrupt__" in first.text
+    assert refused.status_code == 404
+    detail = refused.json()["detail"]
+    assert "the recorded run resumes with 'approved', this request with 'rejected'" in detail
