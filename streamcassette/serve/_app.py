@@ -30,7 +30,6 @@ recorded runs.
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,6 +57,7 @@ from ._library import (
     join_stream_modes,
     mode_matches,
 )
+from ._world import World
 
 __all__ = [
     "CASSETTE_HEADER",
@@ -185,6 +185,8 @@ class ReplayServer:
         self.aliases: dict[str, str] = {}
         # ids the client minted, bound to the recorded ones per live thread
         self.bindings = ThreadBindings()
+        # threads, runs and assistants as the client has seen them, for synthesized answers
+        self.world = World(library)
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -258,6 +260,7 @@ class ReplayServer:
             return self._no_run(path, body, scope)
         run = self._pick([run.entry for run in candidates], thread_id, again="first")
         self.bindings.commit(thread_id, alignments[run.position][1])
+        self.world.run_served(thread_id, next(c for c in candidates if c.entry is run))
         if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
             self.aliases[thread_id] = run.thread_id
         self._advance(run, thread_id)
@@ -376,68 +379,54 @@ class ReplayServer:
                 candidates[0].thread_id if thread_id else None,
                 again="first" if starts else "last",
             )
-            if starts and isinstance(body, dict) and isinstance(body.get("thread_id"), str):
-                # A thread id the client chose stands for the recorded thread created here.
-                thread_id = body["thread_id"]
-                if entry.thread_id is not None:
-                    self.bindings.bind(thread_id, entry.thread_id)
-                    self.aliases[thread_id] = entry.thread_id
             self._advance(entry, thread_id)
+            live_thread = thread_id
+            if starts:
+                live_thread = self._thread_created(entry, body)
             assert entry.interaction.response is not None
             return RecordedAnswer(
                 entry.interaction.response,
                 entry.label,
                 speed=self.speed,
-                rewrite=self.bindings.rewriter(thread_id),
+                rewrite=self.bindings.rewriter(live_thread),
             )
         if method == "POST" and path == "/threads":
             return self._new_thread(body, scope)
-        if method == "GET" and path == "/info":
-            return JSONResponse(self._info())
+        synthesized = self.world.answer(
+            method, path, query, body, scope, self.bindings.rewriter(thread_id)
+        )
+        if synthesized is not None:
+            return synthesized
         return self._no_answer(method, path, query, scope)
+
+    def _thread_created(self, entry: Entry, body: Any) -> str | None:
+        """The live thread a recorded ``POST /threads`` answer created: the recorded one, or
+        the id the client chose, which then stands for the recorded one."""
+        asked = body.get("thread_id") if isinstance(body, dict) else None
+        live = asked if isinstance(asked, str) else entry.thread_id
+        if live is None:
+            return None
+        if entry.thread_id is not None and live != entry.thread_id:
+            self.bindings.bind(live, entry.thread_id)
+            self.aliases[live] = entry.thread_id
+        self.cursor[live] = entry.position
+        self.world.thread(live)
+        return live
 
     def _new_thread(self, body: Any, scope: str | None) -> Response:
         """A thread for "create, then stream", when no thread creation was recorded."""
-        asked = body.get("thread_id") if isinstance(body, dict) else None
-        thread_id = asked if isinstance(asked, str) else None
-        if thread_id is None:
-            for run in self.library.runs_in(scope):
-                if run.kind == "thread" and run.entry.thread_id is not None:
-                    thread_id = run.entry.thread_id
-                    break
-        if thread_id is None:
+        created = self.world.create_thread(body, scope)
+        if created is None:
             detail = (
                 f"streamcassette serve: no thread creation is recorded{_in(scope)}, and no run "
                 "on a thread to stand in for one; to fix: record `POST /threads` with the runs"
             )
             return _error(404, detail, self.library.listing(scope))
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        metadata = body.get("metadata") if isinstance(body, dict) else None
-        thread = {
-            "thread_id": thread_id,
-            "created_at": now,
-            "updated_at": now,
-            "state_updated_at": now,
-            "metadata": metadata if isinstance(metadata, dict) else {},
-            "status": "idle",
-            "config": {},
-            "values": None,
-        }
-        self.cursor[thread_id] = -1
+        recorded, thread = created
+        if thread["thread_id"] != recorded:
+            self.bindings.bind(thread["thread_id"], recorded)
+        self.cursor[thread["thread_id"]] = -1
         return JSONResponse(thread, headers={RECORDING_HEADER: "new thread (none recorded)"})
-
-    def _info(self) -> dict[str, Any]:
-        server: dict[str, Any] = {}
-        for cassette in self.library.cassettes.values():
-            recorded = cassette.provenance.get("server")
-            if isinstance(recorded, dict):
-                server = recorded
-                break
-        return {
-            **server,
-            "flags": {"assistants": True, "crons": False, "langsmith": False},
-            "streamcassette": {"cassettes": self.library.names},
-        }
 
     def _no_answer(
         self, method: str, path: str, query: list[tuple[str, str]], scope: str | None

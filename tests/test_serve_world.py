@@ -1,0 +1,148 @@
+"""``serve`` as a coherent backend: what no recording answers is synthesized from what the
+recorded runs streamed (threads, state, history, runs, cancel, assistants, info), with the
+ids the client minted."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+
+from streamcassette.serve import BackgroundServer, proxy_app, replay_app
+
+AGENT_MODES = ["messages-tuple", "values"]
+QUESTION = "what's the weather in la"
+ANSWER = "The weather in Los Angeles is sunny and 72 degrees."
+
+
+def human(message_id: str) -> dict:
+    return {"messages": [{"id": message_id, "type": "human", "content": QUESTION}]}
+
+
+@pytest.fixture(scope="module")
+def runs_only(langgraph_url, tmp_path_factory):
+    """Two runs recorded through the proxy, with nothing but the runs themselves: the agent
+    on one thread and the interrupt graph on another (each created with an id it chose)."""
+    folder = tmp_path_factory.mktemp("runs-only")
+    with (
+        BackgroundServer(proxy_app(langgraph_url, folder)) as proxy,
+        httpx.Client(base_url=proxy.url, trust_env=False, timeout=60) as http,
+    ):
+        for assistant, run_input in (
+            ("agent", human(str(uuid.uuid4()))),
+            ("interrupting", {}),
+        ):
+            thread = str(uuid.uuid4())
+            created = http.post("/threads", json={"thread_id": thread})
+            assert created.status_code == 200
+            body = {"assistant_id": assistant, "input": run_input, "stream_mode": AGENT_MODES}
+            with http.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
+                assert response.status_code == 200
+                response.read()
+    return folder
+
+
+@pytest.fixture
+def served(runs_only):
+    with (
+        BackgroundServer(replay_app(runs_only, speed=None)) as server,
+        httpx.Client(base_url=server.url, trust_env=False, timeout=30) as http,
+    ):
+        yield http
+
+
+def start_agent(http: httpx.Client, thread: str, message_id: str) -> httpx.Response:
+    created = http.post("/threads", json={"thread_id": thread, "metadata": {"demo": 1}})
+    assert created.status_code == 200, created.text
+    assert created.json()["thread_id"] == thread
+    body = {"assistant_id": "agent", "input": human(message_id), "stream_mode": AGENT_MODES}
+    return http.post(f"/threads/{thread}/runs/stream", json=body)
+
+
+def test_client_minted_thread_and_message_ids_come_back_in_frames_and_state(served):
+    """A thread id and a message id the client chose are served back in the run's frames and
+    in the synthesized state, history, thread and search results."""
+    thread, message_id = str(uuid.uuid4()), str(uuid.uuid4())
+    run = start_agent(served, thread, message_id)
+    assert run.status_code == 200, run.text
+    assert message_id in run.text
+    state = served.get(f"/threads/{thread}/state")
+    assert state.status_code == 200
+    assert state.headers["x-streamcassette-recording"] == "synthesized: state"
+    messages = state.json()["values"]["messages"]
+    assert messages[0]["id"] == message_id
+    assert messages[-1]["content"] == ANSWER
+    assert state.json()["checkpoint"]["thread_id"] == thread
+    history = served.post(f"/threads/{thread}/history", json={"limit": 5}).json()
+    assert [h["values"] for h in history] == [state.json()["values"]]
+    got = served.get(f"/threads/{thread}").json()
+    assert (got["thread_id"], got["status"], got["metadata"]) == (thread, "idle", {})
+    assert got["values"]["messages"][0]["id"] == message_id
+    found = served.post("/threads/search", json={}).json()
+    assert thread in [t["thread_id"] for t in found]
+
+
+def test_runs_list_get_and_cancel_describe_the_served_run(served):
+    """The run served on a thread is listed, can be read by id, and cancelling it is
+    accepted and shows in its status."""
+    thread = str(uuid.uuid4())
+    run = start_agent(served, thread, str(uuid.uuid4()))
+    run_id = run.headers["content-location"].rsplit("/", 1)[-1]
+    listed = served.get(f"/threads/{thread}/runs").json()
+    assert [r["run_id"] for r in listed] == [run_id]
+    got = served.get(f"/threads/{thread}/runs/{run_id}")
+    assert got.status_code == 200
+    assert (got.json()["status"], got.json()["thread_id"]) == ("success", thread)
+    cancelled = served.post(f"/threads/{thread}/runs/{run_id}/cancel")
+    assert cancelled.status_code == 202
+    assert served.get(f"/threads/{thread}/runs/{run_id}").json()["status"] == "interrupted"
+    missing = served.get(f"/threads/{thread}/runs/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert "no run" in missing.json()["detail"]
+
+
+def test_a_pending_interrupt_is_in_the_synthesized_state(served):
+    """After the interrupt graph's run, the thread is interrupted and its state carries the
+    pending interrupt as a task, as the classic hook reads it after a reload."""
+    start_agent(served, str(uuid.uuid4()), str(uuid.uuid4()))  # the recorded order: agent first
+    thread = str(uuid.uuid4())
+    assert served.post("/threads", json={"thread_id": thread}).status_code == 200
+    body = {"assistant_id": "interrupting", "input": {}, "stream_mode": AGENT_MODES}
+    assert served.post(f"/threads/{thread}/runs/stream", json=body).status_code == 200
+    state = served.get(f"/threads/{thread}/state").json()
+    assert state["tasks"][0]["interrupts"][0]["value"] == {"question": "approve?"}
+    assert state["interrupts"] == state["tasks"][0]["interrupts"]
+    assert served.get(f"/threads/{thread}").json()["status"] == "interrupted"
+
+
+def test_assistants_and_info_are_synthesized_from_the_recordings(served):
+    """Assistant search and get list each recorded graph's default assistant; ``/info``
+    gives the recorded server's version; an unknown assistant is a 404 naming the known."""
+    found = served.post("/assistants/search", json={}).json()
+    graphs = {a["graph_id"]: a["assistant_id"] for a in found}
+    assert graphs == {
+        "agent": "fe096781-5601-53d2-b2f6-0d3403f7e9ca",
+        "interrupting": str(
+            uuid.uuid5(uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), "interrupting")
+        ),
+    }
+    only = served.post("/assistants/search", json={"graph_id": "agent"}).json()
+    assert [a["graph_id"] for a in only] == ["agent"]
+    by_name = served.get("/assistants/agent").json()
+    assert by_name["assistant_id"] == graphs["agent"]
+    assert served.get(f"/assistants/{graphs['agent']}").json() == by_name
+    unknown = served.get("/assistants/nope")
+    assert unknown.status_code == 404
+    assert "'agent'" in unknown.json()["detail"]
+    info = served.get("/info").json()
+    assert info["version"]
+    assert info["flags"]["assistants"] is True
+
+
+def test_a_thread_never_created_is_explained(served):
+    """State of a thread that was neither created nor run on is a 404 saying so."""
+    missing = served.get(f"/threads/{uuid.uuid4()}/state")
+    assert missing.status_code == 404
+    assert "neither created nor run on" in json.loads(missing.text)["detail"]
