@@ -4,8 +4,7 @@
 loopback port; ``Browser`` is one headless Chromium (one per test session) in which each
 ``open`` is a fresh browser context, i.e. a fresh profile; ``Page`` clicks, types, waits and
 reads what the chat shows, its history of DOM states, console errors and failed requests.
-``Sentinel`` listens on a port that nothing may connect to. Every process started here is
-stopped by its process group.
+Every process started here is stopped by its process group.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -221,33 +219,3 @@ class Page:
 
     def close(self) -> None:
         self._do("close")
-
-
-class Sentinel:
-    """A listener on ``port`` that records every connection made to it (none are answered)."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((LOOPBACK, port))
-        self.sock.listen(16)
-        self.connections: list[str] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, address = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(f"{address[0]}:{address[1]}")
-            conn.close()
-
-    def __enter__(self) -> Sentinel:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
