@@ -51,11 +51,15 @@ from ._fixtures import (  # the fixtures are registered by being names of this m
 )
 from ._outcome import finish
 from ._report import find_unused, unused_frames, write_summary
+from ._serve import cassette_server, cassette_server_source, cassette_server_speed
 from ._server import LiveServer, LiveServerError
 from ._state import STATE_KEY, Options, PluginState, RecordMode, new_claims_dir
 from ._syrupy import stream_snapshot
 
 __all__ = [
+    "cassette_server",
+    "cassette_server_source",
+    "cassette_server_speed",
     "langgraph_client",
     "langgraph_sync_client",
     "stream_cassette",
