@@ -31,6 +31,7 @@ recorded runs.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -374,9 +375,11 @@ class ReplayServer:
         candidates = self.library.candidate_entries(method, paths, query, body, scope)
         if candidates:
             starts = method == "POST" and path == "/threads"
+            # Where this live thread has got to (a thread never run here: its recording's).
+            known = thread_id is not None and thread_id in self.cursor
             entry = self._pick(
                 candidates,
-                candidates[0].thread_id if thread_id else None,
+                thread_id if known else (candidates[0].thread_id if thread_id else None),
                 again="first" if starts else "last",
             )
             self._advance(entry, thread_id)
@@ -400,12 +403,15 @@ class ReplayServer:
         return self._no_answer(method, path, query, scope)
 
     def _thread_created(self, entry: Entry, body: Any) -> str | None:
-        """The live thread a recorded ``POST /threads`` answer created: the recorded one, or
-        the id the client chose, which then stands for the recorded one."""
+        """The live thread a recorded ``POST /threads`` answer created: the recorded one, the
+        id the client chose, or (the recorded thread is already some client's) a fresh one;
+        the latter two stand for the recorded one, so each visitor of a demo has its own."""
         asked = body.get("thread_id") if isinstance(body, dict) else None
         live = asked if isinstance(asked, str) else entry.thread_id
         if live is None:
             return None
+        if live in self.world.threads and not isinstance(asked, str):
+            live = str(uuid.uuid4())
         if entry.thread_id is not None and live != entry.thread_id:
             self.bindings.bind(live, entry.thread_id)
             self.aliases[live] = entry.thread_id

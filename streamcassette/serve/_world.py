@@ -312,6 +312,8 @@ class World:
             return None
         asked = fields.get("thread_id")
         thread_id = asked if isinstance(asked, str) else recorded
+        if thread_id in self.threads and not isinstance(asked, str):
+            thread_id = str(uuid.uuid4())  # the recorded thread is already some client's
         thread = self.thread(thread_id)
         metadata = fields.get("metadata")
         if isinstance(metadata, dict):

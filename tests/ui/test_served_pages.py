@@ -131,12 +131,19 @@ def test_served_agent_demo_streams_tokens_with_the_pages_own_message_id(
     browser: Browser, pages: PageServer, agent_demo: Recorded
 ):
     """Replayed, the page shows the same four messages, its own human message id (no
-    duplicate), and the answer growing over time at speed 1, without errors."""
+    duplicate), and the answer growing over time at speed 1, without errors; so does a
+    second visitor."""
     assert_agent_session(agent_demo.live.snapshot)
     assert_tokens_over_time(agent_demo.live.timeline)
     with served(agent_demo) as url:
         replay = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "served")
+        again = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "again")
     assert_agent_session(replay.snapshot)
+    # A second visitor of the same server gets a thread of its own, and its own ids.
+    assert_agent_session(again.snapshot)
+    assert again.snapshot["thread"] != replay.snapshot["thread"]
+    assert again.snapshot["messages"][0]["id"] != replay.snapshot["messages"][0]["id"]
+    assert_clean(again.events)
     assert_tokens_over_time(replay.timeline)
     human = replay.snapshot["messages"][0]["id"]
     assert human not in recorded_human_ids(agent_demo.folder)
