@@ -410,13 +410,13 @@ class ReplayServer:
         live = asked if isinstance(asked, str) else entry.thread_id
         if live is None:
             return None
-        if live in self.world.threads and not isinstance(asked, str):
+        if live in self.world.created and not isinstance(asked, str):
             live = str(uuid.uuid4())
         if entry.thread_id is not None and live != entry.thread_id:
             self.bindings.bind(live, entry.thread_id)
             self.aliases[live] = entry.thread_id
         self.cursor[live] = entry.position
-        self.world.thread(live)
+        self.world.thread(live, created=True)
         return live
 
     def _new_thread(self, body: Any, scope: str | None) -> Response:

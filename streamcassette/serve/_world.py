@@ -279,13 +279,19 @@ class World:
     def __init__(self, library: Library) -> None:
         self.library = library
         self.threads: dict[str, LiveThread] = {}
+        # threads some client created (a recorded thread in here is taken: the next client
+        # that creates one gets a fresh id standing for it)
+        self.created: set[str] = set()
 
     # -- told by the replay server ---------------------------------------------------------
 
-    def thread(self, thread_id: str) -> LiveThread:
+    def thread(self, thread_id: str, *, created: bool = False) -> LiveThread:
+        """The live thread ``thread_id``; ``created``: a client just created it."""
         found = self.threads.get(thread_id)
         if found is None:
             found = self.threads[thread_id] = LiveThread(thread_id)
+        if created:
+            self.created.add(thread_id)
         return found
 
     def run_served(self, thread_id: str | None, run: RecordedRun) -> None:
@@ -312,9 +318,9 @@ class World:
             return None
         asked = fields.get("thread_id")
         thread_id = asked if isinstance(asked, str) else recorded
-        if thread_id in self.threads and not isinstance(asked, str):
+        if thread_id in self.created and not isinstance(asked, str):
             thread_id = str(uuid.uuid4())  # the recorded thread is already some client's
-        thread = self.thread(thread_id)
+        thread = self.thread(thread_id, created=True)
         metadata = fields.get("metadata")
         if isinstance(metadata, dict):
             thread.metadata = metadata
