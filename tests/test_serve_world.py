@@ -146,3 +146,21 @@ def test_a_thread_never_created_is_explained(served):
     missing = served.get(f"/threads/{uuid.uuid4()}/state")
     assert missing.status_code == 404
     assert "neither created nor run on" in json.loads(missing.text)["detail"]
+
+
+def test_a_subset_of_the_recorded_stream_modes_gets_the_recording_filtered(served, runs_only):
+    """Asking in fewer stream modes than recorded serves the recording filtered to them (and
+    the run's metadata); asking in a mode never recorded is still a 404."""
+    thread = str(uuid.uuid4())
+    assert served.post("/threads", json={"thread_id": thread}).status_code == 200
+    body = {"assistant_id": "agent", "input": human(str(uuid.uuid4())), "stream_mode": ["values"]}
+    values_only = served.post(f"/threads/{thread}/runs/stream", json=body)
+    assert values_only.status_code == 200, values_only.text
+    events = [line for line in values_only.text.splitlines() if line.startswith("event: ")]
+    assert events[0] == "event: metadata"
+    assert set(events[1:]) == {"event: values"}
+    recorded = (runs_only / "agent-messages-tuple+values-1.json").read_text()
+    assert len(events) - 1 == recorded.count("event: values")
+    assert "filtered to ['values']" in values_only.headers["x-streamcassette-recording"]
+    body["stream_mode"] = ["values", "updates"]
+    assert served.post(f"/threads/{thread}/runs/stream", json=body).status_code == 404

@@ -57,6 +57,7 @@ from ._library import (
     RunKind,
     join_stream_modes,
     mode_matches,
+    run_key,
 )
 from ._world import World
 
@@ -80,6 +81,8 @@ _DROPPED_HEADERS = frozenset(
 # As langgraph-api exposes them: the browser sees a run's Content-Location, not its Location
 # (a page that could read Location would ask for the run itself, which the server never
 # let it do).
+# Events a run stream carries whatever its stream modes.
+_ALWAYS = frozenset({"metadata", "error", "end"})
 _EXPOSED_HEADERS = ["x-pagination-total", "x-pagination-next", "content-location"]
 
 
@@ -261,15 +264,19 @@ class ReplayServer:
             return self._no_run(path, body, scope)
         run = self._pick([run.entry for run in candidates], thread_id, again="first")
         self.bindings.commit(thread_id, alignments[run.position][1])
-        self.world.run_served(thread_id, next(c for c in candidates if c.entry is run))
+        picked = next(c for c in candidates if c.entry is run)
+        self.world.run_served(thread_id, picked)
         if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
             self.aliases[thread_id] = run.thread_id
         self._advance(run, thread_id)
         assert run.interaction.response is not None
+        modes = list(run_key(body).stream_mode)
+        frames = None if list(picked.key.stream_mode) == modes else _filtered(picked, modes)
         return RecordedAnswer(
             run.interaction.response,
-            run.label,
+            run.label + (f" filtered to {modes}" if frames is not None else ""),
             speed=self.speed,
+            frames=frames,
             rewrite=self.bindings.rewriter(thread_id),
         )
 
@@ -470,6 +477,19 @@ class ReplayServer:
         self.cursor[thread_id] = entry.position
         if entry.thread_id is not None:
             self.cursor[entry.thread_id] = entry.position
+
+
+def _filtered(run: RecordedRun, modes: list[str]) -> list[RecordedFrame]:
+    """The run's frames in ``modes`` only, with their timing; a run stream's ``metadata``,
+    ``error`` and ``end`` events come whatever the modes."""
+    kept = []
+    for frame in run.frames:
+        parsed = frame.parse()
+        event = parsed.event or "message"
+        if parsed.is_event and event not in _ALWAYS and not mode_matches(event, modes):
+            continue
+        kept.append(frame)
+    return kept
 
 
 def _resumed(run: RecordedRun, last_event_id: str | None, modes: list[str]) -> list[RecordedFrame]:

@@ -16,7 +16,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ __all__ = [
     "RecordedRun",
     "RunKey",
     "canonical_assistant",
+    "narrows",
     "run_key",
     "stream_modes",
 ]
@@ -106,6 +107,14 @@ class RunKey:
         if self.subgraphs != live.subgraphs:
             found.append(f"stream_subgraphs {self.subgraphs} -> {live.subgraphs}")
         return found
+
+
+def narrows(recorded: RunKey, live: RunKey) -> bool:
+    """Whether ``live`` asks for the ``recorded`` run in fewer of its stream modes (served as
+    the recording filtered to them)."""
+    return set(live.stream_mode) < set(recorded.stream_mode) and (
+        replace(recorded, stream_mode=live.stream_mode) == live
+    )
 
 
 def run_key(body: Any) -> RunKey:
@@ -289,8 +298,9 @@ class Library:
     ) -> list[RecordedRun]:
         """The recorded runs with the request's key that fit it best, in library order.
 
-        Preferred, in order: a run on the requested thread, a run of the same kind (thread
-        or stateless), a recorded body equal to this one. Empty when no run has the key.
+        Preferred, in order: a run in exactly the stream modes asked (else one recorded in
+        more of them), a run on the requested thread, a run of the same kind (thread or
+        stateless), a recorded body equal to this one. Empty when no run has the key.
         ``align`` gives the request's thread and body in a recorded run's ids (the ids the
         client minted, bound to the recorded ones), or ``None`` when they cannot be bound.
         """
@@ -298,13 +308,17 @@ class Library:
         def asked(run: RecordedRun) -> tuple[str | None, Any] | None:
             return (thread_id, body) if align is None else align(run)
 
-        ranked: list[tuple[tuple[bool, bool, bool], RecordedRun]] = []
+        ranked: list[tuple[tuple[bool, bool, bool, bool], RecordedRun]] = []
         for run in self.runs_in(scope):
             found = asked(run)
-            if found is None or run.key != run_key(found[1]):
+            if found is None:
+                continue
+            live_key = run_key(found[1])
+            if run.key != live_key and not narrows(run.key, live_key):
                 continue
             live_thread, live_body = found
             rank = (
+                run.key != live_key,
                 live_thread is None or run.entry.thread_id != live_thread,
                 run.kind != kind,
                 run.body != live_body,
