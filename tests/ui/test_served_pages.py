@@ -203,3 +203,24 @@ def test_served_resume_with_another_value_names_the_recorded_one(approval_demo: 
     assert refused.status_code == 404
     detail = refused.json()["detail"]
     assert "the recorded run resumes with 'approved', this request with 'rejected'" in detail
+
+
+def test_served_page_stops_a_run_with_a_cancel(
+    browser: Browser, pages: PageServer, agent_demo: Recorded
+):
+    """Stop mid-answer cancels the served run (202) and the page settles, without errors."""
+    with served(agent_demo) as url:
+        page = browser.open(pages.page("classic", url, "agent_slow"))
+        try:
+            page.wait_until('s.status === "idle"')
+            page.submit(QUESTION)
+            page.wait_until("s.messages.length === 4 && s.messages[3].content.length > 0", 60)
+            page.click('[data-testid="stop"]')
+            page.wait_until('s.status === "idle"', 30)
+            page.screenshot("stopped")
+            events = page.events()
+        finally:
+            page.close()
+    cancels = [r for r in events["requests"] if r.startswith("POST ") and "/cancel?" in r]
+    assert len(cancels) == 1, "\n".join(events["requests"])
+    assert_clean(events)

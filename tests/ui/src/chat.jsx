@@ -63,7 +63,17 @@ export function status({ isLoading, interrupt, error }) {
   return isLoading ? "loading" : "idle";
 }
 
-export function Chat({ hook, messages, values, interrupt, state, onSubmit, onApprove, threadId }) {
+export function Chat({
+  hook,
+  messages,
+  values,
+  interrupt,
+  state,
+  onSubmit,
+  onApprove,
+  onStop,
+  threadId,
+}) {
   const [draft, setDraft] = useState("");
   return (
     <main data-hook={hook}>
@@ -96,6 +106,11 @@ export function Chat({ hook, messages, values, interrupt, state, onSubmit, onApp
         <button type="submit" data-testid="submit">
           Submit
         </button>
+        {state === "loading" ? (
+          <button type="button" data-testid="stop" onClick={onStop}>
+            Stop
+          </button>
+        ) : null}
       </form>
     </main>
   );

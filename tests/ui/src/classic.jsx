@@ -30,6 +30,7 @@ function App() {
       threadId={threadId}
       state={status(stream)}
       onSubmit={(text) => stream.submit(submittedInput(assistantId, text))}
+      onStop={() => stream.stop()}
       onApprove={() => stream.submit(null, { command: { resume: "approved" } })}
     />
   );

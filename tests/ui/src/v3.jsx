@@ -28,6 +28,7 @@ function App() {
       threadId={stream.threadId ?? threadId}
       state={status(stream)}
       onSubmit={(text) => stream.submit(submittedInput(assistantId, text))}
+      onStop={() => stream.stop()}
       onApprove={() => stream.respond("approved")}
     />
   );
