@@ -3,7 +3,8 @@
 The model decides from the conversation alone (no shared iterator), so every run on the same
 server streams the same tokens: first a ``search`` tool call, then the final answer.
 ``slow_graph`` (graph ``agent_slow``) is the same agent with ~0.1 s between tokens, so a front
-end visibly receives them over time.
+end visibly receives them over time, and its tool call in one chunk: the v3 ``messages``
+channel builds a tool call from its first chunk, so split arguments end as an invalid call.
 """
 
 import json
@@ -36,6 +37,7 @@ class FakeWeatherModel(BaseChatModel):
     """Calls ``search`` until a tool result is in the conversation, then answers."""
 
     token_delay: float = 0.0  # seconds before each streamed chunk
+    whole_call: bool = False  # the tool call's arguments in one chunk
 
     @property
     def _llm_type(self) -> str:
@@ -47,6 +49,9 @@ class FakeWeatherModel(BaseChatModel):
         # The tool call's id varies per run, like a real provider's.
         call_id = f"call_{uuid.uuid4().hex[:24]}"
         args = json.dumps({"query": QUERY})
+        if self.whole_call:
+            call = {"name": "search", "args": args, "id": call_id, "index": 0}
+            return [AIMessageChunk(content="", tool_call_chunks=[call])]
         split = len(args) // 2
         return [
             AIMessageChunk(
@@ -112,4 +117,4 @@ def build(model: FakeWeatherModel) -> Any:
 
 
 graph = build(FakeWeatherModel())
-slow_graph = build(FakeWeatherModel(token_delay=0.1))
+slow_graph = build(FakeWeatherModel(token_delay=0.1, whole_call=True))
