@@ -224,3 +224,18 @@ def test_served_page_stops_a_run_with_a_cancel(
     cancels = [r for r in events["requests"] if r.startswith("POST ") and "/cancel?" in r]
     assert len(cancels) == 1, "\n".join(events["requests"])
     assert_clean(events)
+
+
+def test_served_page_rejoins_even_where_the_recording_never_reloaded(
+    browser: Browser, pages: PageServer, agent_demo: Recorded
+):
+    """A reload mid-answer that the recording never had still rejoins: serve plays the run's
+    own stream to the join (Last-Event-ID -1) and the page ends with the whole session."""
+    with served(agent_demo) as url:
+        replay = play(
+            browser, pages.page("classic", url, "agent_slow"), ask_and_reload_mid_answer, "join"
+        )
+    assert_agent_session(replay.snapshot)
+    joins = [r for r in replay.events["requests"] if r.startswith("GET ") and "/stream" in r]
+    assert len(joins) == 1, replay.events["requests"]
+    assert_clean(replay.events)
