@@ -18,7 +18,7 @@ import orjson
 from ._cassette import Cassette
 from ._config import dump_mask_table
 from ._diff import Change, Difference, diff_cassettes
-from ._mask import MaskRules, PathRule
+from ._mask_rules import MaskRules, PathRule
 
 __all__ = ["LearnedPath", "Learning", "learn_rules"]
 

@@ -23,7 +23,7 @@ from streamcassette import (
     mask_cassette,
     parse_frame,
 )
-from streamcassette._mask import UUID_PATTERN
+from streamcassette._alias import UUID_PATTERN
 from streamcassette._sse import event_fields
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
