@@ -49,7 +49,7 @@ from ._format import (
     save,
 )
 from ._learn import LearnedPath, Learning, learn_rules
-from ._mask_rules import HeaderRule, KeyRule, MaskRules, PathRule, PatternRule
+from ._mask_rules import HeaderRule, KeyRule, MaskRules, PathRule, PatternRule, SseIdRule
 from ._masked import MaskedFrame, MaskedStream, mask_cassette, mask_stream
 from ._match import DEFAULT_MATCH_ON, MATCHERS, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
@@ -104,6 +104,7 @@ __all__ = [
     "RepeatPolicy",
     "ReplayTransport",
     "SSEFrame",
+    "SseIdRule",
     "StreamCassetteConfig",
     "StreamCassetteError",
     "StreamComparison",

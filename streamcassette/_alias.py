@@ -36,7 +36,9 @@ from ._mask_rules import (
     _HEX,
     EVENT_ID_PATTERN,
     INTERRUPT_ID_MATCH,
+    ORDINAL_ID_MATCH,
     TIMESTAMP_PATTERN,
+    TOOL_CALL_BODY,
     TOOL_CALL_PATTERN,
     UUID_PATTERN,
     KeyRule,
@@ -49,6 +51,7 @@ from ._mask_rules import (
 __all__ = [
     "EVENT_ID_PATTERN",
     "INTERRUPT_ID_MATCH",
+    "ORDINAL_ID_MATCH",
     "TIMESTAMP_PATTERN",
     "TOOL_CALL_PATTERN",
     "UUID_PATTERN",
@@ -394,9 +397,9 @@ _TOOL_CALL_FORMS = tuple(
     (
         f"{prefix}_",
         f"{prefix}_(?:(?<![A-Za-z0-9_]{prefix}_)|(?<=\\\\[nrtbf]{prefix}_))"
-        f"(?=[A-Za-z]*[0-9])[A-Za-z0-9]{{8,}}(?![A-Za-z0-9_])",
+        f"{gateway}{TOOL_CALL_BODY}(?![A-Za-z0-9_])",
     )
-    for prefix in ("call", "toolu")
+    for prefix, gateway in (("call", ""), ("toolu", "(?:vrtx_|bdrk_)?"))
 )
 
 
@@ -430,6 +433,9 @@ class _Compiled:
         self.paths = _PathMatcher(rules.paths) if rules.paths else None
         self.structural = bool(self.slow_patterns or self.paths)
         self.headers = {rule.name: rule for rule in rules.headers}
+        self.sse_ids = tuple(
+            (re.compile(rule.pattern).fullmatch, rule.kind, rule.numbered) for rule in rules.sse_ids
+        )
 
 
 _Step = tuple[str, Callable[[str, _Refs], str]]
@@ -540,6 +546,13 @@ class Masker:
             if guard in text:
                 text = apply(text, refs)
         return text
+
+    def _sse_id(self, event_id: str, refs: _Refs) -> str:
+        """A frame's SSE id: whole, when an SSE id rule matches it, else through the patterns."""
+        for fullmatch, kind, numbered in self._compiled.sse_ids:
+            if fullmatch(event_id) is not None:
+                return refs.ref(kind, event_id, numbered)
+        return self._plain(event_id, refs)
 
     def _json(self, text: str, refs: _Refs) -> str:
         if _OPEN in text:

@@ -5,7 +5,8 @@ Rules are small immutable values (structlog-style) gathered in :class:`MaskRules
 - :class:`KeyRule` masks the value of every dict entry with a given name;
 - :class:`PathRule` masks the value at a JSON-path glob (``agent.messages[*].id``, ``**.created``);
 - :class:`PatternRule` masks every match of a regex in strings, dict keys and event names;
-- :class:`HeaderRule` masks a response header's whole value (other headers go through patterns).
+- :class:`HeaderRule` masks a response header's whole value (other headers go through patterns);
+- :class:`SseIdRule` masks a frame's SSE ``id:`` field that matches a regex as a whole.
 
 :meth:`MaskRules.default` is the table of the volatile values LangGraph API servers put in their
 streams (ids by shape, timestamps, the request's start time); :meth:`MaskRules.from_config` and
@@ -25,7 +26,9 @@ import orjson
 __all__ = [
     "EVENT_ID_PATTERN",
     "INTERRUPT_ID_MATCH",
+    "ORDINAL_ID_MATCH",
     "TIMESTAMP_PATTERN",
+    "TOOL_CALL_BODY",
     "TOOL_CALL_PATTERN",
     "UUID_PATTERN",
     "HeaderRule",
@@ -34,6 +37,7 @@ __all__ = [
     "PathRule",
     "PatternRule",
     "Rule",
+    "SseIdRule",
 ]
 
 # --- the rules -------------------------------------------------------------------------------
@@ -152,7 +156,27 @@ class HeaderRule:
         _check_kind(self.kind, f"header rule {self.name!r}")
 
 
-Rule = KeyRule | PathRule | PatternRule | HeaderRule
+@dataclass(frozen=True)
+class SseIdRule:
+    """Mask a frame's SSE ``id:`` field when the whole id matches ``pattern``.
+
+    The JavaScript server numbers every frame of a run (``id: 0``, ``1``, ...): aliased, a
+    shift of those numbers (one more token earlier on) is not a difference.
+    """
+
+    pattern: str
+    kind: str = "sse_id"
+    numbered: bool = True
+
+    def __post_init__(self) -> None:
+        compiled = _compile_regex(self.pattern, "SSE id rule")
+        if compiled.fullmatch(""):
+            msg = f"SSE id rule {self.pattern!r} matches an empty id; make it match an id"
+            raise ValueError(msg)
+        _check_kind(self.kind, f"SSE id rule {self.pattern!r}")
+
+
+Rule = KeyRule | PathRule | PatternRule | HeaderRule | SseIdRule
 
 # The built-in patterns. Each is documented here as a plain regex (what it means); the
 # compiler runs equivalent literal-anchored forms of them over raw JSON text (``_DashPass``,
@@ -166,9 +190,16 @@ TIMESTAMP_PATTERN = (
     r"(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?(?![0-9])"
 )
 EVENT_ID_PATTERN = r"(?<![0-9])[0-9]{13}-[0-9]+(?![0-9])"
+# Tool-call ids as providers mint them: OpenAI ``call_`` + 24 alphanumerics, Anthropic
+# ``toolu_`` + 24 base62 (``toolu_vrtx_``/``toolu_bdrk_`` through Vertex and Bedrock), with or
+# without a digit (about 1.5 % of random 24-character ids have none); shorter ids (other
+# providers, test doubles) count when they carry a digit, so ``call_function`` stays a name.
+TOOL_CALL_BODY = r"(?:[A-Za-z0-9]{24,}|(?=[A-Za-z]*[0-9])[A-Za-z0-9]{8,})"
 TOOL_CALL_PATTERN = (
-    r"(?<![A-Za-z0-9_])(?:call|toolu)_(?=[A-Za-z]*[0-9])[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"
+    rf"(?<![A-Za-z0-9_])(?:call_|toolu_(?:vrtx_|bdrk_)?){TOOL_CALL_BODY}(?![A-Za-z0-9_])"
 )
+# The JavaScript server's SSE ids: the frame's position in the run's stream (0, 1, 2, ...).
+ORDINAL_ID_MATCH = r"[0-9]+"
 INTERRUPT_ID_MATCH = r"(?=[0-9]*[a-f])[0-9a-f]{32}"
 
 _DEFAULT_RULES: tuple[Rule, ...] = (
@@ -180,13 +211,20 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     PatternRule(TOOL_CALL_PATTERN, "tool_call"),
     # ISO-8601 timestamps (debug events, created_at); all mask to one placeholder.
     PatternRule(TIMESTAMP_PATTERN, "timestamp", numbered=False),
-    # Resumable streams' SSE ids, <epoch_ms>-<sequence>: the server gives frames sent in the
-    # same millisecond the same id, so they carry no link and mask to one placeholder.
+    # Resumable streams' SSE ids, <epoch_ms>-<sequence> (Python server): the server gives
+    # frames sent in the same millisecond the same id, so they carry no link and mask to one
+    # placeholder.
     PatternRule(EVENT_ID_PATTERN, "event_id", numbered=False),
+    # The JavaScript server's SSE ids (0, 1, 2, ... on every frame): ordinals, aliased, so a
+    # frame more or less earlier in the stream (one more token) shifts them without drift.
+    SseIdRule(ORDINAL_ID_MATCH, "sse_id"),
     # The request's start time, in epoch milliseconds, in every config.
     KeyRule("__request_start_time_ms__", "epoch_ms", numbered=False),
     # The server's own URL, whose port changes with every server start.
     KeyRule("langgraph_api_url", "api_url", numbered=False),
+    # The client's user-agent, which the JavaScript server copies into every run's
+    # ``configurable`` (debug and checkpoint payloads): it names the client, not behaviour.
+    KeyRule("user-agent", "client", numbered=False),
     # Interrupt ids: a hash of the checkpoint namespace, so of a task id.
     KeyRule("id", "interrupt", match=INTERRUPT_ID_MATCH),
     KeyRule("interrupt_id", "interrupt", match=INTERRUPT_ID_MATCH),
@@ -204,6 +242,8 @@ def _identity(rule: Rule) -> tuple[str, str]:
         return ("path", rule.path)
     if isinstance(rule, PatternRule):
         return ("pattern", rule.pattern)
+    if isinstance(rule, SseIdRule):
+        return ("sse_id", rule.pattern)
     return ("header", rule.name)
 
 
@@ -242,6 +282,10 @@ class MaskRules:
         return tuple(r for r in self.rules if isinstance(r, HeaderRule))
 
     @property
+    def sse_ids(self) -> tuple[SseIdRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, SseIdRule))
+
+    @property
     def kinds(self) -> frozenset[str]:
         return frozenset(r.kind for r in self.rules)
 
@@ -252,6 +296,7 @@ class MaskRules:
         paths: RuleSpec = (),
         patterns: RuleSpec = (),
         headers: RuleSpec = (),
+        sse_ids: RuleSpec = (),
     ) -> MaskRules:
         """These rules plus more. Each argument takes names (default kinds), rule objects, or a
         mapping of name to kind: ``extend(keys={"created": "timestamp"}, paths=["**.id"])``."""
@@ -260,6 +305,7 @@ class MaskRules:
         added += _rules_from(paths, PathRule, "paths")
         added += _rules_from(patterns, PatternRule, "patterns")
         added += _rules_from(headers, HeaderRule, "headers")
+        added += _rules_from(sse_ids, SseIdRule, "sse_ids")
         return self.with_rules(added)
 
     def with_rules(self, added: Iterable[Rule]) -> MaskRules:
@@ -281,7 +327,8 @@ class MaskRules:
         """Rules from a ``[tool.streamcassette.mask]`` table.
 
         Keys: ``defaults`` (bool, start from the built-in rules; default true), ``disable``
-        (kinds of built-in rules to drop), ``keys``, ``paths``, ``patterns``, ``headers`` (lists
+        (kinds of built-in rules to drop), ``keys``, ``paths``, ``patterns``, ``headers``,
+        ``sse_ids`` (lists
         of strings or of tables like ``{key = "created", kind = "timestamp", numbered = false}``).
         Raises ``ValueError`` naming the offending entry.
         """
@@ -345,6 +392,7 @@ _CONFIG_LISTS: tuple[tuple[str, type[Any], str], ...] = (
     ("paths", PathRule, "path"),
     ("patterns", PatternRule, "pattern"),
     ("headers", HeaderRule, "name"),
+    ("sse_ids", SseIdRule, "pattern"),
 )
 _CONFIG_KEYS = frozenset({"defaults", "disable", *(name for name, _, _ in _CONFIG_LISTS)})
 

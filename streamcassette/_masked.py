@@ -304,6 +304,7 @@ def _mask_frames(frames: Iterable[RecordedFrame], masker: Masker) -> _FrameTable
     kinds, values = refs.kinds, refs.values
     names = masker._names
     plain = masker._plain
+    sse_id = masker._sse_id
     json_text = masker._json
     compiled = masker._compiled
     steps, always_structural = compiled.text_steps, compiled.structural
@@ -349,7 +350,7 @@ def _mask_frames(frames: Iterable[RecordedFrame], masker: Masker) -> _FrameTable
                     refs.truncate(mark)
                     masked = json_text(data, refs)
                 data_shape = masked
-        id_shape = plain(event_id, refs) if event_id is not None else None
+        id_shape = sse_id(event_id, refs) if event_id is not None else None
         if values:
             if refs.structural:  # references a path rule masked away: drop them
                 (event_shape, data_shape, id_shape), kept_kinds, kept_values = _reindex(
