@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 
 from streamcassette import DEFAULT_MATCH_ON, RepeatPolicy
 from streamcassette._diff import KNOWN_MODES
-from streamcassette._mask import MaskRules
+from streamcassette._mask_rules import MaskRules
 
 __all__ = ["DEFAULT_MODES", "KNOWN_KEYS", "Settings", "build_mask_rules", "merge_layers"]
 

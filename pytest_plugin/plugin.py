@@ -15,8 +15,9 @@ Modes, chosen on the command line only:
   the cassettes are rewritten and the drift is listed in the terminal summary instead.
 
 The live server: ``--langgraph-url URL`` (or ``$STREAMCASSETTE_LANGGRAPH_URL``);
-otherwise, when recording, ``langgraph dev`` is started from ``--langgraph-config`` or
-the rootdir's ``langgraph.json`` on a free loopback port and stopped at the end.
+otherwise, when recording, a dev server is started from ``--langgraph-config`` or the
+rootdir's ``langgraph.json`` on a free loopback port and stopped at the end: ``langgraph dev``,
+or the project's JavaScript server for JavaScript graphs (``--langgraph-server``).
 
 Precedence of settings, highest first: command-line options > the marker
 ``@pytest.mark.stream_cassette(...)`` > the ``stream_cassette_config`` fixture >
@@ -105,6 +106,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=(
             "the live LangGraph server to record from or compare with "
             "(default: $STREAMCASSETTE_LANGGRAPH_URL, else start `langgraph dev`)."
+        ),
+    )
+    group.addoption(
+        "--langgraph-server",
+        default="auto",
+        choices=("auto", "python", "js"),
+        dest="streamcassette_server",
+        help=(
+            "which dev server to start from the langgraph.json: `langgraph dev` (python) or "
+            "the project's `npx @langchain/langgraph-cli dev` (js); auto (default) reads the "
+            "config's graphs."
         ),
     )
     group.addoption(
@@ -215,6 +227,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.getoption("streamcassette_url"),
             config.getoption("streamcassette_config"),
             config.rootpath,
+            config.getoption("streamcassette_server"),
         )
     claims_dir: Path | None = None
     owns_claims_dir = False

@@ -32,7 +32,7 @@ from typing import Any
 
 from ._diff import POLICIES, Policy, _check
 from ._errors import StreamCassetteError
-from ._mask import MaskRules
+from ._mask_rules import MaskRules
 from ._match import MATCHERS
 
 __all__ = [
