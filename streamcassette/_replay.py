@@ -113,8 +113,8 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _select(self, request: httpx.Request) -> Interaction:
         live = snapshot_request(request, self.redactor)
         live_ids = RequestIds(live) if self.bindings is not None else None
-        if live_ids is not None and not live_ids and not self.bindings.to_recorded:  # type: ignore[union-attr]
-            live_ids = None  # no id to bind and none bound: exact matching is the same
+        if not live_ids:
+            live_ids = None  # no id to bind or translate: exact matching is the same
         interactions = self.cassette.interactions
         with self._lock:
             last_played: int | None = None

@@ -118,7 +118,9 @@ def server_info(url: str) -> dict[str, str | int] | None:
     origin = _origin(url)
     if origin not in _SERVER_INFO:
         if not _INFO_CLIENT:
-            _INFO_CLIENT.append(httpx.Client(trust_env=False, timeout=2.0))
+            # Built once (the CA bundle costs tens of ms); it keeps no connection open.
+            limits = httpx.Limits(max_keepalive_connections=0)
+            _INFO_CLIENT.append(httpx.Client(trust_env=False, timeout=2.0, limits=limits))
         try:
             response = _INFO_CLIENT[0].get(
                 str(url).rstrip("/") + "/info", extensions={BYPASS: True}
