@@ -251,6 +251,10 @@ def open_cassette(
         "speed": settings.speed,
         "repeats": settings.repeats,
         "redact": settings.redact,
+        "redact_keys": settings.redact_keys,
+        "redact_paths": settings.redact_paths,
+        "before_record_request": settings.before_record_request,
+        "before_record_response": settings.before_record_response,
     }
     if action == "replay" and not path.is_file():
         state.counts["missing"] += 1

@@ -43,7 +43,7 @@ def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequ
         path=url.path,
         query=redactor.query(url.params.multi_items()) if url.query else [],  # parsing costs
         headers=redactor.headers(request.headers.multi_items()),
-        body=Body(content) if content else None,
+        body=Body(redactor.body(content)) if content else None,
     )
 
 
@@ -60,6 +60,8 @@ class _Capture:
         self.decoder = FrameDecoder() if self.sse else None
         self.chunks: list[bytes] = []
         self.frames: list[RecordedFrame] = []  # what chunk() fills: the stream's frames
+        self.redact_frame = redactor.frame
+        self.redact_body = redactor.body
         stream = RecordedStream(frames=self.frames) if self.sse else None
         self.recorded = RecordedResponse(
             status=response.status_code,
@@ -77,9 +79,9 @@ class _Capture:
         if frames:
             # The frames one chunk completed arrived together, so they share its time.
             at = time.perf_counter() - self.started
-            append = self.frames.append
+            append, redact = self.frames.append, self.redact_frame
             for raw in frames:
-                append(RecordedFrame(at, raw))
+                append(RecordedFrame(at, redact(raw)))
 
     def finish(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if self.finished:
@@ -88,11 +90,11 @@ class _Capture:
         elapsed = time.perf_counter() - self.started
         stream = self.recorded.stream
         if stream is None:
-            self.recorded.body = Body(b"".join(self.chunks))
+            self.recorded.body = Body(self.redact_body(b"".join(self.chunks)))
             return
         assert self.decoder is not None
         frames, stream.tail = self.decoder.flush()
-        self.frames.extend(RecordedFrame(elapsed, raw) for raw in frames)
+        self.frames.extend(RecordedFrame(elapsed, self.redact_frame(raw)) for raw in frames)
         stream.end = end
         stream.duration = elapsed
         if error is not None:
@@ -164,9 +166,9 @@ def _byte_stream(response: httpx.Response) -> httpx.SyncByteStream | httpx.Async
 
 
 class _RecorderBase:
-    def __init__(self, cassette: Cassette, redact: Iterable[str] = ()) -> None:
+    def __init__(self, cassette: Cassette, redact: Iterable[str] | Redactor = ()) -> None:
         self.cassette = cassette
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor.of(redact)
 
     def _begin(self, request: httpx.Request) -> Interaction:
         interaction = Interaction(request=snapshot_request(request, self.redactor))
@@ -194,7 +196,7 @@ class RecordingTransport(_RecorderBase, httpx.BaseTransport):
         cassette: Cassette,
         transport: httpx.BaseTransport | None = None,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
     ) -> None:
         super().__init__(cassette, redact)
         self.transport = transport if transport is not None else httpx.HTTPTransport()
@@ -221,7 +223,7 @@ class AsyncRecordingTransport(_RecorderBase, httpx.AsyncBaseTransport):
         cassette: Cassette,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
     ) -> None:
         super().__init__(cassette, redact)
         self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()

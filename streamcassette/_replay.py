@@ -55,7 +55,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         match_on: Iterable[str | Matcher] = DEFAULT_MATCH_ON,
         speed: float | None = None,
         repeats: RepeatPolicy = "error",
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
     ) -> None:
         if speed is not None and speed <= 0:
             msg = f"speed must be positive (or None for instant), got {speed!r}"
@@ -67,7 +67,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.matchers = resolve(match_on)
         self.speed = speed
         self.repeats = repeats
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor.of(redact)
         self.played = [False] * len(cassette.interactions)
         self.unmatched: list[UnmatchedRequestError] = []
         self._lock = threading.Lock()
@@ -75,7 +75,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     # -- matching -------------------------------------------------------------------
 
     def _select(self, request: httpx.Request) -> Interaction:
-        live = snapshot_request(request, self.redactor)
+        live = self.redactor.matchable(snapshot_request(request, self.redactor))
         interactions = self.cassette.interactions
         with self._lock:
             last_played: int | None = None

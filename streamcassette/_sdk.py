@@ -23,6 +23,7 @@ from ._errors import CassetteNotFoundError
 from ._format import load, save
 from ._match import DEFAULT_MATCH_ON, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
+from ._redact import Redactor, RequestHook, ResponseHook
 from ._replay import RepeatPolicy, ReplayTransport
 
 if TYPE_CHECKING:
@@ -98,12 +99,23 @@ class CassetteSession:
         speed: float | None = None,
         repeats: RepeatPolicy = "error",
         redact: Iterable[str] = (),
+        redact_keys: Iterable[str] = (),
+        redact_paths: Iterable[str] = (),
+        before_record_request: RequestHook | None = None,
+        before_record_response: ResponseHook | None = None,
     ) -> None:
         if mode not in MODES:
             msg = f"mode must be one of {', '.join(MODES)}; got {mode!r}"
             raise ValueError(msg)
         self.path = Path(path)
-        self.redact = tuple(redact)
+        # One redactor for recording and for matching live requests in replay (see _redact).
+        self.redactor = Redactor(
+            redact,
+            keys=redact_keys,
+            paths=redact_paths,
+            before_record_request=before_record_request,
+            before_record_response=before_record_response,
+        )
         self.recording = mode == "record" or (mode == "missing" and not self.path.exists())
         self.replayer: ReplayTransport | None = None
         if self.recording:
@@ -116,7 +128,7 @@ class CassetteSession:
                     self.path, "record it first (mode='record', or `pytest --record-streams`)"
                 ) from None
             self.replayer = ReplayTransport(
-                self.cassette, match_on=match_on, speed=speed, repeats=repeats, redact=redact
+                self.cassette, match_on=match_on, speed=speed, repeats=repeats, redact=self.redactor
             )
         self._server_info_from: str | None = None
         # Clients already pointed at the cassette: attaching twice would record twice.
@@ -134,13 +146,13 @@ class CassetteSession:
         """A transport for an ``httpx.AsyncClient``: records through ``real``, or replays."""
         if self.replayer is not None:
             return self.replayer
-        return AsyncRecordingTransport(self.cassette, real, redact=self.redact)
+        return AsyncRecordingTransport(self.cassette, real, redact=self.redactor)
 
     def sync_transport(self, real: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
         """A transport for an ``httpx.Client``: records through ``real``, or replays."""
         if self.replayer is not None:
             return self.replayer
-        return RecordingTransport(self.cassette, real, redact=self.redact)
+        return RecordingTransport(self.cassette, real, redact=self.redactor)
 
     # -- SDK clients ----------------------------------------------------------------
 
@@ -248,6 +260,7 @@ class CassetteSession:
             msg = f"{self.path}: nothing to save, the cassette is being replayed"
             raise RuntimeError(msg)
         self._add_server_info()
+        self.redactor.apply_hooks(self.cassette)
         return save(self.cassette, self.path, attach=attach)
 
     def _add_server_info(self) -> None:
@@ -275,15 +288,33 @@ def use_cassette(
     speed: float | None = None,
     repeats: RepeatPolicy = "error",
     redact: Iterable[str] = (),
+    redact_keys: Iterable[str] = (),
+    redact_paths: Iterable[str] = (),
+    before_record_request: RequestHook | None = None,
+    before_record_response: ResponseHook | None = None,
 ) -> Iterator[CassetteSession]:
     """Record or replay every LangGraph SDK client created inside the block.
 
     Code under test keeps calling ``get_client(url=...)`` / ``get_sync_client(url=...)``
     unchanged. When recording, the cassette is saved when the block exits normally; a
     block that raises saves nothing, so a failed recording never replaces a good one.
+
+    Secrets are redacted before anything is written (``_redact``): ``redact`` names more
+    headers and query parameters, ``redact_keys`` more JSON keys and ``redact_paths`` JSON
+    paths in bodies and frames; ``before_record_request`` / ``before_record_response``
+    return a changed copy of each recorded request / response, or None to leave it out.
     """
     session = CassetteSession(
-        path, mode=mode, match_on=match_on, speed=speed, repeats=repeats, redact=redact
+        path,
+        mode=mode,
+        match_on=match_on,
+        speed=speed,
+        repeats=repeats,
+        redact=redact,
+        redact_keys=redact_keys,
+        redact_paths=redact_paths,
+        before_record_request=before_record_request,
+        before_record_response=before_record_response,
     )
     with session.patch_sdk():
         yield session
