@@ -198,7 +198,7 @@ class Body:
     def json_or_none(self) -> Any:
         try:
             return self.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             return None
 
 

@@ -126,6 +126,11 @@ CURRENT_VERSION = 3
 # No recording is a week long: a larger time is a corrupt file, not a slow server.
 _MAX_SECONDS = 7 * 24 * 3600.0
 
+# JSON values (bodies, provenance) nested deeper than this are not read as JSON: recording
+# keeps such a body as text, and loading refuses a deeper ``json`` value by name, so that no
+# later step (saving, matching, masking) runs out of stack on it.
+MAX_JSON_DEPTH = 256
+
 # ``save`` attaches a cassette's frames (see the module docstring) from this many bytes on.
 ATTACH_FROM = 1 << 20
 
@@ -468,11 +473,11 @@ def _raw_value(raw: bytes) -> str | dict[str, str]:
 def _body_dict(body: Body) -> dict[str, Any]:
     content = body.content
     try:
-        value = json.loads(content)
-    except ValueError:
+        value = orjson.loads(content)
+    except orjson.JSONDecodeError:  # also what orjson says to JSON nested past 1024 levels
         pass
     else:
-        if _compact_json(value) == content:
+        if json_depth(value) <= MAX_JSON_DEPTH and _compact_json(value) == content:
             return {"json": value}
     try:
         return {"text": content.decode("utf-8")}
@@ -607,7 +612,7 @@ def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:
         frames = [
             RecordedFrame(at, raw.encode("utf-8"))
             for at, raw in raw_frames
-            if type(at) is float and at >= 0
+            if type(at) is float and 0.0 <= at < _MAX_SECONDS
         ]
     except (TypeError, ValueError, AttributeError):
         return None
@@ -626,6 +631,7 @@ def _attached_frames(values: list[Any]) -> tuple[list[float], list[int]] | None:
         set(map(type, ats)) != {float}
         or set(map(type, lengths)) != {int}
         or min(ats) < 0
+        or max(ats) >= _MAX_SECONDS
         or min(lengths) < 0
     ):
         return None
@@ -693,6 +699,7 @@ class _Reader:
         provenance = doc.get("provenance", {})
         if not isinstance(provenance, dict):
             raise self.fail("provenance", "must be an object")
+        self.check_depth(provenance, "provenance")
         crc32 = doc.get("sse_crc32")
         if crc32 is not None and not isinstance(crc32, str):
             raise self.fail("sse_crc32", f"must be a string, found {_describe(crc32)}")
@@ -750,7 +757,7 @@ class _Reader:
         if "stream" in obj:
             stream = self.stream(self.field(obj, "stream", dict, where), f"{where}.stream")
         return RecordedResponse(
-            status=self.field(obj, "status", int, where),
+            status=self.status(obj, where),
             headers=self.pairs(obj.get("headers", []), f"{where}.headers"),
             body=self.body(obj, where),
             stream=stream,
@@ -765,6 +772,10 @@ class _Reader:
             problem = f"must be one of {allowed}, found {end_value!r}"
             raise self.fail(f"{where}.end", problem) from None
         duration = self.field(obj, "duration", (int, float), where)
+        if not 0 <= duration < _MAX_SECONDS:
+            raise self.fail(
+                f"{where}.duration", f"must be seconds >= 0 and under a week, found {duration!r}"
+            )
         raw_frames = self.field(obj, "frames", list, where)
         frames: Sequence[RecordedFrame] | None
         if "attached" in obj:
@@ -792,6 +803,10 @@ class _Reader:
         at, raw = item
         if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
             raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
+        if at >= _MAX_SECONDS:
+            raise self.fail(
+                where, f"offset must be under a week ({_MAX_SECONDS:g} s), found {at!r}"
+            )
         return RecordedFrame(float(at), self.raw(raw, where))
 
     def attached(self, obj: dict[str, Any], raw_frames: list[Any], where: str) -> AttachedFrames:
@@ -825,12 +840,8 @@ class _Reader:
 
     def attached_pair(self, values: list[Any], index: int, where: str) -> tuple[float, int]:
         at, length = values[index], values[index + 1]
-        if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
-            raise self.fail(
-                f"{where}[{index}]",
-                f"frame {index // 2}: offset must be a non-negative number of seconds, "
-                f"found {_describe(at)}",
-            )
+        if at_error := _seconds_error(at):
+            raise self.fail(f"{where}[{index}]", f"frame {index // 2}: {at_error}")
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
             raise self.fail(
                 f"{where}[{index + 1}]",
@@ -909,8 +920,26 @@ class _Reader:
             where, f'raw bytes must be a string or {{"base64": ...}}, found {_describe(value)}'
         )
 
+    def status(self, obj: dict[str, Any], where: str) -> int:
+        status: int = self.field(obj, "status", int, where)
+        if not 100 <= status <= 599:
+            raise self.fail(
+                f"{where}.status", f"must be an HTTP status, 100 to 599, found {status}"
+            )
+        return status
+
+    def check_depth(self, value: Any, where: str) -> None:
+        depth = json_depth(value)
+        if depth > MAX_JSON_DEPTH:
+            raise self.fail(
+                where,
+                f"nested {depth} levels deep, deeper than the {MAX_JSON_DEPTH} streamcassette "
+                'reads as JSON; store such a body as "text" instead',
+            )
+
     def body(self, obj: dict[str, Any], where: str) -> Body | None:
         if "json" in obj:
+            self.check_depth(obj["json"], f"{where}.json")
             return Body(_compact_json(obj["json"]))
         if "text" in obj:
             return Body(self.field(obj, "text", str, where).encode("utf-8"))
@@ -960,6 +989,27 @@ _JSON_NAMES = {
     "dict": "an object",
     "int/float": "a number",
 }
+
+
+def _seconds_error(at: Any) -> str | None:
+    """What is wrong with an attached frame's time, or None."""
+    if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
+        return f"offset must be a non-negative number of seconds, found {_describe(at)}"
+    if at >= _MAX_SECONDS:
+        return f"offset must be under a week ({_MAX_SECONDS:g} s), found {at!r}"
+    return None
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a JSON value nests (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest = 0
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _describe(value: Any) -> str:

@@ -235,12 +235,15 @@ class Redactor:
             return
         kept: list[Interaction] = []
         for interaction in cassette.interactions:
-            hooked = self._hooked(interaction)
+            hooked = self.hooked(interaction)
             if hooked is not None:
                 kept.append(hooked)
         cassette.interactions = kept
 
-    def _hooked(self, interaction: Interaction) -> Interaction | None:
+    def hooked(self, interaction: Interaction) -> Interaction | None:
+        """One interaction through the user's hooks: changed, or None to leave it out."""
+        if not self.has_hooks:
+            return interaction
         request: RecordedRequest | None = interaction.request
         if self.before_record_request is not None:
             request = self.before_record_request(interaction.request)
