@@ -53,6 +53,7 @@ from .._format import dumps, load, save
 from .._record import AsyncRecordingTransport
 from .._redact import Redactor
 from ._library import NOT_RUN_IDS, RUN_LOCATION, RUN_PATH, THREAD_PATH, stream_modes
+from ._limits import DEFAULT_MAX_BODY, BodyTooLarge, read_body, too_large
 
 __all__ = ["RecordingProxy", "proxy_app"]
 
@@ -105,6 +106,7 @@ class RecordingProxy:
         redact: Iterable[str] | Redactor = (),
         transport: httpx.AsyncBaseTransport | None = None,
         log: Callable[[str], None] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.upstream = httpx.URL(upstream)
         if self.upstream.scheme not in ("http", "https") or not self.upstream.host:
@@ -112,6 +114,7 @@ class RecordingProxy:
             raise ValueError(msg)
         self.out_dir = Path(out_dir)
         self.redactor = Redactor.of(redact)
+        self.max_body = max_body
         self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
         self.written: list[Path] = []
         self.log = log
@@ -125,7 +128,10 @@ class RecordingProxy:
     # -- the pass-through -----------------------------------------------------------------
 
     async def handle(self, request: Request) -> Response:
-        content = await request.body()
+        try:
+            content = await read_body(request, self.max_body)
+        except BodyTooLarge:
+            return too_large("streamcassette proxy", self.max_body, "--max-body-mib")
         outgoing = httpx.Request(
             request.method,
             self._upstream_url(request),
@@ -392,12 +398,16 @@ def proxy_app(
     redact: Iterable[str] | Redactor = (),
     transport: httpx.AsyncBaseTransport | None = None,
     log: Callable[[str], None] | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
     """An ASGI app that records every run passed through to ``upstream`` into ``out_dir``.
 
-    ``log`` is called with a line each time a new cassette is first written.
+    ``log`` is called with a line each time a new cassette is first written; request bodies
+    over ``max_body`` bytes get a 413 and are not sent on.
     """
-    proxy = RecordingProxy(upstream, out_dir, redact=redact, transport=transport, log=log)
+    proxy = RecordingProxy(
+        upstream, out_dir, redact=redact, transport=transport, log=log, max_body=max_body
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
