@@ -39,7 +39,12 @@ __all__ = [
 
 MARKER = "stream_cassette"
 Action = Literal["replay", "record", "diff"]
-RECORD_HINT = "run `pytest --record-streams` to record it"
+def record_hint(nodeid: str) -> str:
+    """How to record one missing cassette without re-recording every other one."""
+    return (
+        f"record it with `pytest --record-streams=missing {nodeid!r}` (records only the "
+        "cassettes that do not exist yet)"
+    )
 
 
 def _failure(message: str) -> BaseException:
@@ -234,7 +239,9 @@ def open_cassette(
             recorded = load(path)
         except FileNotFoundError:
             state.counts["missing"] += 1
-            message = f"{shown}: no cassette to compare the live stream with; {RECORD_HINT}"
+            message = (
+                f"{shown}: no cassette to compare the live stream with; {record_hint(item.nodeid)}"
+            )
             raise _failure(message) from None
         except CassetteFormatError as error:
             raise _failure(f"{error}\nre-record it with `pytest --record-streams`") from None
@@ -258,7 +265,7 @@ def open_cassette(
     }
     if action == "replay" and not path.is_file():
         state.counts["missing"] += 1
-        raise _failure(f"{shown}: no such cassette; {RECORD_HINT}")
+        raise _failure(f"{shown}: no such cassette; {record_hint(item.nodeid)}")
     try:
         session = _PluginSession(
             path,

@@ -27,6 +27,8 @@ __all__ = [
 
 URL_ENV = "STREAMCASSETTE_LANGGRAPH_URL"
 DEFAULT_CONFIG_NAME = "langgraph.json"
+# The one probe of a given server (seconds): a wrong --langgraph-url fails at once.
+PROBE_TIMEOUT = 2.0
 # The SDK's own transports retry connection failures five times; so do these.
 _RETRIES = 5
 # No idle connection outlives its response: clients that code under test never closes
@@ -49,6 +51,7 @@ class LiveServer:
         self.server: LangGraphDevServer | None = None
         self._failure: str | None = failure
         self._info: dict[str, str | int] | None = None
+        self._probed = False
 
     @classmethod
     def from_options(
@@ -96,10 +99,12 @@ class LiveServer:
 
     def url(self) -> str:
         """The live server's URL, starting the embedded server on first use."""
-        if self._given_url is not None:
-            return self._given_url
         if self._failure is not None:
             raise LiveServerError(self._failure)
+        if self._given_url is not None:
+            if not self._probed:
+                self._probe(self._given_url)
+            return self._given_url
         if self.server is not None:
             return self.server.url
         if self.config_path is None:
@@ -127,6 +132,21 @@ class LiveServer:
             raise LiveServerError(self._failure) from None
         self.server = server
         return server.url
+
+    def _probe(self, url: str) -> None:
+        """One quick request to a given URL before the first test uses it: a server that is
+        not there fails the session at once, not each test after the SDK's retries."""
+        self._probed = True
+        try:
+            httpx.get(url + "/ok", timeout=PROBE_TIMEOUT, trust_env=False)
+        except httpx.HTTPError as error:
+            self._failure = (
+                f"cannot reach the LangGraph server at {url} ({type(error).__name__}: "
+                f"{error}). Start it (`langgraph dev` prints its URL) and pass that URL to "
+                f"--langgraph-url (or ${URL_ENV}), or leave both unset to let the plugin start "
+                "`langgraph dev` from the rootdir's langgraph.json"
+            )
+            raise LiveServerError(self._failure) from None
 
     def server_info(self) -> dict[str, str | int]:
         """The server's ``GET /info`` (versions), for cassette provenance; ``{}`` if none."""
