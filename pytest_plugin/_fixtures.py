@@ -39,6 +39,8 @@ __all__ = [
 
 MARKER = "stream_cassette"
 Action = Literal["replay", "record", "diff"]
+
+
 def record_hint(nodeid: str) -> str:
     """How to record one missing cassette without re-recording every other one."""
     return (
