@@ -89,7 +89,9 @@ def test_show_says_where_attached_frames_are(tmp_path: Path) -> None:
     agent = load(BUNDLED / "weather_agent.json")
     attached = save(agent, tmp_path / "agent.json", attach=True)
     embedded = save(agent, tmp_path / "embedded.json", attach=False)
-    size = agent.interactions[1].response.stream.nbytes  # type: ignore[union-attr]
+    stream = agent.interactions[1].response.stream  # type: ignore[union-attr]
+    assert stream is not None
+    size = stream.nbytes
 
     code, out, _ = run("show", str(attached))
     assert code == 0
@@ -97,7 +99,7 @@ def test_show_says_where_attached_frames_are(tmp_path: Path) -> None:
     assert "messages: 13" in out
     code, out, _ = run("show", str(embedded))
     assert code == 0
-    assert f"stream: 17 frames, {size} bytes, 0." in out
+    assert f"stream: 17 frames, {size} bytes, {stream.duration:.3f}s" in out
     assert "attached in" not in out
 
 
