@@ -8,9 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,33 +30,6 @@ def assert_clean(result: subprocess.CompletedProcess[str]) -> str:
     output = result.stdout + result.stderr
     assert "Traceback" not in output
     return output
-
-
-@pytest.fixture
-def counting_listener() -> Iterator[tuple[str, list[int]]]:
-    """A TCP port that accepts connections, counts them and closes them at once."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    server.settimeout(0.2)
-    count = [0]
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            count[0] += 1
-            connection.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}", count
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_main_module_runs() -> None:

@@ -4,9 +4,6 @@ with the cassette, and no secret reaches a cassette."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,33 +19,6 @@ def test_one(langgraph_sync_client):
 def test_two(langgraph_sync_client):
     assert langgraph_sync_client.assistants.search()
 """
-
-
-@pytest.fixture
-def counting_listener() -> Iterator[tuple[str, list[int]]]:
-    """A TCP port that accepts connections, counts them and closes them at once."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    server.settimeout(0.2)
-    count = [0]
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            count[0] += 1
-            connection.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}", count
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_unreachable_url_fails_the_session_once(
