@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
+
+from streamcassette._intercept import BYPASS
 from streamcassette._sdk import server_info
 from streamcassette.devserver import DevServerError, LangGraphDevServer, ServerChoice
 
@@ -25,6 +28,8 @@ __all__ = [
 
 URL_ENV = "STREAMCASSETTE_LANGGRAPH_URL"
 DEFAULT_CONFIG_NAME = "langgraph.json"
+# The one probe of a given server (seconds): a wrong --langgraph-url fails at once.
+PROBE_TIMEOUT = 2.0
 
 
 class LiveServerError(RuntimeError):
@@ -47,6 +52,7 @@ class LiveServer:
         self.server_choice = server
         self.server: LangGraphDevServer | None = None
         self._failure: str | None = failure
+        self._probed = False
 
     @classmethod
     def from_options(
@@ -98,10 +104,12 @@ class LiveServer:
 
     def url(self) -> str:
         """The live server's URL, starting the embedded server on first use."""
-        if self._given_url is not None:
-            return self._given_url
         if self._failure is not None:
             raise LiveServerError(self._failure)
+        if self._given_url is not None:
+            if not self._probed:
+                self._probe(self._given_url)
+            return self._given_url
         if self.server is not None:
             return self.server.url
         if self.config_path is None:
@@ -131,6 +139,23 @@ class LiveServer:
             raise LiveServerError(self._failure) from None
         self.server = server
         return server.url
+
+    def _probe(self, url: str) -> None:
+        """One quick request to a given URL before the first test uses it: a server that is
+        not there fails the session at once, not each test after the SDK's retries."""
+        self._probed = True
+        try:
+            with httpx.Client(timeout=PROBE_TIMEOUT, trust_env=False) as client:
+                # Past any active cassette: the probe is not the code under test's request.
+                client.get(url + "/ok", extensions={BYPASS: True})
+        except httpx.HTTPError as error:
+            self._failure = (
+                f"cannot reach the LangGraph server at {url} ({type(error).__name__}: "
+                f"{error}). Start it (`langgraph dev` prints its URL) and pass that URL to "
+                f"--langgraph-url (or ${URL_ENV}), or leave both unset to let the plugin start "
+                "`langgraph dev` from the rootdir's langgraph.json"
+            )
+            raise LiveServerError(self._failure) from None
 
     def server_info(self) -> dict[str, str | int]:
         """The server's ``GET /info`` (versions), for cassette provenance; ``{}`` if none."""
