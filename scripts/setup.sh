@@ -14,15 +14,17 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-# The JS SDK that tests/test_serve.py and tests/test_proxy.py drive (node is needed for those
-# tests). `npm ci` replaces node_modules, stamp included, so it reruns only when the lock changes.
-# The browser tests (tests/ui) add React, the two useStream hooks, esbuild and puppeteer-core,
-# which never downloads a browser: they drive Debian's Chromium.
+# Node projects the tests use (node is needed for those tests): tests/js, the JS SDK that
+# tests/test_serve.py and tests/test_proxy.py drive; tests/js_graphs, LangGraph.js graphs and
+# the JavaScript LangGraph server (`@langchain/langgraph-cli`) that the JS tests start.
+# tests/ui, the browser tests: React, the two useStream hooks, esbuild and puppeteer-core,
+# which never downloads a browser (they drive Debian's Chromium, below).
+# `npm ci` replaces node_modules, stamp included, so it reruns only when the lock changes.
 if command -v npm >/dev/null 2>&1; then
-  for project in tests/js tests/ui; do
-    js_stamp=$project/node_modules/.installed-$(sha1sum $project/package-lock.json | cut -c1-12)
+  for project in tests/js tests/js_graphs tests/ui; do
+    js_stamp=$project/node_modules/.installed-$(sha1sum "$project/package-lock.json" | cut -c1-12)
     if [ ! -f "$js_stamp" ]; then
-      PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix $project --no-audit --no-fund --loglevel=error
+      PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$project" --no-audit --no-fund --loglevel=error
       touch "$js_stamp"
     fi
   done

@@ -2,9 +2,15 @@
 
 The model decides from the conversation alone (no shared iterator), so every run on the same
 server streams the same tokens: first a ``search`` tool call, then the final answer.
-``slow_graph`` (graph ``agent_slow``) is the same agent with ~0.1 s between tokens, so a front
-end visibly receives them over time, and its tool call in one chunk: the v3 ``messages``
-channel builds a tool call from its first chunk, so split arguments end as an invalid call.
+
+``config={"configurable": {"token_pacing": True}}`` spaces the tokens 20-60 ms apart, like a
+hosted model (the bundled recording is made so, for real-time playback to visibly stream);
+without it they come as fast as the server sends them, which keeps the live tests quick.
+
+``slow_graph`` (graph ``agent_slow``, for the browser tests) streams its tokens ~0.1 s apart,
+so a page visibly receives them over time, and its tool call in one chunk: the v3
+``messages`` channel builds a tool call from its first chunk, so split arguments would end as
+an invalid call.
 """
 
 import json
@@ -18,6 +24,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -36,6 +43,7 @@ def search(query: str) -> str:
 class FakeWeatherModel(BaseChatModel):
     """Calls ``search`` until a tool result is in the conversation, then answers."""
 
+    token_pacing: bool = False  # 20-60 ms between tokens, like a hosted model
     token_delay: float = 0.0  # seconds before each streamed chunk
     whole_call: bool = False  # the tool call's arguments in one chunk
 
@@ -89,6 +97,8 @@ class FakeWeatherModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         chunks = self._chunks(messages)
         for i, message in enumerate(chunks):
+            if self.token_pacing and i:
+                time.sleep(token_gap(i))
             if self.token_delay:
                 time.sleep(self.token_delay)
             if i == len(chunks) - 1:
@@ -99,11 +109,23 @@ class FakeWeatherModel(BaseChatModel):
             yield chunk
 
 
-def build(model: FakeWeatherModel) -> Any:
-    """The agent graph around ``model``: call it, run the tool it asks for, call it again."""
+def token_gap(index: int) -> float:
+    """Seconds before token ``index``: 20 to 60 ms, varied but the same on every run."""
+    return 0.020 + 0.040 * ((index * 7) % 13) / 12
 
-    def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        return {"messages": [model.invoke(state["messages"])]}
+
+model = FakeWeatherModel()
+paced_model = FakeWeatherModel(token_pacing=True)
+
+
+def build(chat: FakeWeatherModel | None = None) -> Any:
+    """The agent graph: call the model, run the tool it asks for, call it again. Without
+    ``chat``, the model is paced when the run's config asks for ``token_pacing``."""
+
+    def agent(state: MessagesState, config: RunnableConfig) -> dict[str, list[BaseMessage]]:
+        paced = (config.get("configurable") or {}).get("token_pacing")
+        chosen = chat or (paced_model if paced else model)
+        return {"messages": [chosen.invoke(state["messages"])]}
 
     return (
         StateGraph(MessagesState)
@@ -116,5 +138,5 @@ def build(model: FakeWeatherModel) -> Any:
     )
 
 
-graph = build(FakeWeatherModel())
+graph = build()
 slow_graph = build(FakeWeatherModel(token_delay=0.1, whole_call=True))
