@@ -184,6 +184,10 @@ def test_served_interrupt_holds_until_approve(
     ]
     assert interrupted
     assert all(entry["snapshot"]["interrupt"] == '{"question":"approve?"}' for entry in interrupted)
+    # Nothing of the continuation shows while Approve waits for its click.
+    waiting = [entry for entry in replay.timeline if entry["snapshot"]["approve"]]
+    assert waiting
+    assert not any('"approved"' in entry["snapshot"]["values"] for entry in waiting)
     assert_clean(replay.events)
 
 
