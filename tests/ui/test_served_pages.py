@@ -243,3 +243,21 @@ def test_served_page_rejoins_even_where_the_recording_never_reloaded(
     joins = [r for r in replay.events["requests"] if r.startswith("GET ") and "/stream" in r]
     assert len(joins) == 1, replay.events["requests"]
     assert_clean(replay.events)
+
+
+def test_served_page_reading_history_gets_it_synthesized_from_the_run(
+    browser: Browser, pages: PageServer, agent_demo: Recorded
+):
+    """A page that reads the thread's history (never recorded) gets it synthesized from what
+    the run streamed, and shows the same session after a reload."""
+    with served(agent_demo) as url:
+        replay = play(
+            browser,
+            pages.page("classic", url, "agent_slow", history="1"),
+            ask_and_reload_mid_answer,
+            "history",
+        )
+    assert_agent_session(replay.snapshot)
+    reads = [r for r in replay.events["requests"] if r.startswith("POST ") and "/history" in r]
+    assert reads, replay.events["requests"]
+    assert_clean(replay.events)

@@ -1,5 +1,6 @@
 // A chat page on the classic `useStream` of `@langchain/langgraph-sdk/react` (runs streams).
-// Query: ?api=<API URL>&assistant=<graph>[&thread=<id>]. Resumable runs, rejoined on reload.
+// Query: ?api=<API URL>&assistant=<graph>[&thread=<id>][&history=1]. Resumable runs, rejoined
+// on reload; `history=1` reads the thread's history (POST …/history) instead of its state.
 import React from "react";
 import { createRoot } from "react-dom/client";
 import { useStream } from "@langchain/langgraph-sdk/react";
@@ -20,6 +21,7 @@ function App() {
       setThreadId(id);
     },
     reconnectOnMount: true,
+    fetchStateHistory: params.get("history") === "1",
   });
   return (
     <Chat
