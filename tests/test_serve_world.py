@@ -23,8 +23,9 @@ def human(message_id: str) -> dict:
 
 @pytest.fixture(scope="module")
 def runs_only(langgraph_url, tmp_path_factory):
-    """Two runs recorded through the proxy, with nothing but the runs themselves: the agent
-    on one thread and the interrupt graph on another (each created with an id it chose)."""
+    """Runs recorded through the proxy, with nothing but the runs themselves: the agent on one
+    thread and the interrupt graph on another (each created with an id it chose), and a
+    stateless agent run."""
     folder = tmp_path_factory.mktemp("runs-only")
     with (
         BackgroundServer(proxy_app(langgraph_url, folder)) as proxy,
@@ -41,6 +42,10 @@ def runs_only(langgraph_url, tmp_path_factory):
             with http.stream("POST", f"/threads/{thread}/runs/stream", json=body) as response:
                 assert response.status_code == 200
                 response.read()
+        body = {"assistant_id": "agent", "input": human(str(uuid.uuid4())), "stream_mode": "values"}
+        with http.stream("POST", "/runs/stream", json=body) as response:
+            assert response.status_code == 200
+            response.read()
     return folder
 
 
@@ -164,3 +169,14 @@ def test_a_subset_of_the_recorded_stream_modes_gets_the_recording_filtered(serve
     assert "filtered to ['values']" in values_only.headers["x-streamcassette-recording"]
     body["stream_mode"] = ["values", "updates"]
     assert served.post(f"/threads/{thread}/runs/stream", json=body).status_code == 404
+
+
+def test_every_stateless_run_may_mint_its_own_message_id(served):
+    """Stateless runs share no thread, so each one's fresh message id binds for its own answer:
+    two visitors asking the same stateless run each get their own id back."""
+    for _ in range(2):
+        message_id = str(uuid.uuid4())
+        body = {"assistant_id": "agent", "input": human(message_id), "stream_mode": "values"}
+        answer = served.post("/runs/stream", json=body)
+        assert answer.status_code == 200, answer.text
+        assert message_id in answer.text

@@ -14,12 +14,11 @@ thread share one session.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from .._bind import IdBindings, RequestIds
 from .._cassette import Body, RecordedRequest
 
-__all__ = ["Alignment", "ThreadBindings", "live_request"]
+__all__ = ["Alignment", "ThreadBindings", "align", "live_request"]
 
 # Request headers whose ids matter to what is answered (a join's Last-Event-ID); the rest
 # (referer, origin, user agent) describe the browser, not the world it asks about.
@@ -46,37 +45,33 @@ def live_request(
 
 
 class ThreadBindings:
-    """One :class:`IdBindings` per live thread id (``None``: requests on no thread)."""
+    """One :class:`IdBindings` per live thread id; a request on no thread (a stateless run)
+    binds only for its own answer, so every stateless run may mint its ids afresh."""
 
     def __init__(self) -> None:
-        self._scopes: dict[str | None, IdBindings] = {}
+        self._scopes: dict[str, IdBindings] = {}
         self._lock = threading.Lock()
 
-    def scope(self, thread_id: str | None) -> IdBindings:
+    def session(self, thread_id: str | None) -> IdBindings:
+        if thread_id is None:
+            return IdBindings()
         with self._lock:
             found = self._scopes.get(thread_id)
             if found is None:
                 found = self._scopes[thread_id] = IdBindings()
             return found
 
-    def align(
-        self, thread_id: str | None, live: RecordedRequest, recorded: RecordedRequest
-    ) -> Alignment | None:
-        """``live`` in ``recorded``'s ids, with the bindings that takes; ``None`` when an id
-        is already bound elsewhere (another thread, another message)."""
-        bindings = self.scope(thread_id)
-        new, conflicts = bindings.propose(RequestIds(live), RequestIds(recorded))
-        if conflicts:
-            return None
-        return bindings.translate(live, new), new
-
-    def commit(self, thread_id: str | None, new: dict[str, str]) -> None:
-        self.scope(thread_id).commit(new)
-
     def bind(self, thread_id: str, recorded_thread_id: str) -> None:
         """A thread the page created (or named) stands for a recorded thread."""
-        self.commit(thread_id, {thread_id: recorded_thread_id})
+        self.session(thread_id).commit({thread_id: recorded_thread_id})
 
-    def rewriter(self, thread_id: str | None) -> Callable[[bytes], bytes]:
-        """What turns recorded bytes into the thread's live ids (as bound when it is called)."""
-        return self.scope(thread_id).to_live_bytes
+
+def align(
+    bindings: IdBindings, live: RecordedRequest, recorded: RecordedRequest
+) -> Alignment | None:
+    """``live`` in ``recorded``'s ids, with the new bindings that takes; ``None`` when an id is
+    already bound elsewhere (another thread, another message)."""
+    new, conflicts = bindings.propose(RequestIds(live), RequestIds(recorded))
+    if conflicts:
+        return None
+    return bindings.translate(live, new), new

@@ -47,7 +47,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .._cassette import RecordedFrame, RecordedRequest, RecordedResponse, StreamEnd
-from ._aliases import Alignment, ThreadBindings, live_request
+from ._aliases import Alignment, ThreadBindings, align, live_request
 from ._library import (
     JOIN_PATH,
     RUN_STREAM_PATH,
@@ -263,9 +263,10 @@ class ReplayServer:
     ) -> Response:
         kind: RunKind = "thread" if thread_id is not None else "stateless"
         alignments: dict[int, Alignment] = {}
+        ids = self.bindings.session(thread_id)
 
-        def align(run: RecordedRun) -> tuple[str | None, Any] | None:
-            found = self.bindings.align(thread_id, live, run.entry.request)
+        def aligned(run: RecordedRun) -> tuple[str | None, Any] | None:
+            found = align(ids, live, run.entry.request)
             if found is None:
                 return None
             alignments[run.entry.position] = found
@@ -274,11 +275,11 @@ class ReplayServer:
             asked = translated.body.json_or_none() if translated.body is not None else None
             return (match.group(1) if match else None), asked
 
-        candidates = self.library.candidate_runs(kind, thread_id, body, scope, align)
+        candidates = self.library.candidate_runs(kind, thread_id, body, scope, aligned)
         if not candidates:
             return self._no_run(path, body, scope)
         run = self._pick([run.entry for run in candidates], thread_id, again="first")
-        self.bindings.commit(thread_id, alignments[run.position][1])
+        ids.commit(alignments[run.position][1])
         picked = next(c for c in candidates if c.entry is run)
         self.world.run_served(thread_id, picked)
         if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
@@ -292,7 +293,7 @@ class ReplayServer:
             run.label + (f" filtered to {modes}" if frames is not None else ""),
             speed=self.speed,
             frames=frames,
-            rewrite=self.bindings.rewriter(thread_id),
+            rewrite=ids.to_live_bytes,
         )
 
     def _no_run(self, path: str, body: Any, scope: str | None) -> Response:
@@ -356,7 +357,7 @@ class ReplayServer:
                 entry.interaction.response,
                 entry.label,
                 speed=self.speed,
-                rewrite=self.bindings.rewriter(thread_id),
+                rewrite=self.bindings.session(thread_id).to_live_bytes,
             )
         run = self.library.run_by_id(run_id, scope)
         if run is None:
@@ -377,7 +378,7 @@ class ReplayServer:
             label,
             speed=self.speed,
             frames=frames,
-            rewrite=self.bindings.rewriter(thread_id),
+            rewrite=self.bindings.session(thread_id).to_live_bytes,
         )
 
     # -- everything else ------------------------------------------------------------------
@@ -414,12 +415,12 @@ class ReplayServer:
                 entry.interaction.response,
                 entry.label,
                 speed=self.speed,
-                rewrite=self.bindings.rewriter(live_thread),
+                rewrite=self.bindings.session(live_thread).to_live_bytes,
             )
         if method == "POST" and path == "/threads":
             return self._new_thread(body, scope)
         synthesized = self.world.answer(
-            method, path, query, body, scope, self.bindings.rewriter(thread_id)
+            method, path, query, body, scope, self.bindings.session(thread_id).to_live_bytes
         )
         if synthesized is not None:
             return synthesized

@@ -298,9 +298,9 @@ class Library:
     ) -> list[RecordedRun]:
         """The recorded runs with the request's key that fit it best, in library order.
 
-        Preferred, in order: a run in exactly the stream modes asked (else one recorded in
-        more of them), a run on the requested thread, a run of the same kind (thread or
-        stateless), a recorded body equal to this one. Empty when no run has the key.
+        Preferred, in order: a run on the requested thread, a run of the same kind (thread
+        or stateless), a run in exactly the stream modes asked (else one recorded in more of
+        them), a recorded body equal to this one. Empty when no run has the key.
         ``align`` gives the request's thread and body in a recorded run's ids (the ids the
         client minted, bound to the recorded ones), or ``None`` when they cannot be bound.
         """
@@ -318,9 +318,9 @@ class Library:
                 continue
             live_thread, live_body = found
             rank = (
-                run.key != live_key,
                 live_thread is None or run.entry.thread_id != live_thread,
                 run.kind != kind,
+                run.key != live_key,
                 run.body != live_body,
             )
             ranked.append((rank, run))
