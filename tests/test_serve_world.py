@@ -180,3 +180,20 @@ def test_every_stateless_run_may_mint_its_own_message_id(served):
         answer = served.post("/runs/stream", json=body)
         assert answer.status_code == 200, answer.text
         assert message_id in answer.text
+
+
+def test_serve_exposes_to_a_page_the_headers_langgraph_dev_exposes(served, langgraph_url):
+    """A page on another origin may read from serve exactly the headers it may read from
+    ``langgraph dev`` (Content-Location yes, Location no)."""
+    origin = {"origin": "http://127.0.0.1:9"}
+
+    def exposed(response: httpx.Response) -> set[str]:
+        listed = response.headers.get("access-control-expose-headers", "")
+        return {name.strip().lower() for name in listed.split(",") if name.strip()}
+
+    with httpx.Client(base_url=langgraph_url, trust_env=False, timeout=30) as live:
+        expected = exposed(live.post("/threads", json={}, headers=origin))
+    got = exposed(served.post("/threads", json={}, headers=origin))
+    assert "content-location" in expected
+    assert "location" not in expected
+    assert got == expected
