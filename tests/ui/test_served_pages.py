@@ -20,10 +20,11 @@ from chat import (
     assert_tokens_over_time,
     finished,
 )
+from jsclient import cli
 from loopback import LoopbackServer
 
 from streamcassette import load
-from streamcassette.serve import BackgroundServer, proxy_app, replay_app
+from streamcassette.serve import BackgroundServer, proxy_app
 
 Demo = Callable[[Page], None]
 
@@ -89,10 +90,11 @@ def record(browser, pages, langgraph_url, folder: Path, assistant: str, demo: De
 
 @contextlib.contextmanager
 def served(recorded: Recorded) -> Iterator[str]:
-    """``serve`` on the recorded folder, and a sentinel where the live server was."""
+    """``streamcassette serve FOLDER --speed 1`` (the command, as a user runs it) on the
+    recorded folder, and a listener where the live server was that counts connections."""
     with LoopbackServer(recorded.port) as sentinel:
-        with BackgroundServer(replay_app(recorded.folder, speed=1.0)) as server:
-            yield server.url
+        with cli("serve", str(recorded.folder), "--speed", "1") as (url, _process):
+            yield url
         assert sentinel.connections == 0, f"the replayed page reached {sentinel.requests}"
 
 
