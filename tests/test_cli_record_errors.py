@@ -178,7 +178,10 @@ def test_ctrl_c_cancels_the_run_on_the_server(tmp_path: Path, langgraph_url: str
     assert (tmp_path / "s.json").read_text() == "old"
     run_id = err.split("run ", 1)[1].split()[0]
     client = get_sync_client(url=langgraph_url)
-    runs = client.runs.list(_thread_of(client, run_id))
+    try:
+        runs = client.runs.list(_thread_of(client, run_id))
+    finally:
+        client.close()
     status = next(run["status"] for run in runs if run["run_id"] == run_id)
     assert status in ("interrupted", "error")  # "interrupt" cancels end interrupted
 
