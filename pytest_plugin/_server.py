@@ -1,8 +1,10 @@
-"""The live server that recording and drift runs talk to, and the transports that reach it.
+"""The live server that recording and drift runs talk to.
 
 The URL comes from ``--langgraph-url``, else ``$STREAMCASSETTE_LANGGRAPH_URL``, else an
-embedded ``langgraph dev`` started on a free loopback port from ``--langgraph-config`` or
-the ``langgraph.json`` in the rootdir. The embedded server starts the first time a test
+embedded dev server started on a free loopback port from ``--langgraph-config`` or the
+``langgraph.json`` in the rootdir: ``langgraph dev`` for Python graphs, the project's
+JavaScript server (``npx @langchain/langgraph-cli dev``) for JavaScript/TypeScript graphs or
+``--langgraph-server=js``. The embedded server starts the first time a test
 needs it (replay never does) and stops when pytest ends; under pytest-xdist the controller
 starts the one server of a recording or drift run and hands its URL to the workers.
 """
@@ -11,29 +13,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from streamcassette.devserver import DevServerError, LangGraphDevServer
+from streamcassette._intercept import BYPASS
+from streamcassette._sdk import server_info
+from streamcassette.devserver import DevServerError, LangGraphDevServer, ServerChoice
 
 __all__ = [
     "URL_ENV",
-    "AsyncLiveTransport",
     "LiveServer",
     "LiveServerError",
-    "LiveTransport",
 ]
 
 URL_ENV = "STREAMCASSETTE_LANGGRAPH_URL"
 DEFAULT_CONFIG_NAME = "langgraph.json"
 # The one probe of a given server (seconds): a wrong --langgraph-url fails at once.
 PROBE_TIMEOUT = 2.0
-# The SDK's own transports retry connection failures five times; so do these.
-_RETRIES = 5
-# No idle connection outlives its response: clients that code under test never closes
-# leave no socket behind (which ``filterwarnings = error`` would turn into a failure).
-_LIMITS = httpx.Limits(max_keepalive_connections=0)
 
 
 class LiveServerError(RuntimeError):
@@ -44,18 +40,27 @@ class LiveServer:
     """Resolves, and if need be starts, the one live server of this pytest process."""
 
     def __init__(
-        self, url: str | None, config_path: Path | None, *, failure: str | None = None
+        self,
+        url: str | None,
+        config_path: Path | None,
+        *,
+        failure: str | None = None,
+        server: ServerChoice = "auto",
     ) -> None:
         self._given_url = url.rstrip("/") if url else None
         self.config_path = config_path
+        self.server_choice = server
         self.server: LangGraphDevServer | None = None
         self._failure: str | None = failure
-        self._info: dict[str, str | int] | None = None
         self._probed = False
 
     @classmethod
     def from_options(
-        cls, url_option: str | None, config_option: str | None, rootdir: Path
+        cls,
+        url_option: str | None,
+        config_option: str | None,
+        rootdir: Path,
+        server_option: ServerChoice = "auto",
     ) -> LiveServer:
         url = url_option or os.environ.get(URL_ENV) or None
         config_path: Path | None = None
@@ -65,7 +70,7 @@ class LiveServer:
                 config_path = rootdir / config_path
         elif (rootdir / DEFAULT_CONFIG_NAME).is_file():
             config_path = rootdir / DEFAULT_CONFIG_NAME
-        return cls(url, config_path)
+        return cls(url, config_path, server=server_option)
 
     @property
     def configured(self) -> bool:
@@ -92,9 +97,9 @@ class LiveServer:
         if self._given_url is not None:
             return self._given_url
         if self.server is not None:
-            return f"{self.server.url} (langgraph dev, {self.config_path})"
+            return f"{self.server.url} ({self.server.name}, {self.config_path})"
         if self.config_path is not None:
-            return f"langgraph dev from {self.config_path} (not started)"
+            return f"a dev server from {self.config_path} (not started)"
         return "none"
 
     def url(self) -> str:
@@ -111,7 +116,7 @@ class LiveServer:
             msg = (
                 "no live LangGraph server to record from: pass --langgraph-url URL, set "
                 f"${URL_ENV}, or put a langgraph.json in the rootdir (or name one with "
-                "--langgraph-config) so that the plugin starts `langgraph dev` itself"
+                "--langgraph-config) so that the plugin starts its dev server itself"
             )
             raise LiveServerError(msg)
         if not self.config_path.is_file():
@@ -120,15 +125,17 @@ class LiveServer:
                 "name an existing langgraph.json"
             )
             raise LiveServerError(self._failure)
-        # ``langgraph dev`` resolves the graphs and dependencies of langgraph.json against
-        # its working folder, so it runs in the config's folder, as it does by hand.
-        server = LangGraphDevServer(self.config_path, workdir=self.config_path.parent)
+        # The dev servers resolve the graphs and dependencies of langgraph.json against
+        # their working folder, so they run in the config's folder, as they do by hand.
+        server = LangGraphDevServer(
+            self.config_path, workdir=self.config_path.parent, server=self.server_choice
+        )
         try:
             server.start()
             server.wait_ready()
         except (DevServerError, OSError) as error:
             server.stop()
-            self._failure = f"the embedded langgraph dev server did not start:\n{error}"
+            self._failure = f"the embedded {server.name} server did not start:\n{error}"
             raise LiveServerError(self._failure) from None
         self.server = server
         return server.url
@@ -138,7 +145,9 @@ class LiveServer:
         not there fails the session at once, not each test after the SDK's retries."""
         self._probed = True
         try:
-            httpx.get(url + "/ok", timeout=PROBE_TIMEOUT, trust_env=False)
+            with httpx.Client(timeout=PROBE_TIMEOUT, trust_env=False) as client:
+                # Past any active cassette: the probe is not the code under test's request.
+                client.get(url + "/ok", extensions={BYPASS: True})
         except httpx.HTTPError as error:
             self._failure = (
                 f"cannot reach the LangGraph server at {url} ({type(error).__name__}: "
@@ -150,56 +159,12 @@ class LiveServer:
 
     def server_info(self) -> dict[str, str | int]:
         """The server's ``GET /info`` (versions), for cassette provenance; ``{}`` if none."""
-        if self._info is None:
-            info: Any = None
-            try:
-                response = httpx.get(self.url() + "/info", timeout=2.0, trust_env=False)
-                info = response.json() if response.is_success else None
-            except Exception:  # provenance is optional: never fail a recording over it
-                info = None
-            self._info = (
-                {k: v for k, v in info.items() if isinstance(v, (str, int))}
-                if isinstance(info, dict)
-                else {}
-            )
-        return self._info
+        try:
+            return server_info(self.url()) or {}
+        except LiveServerError:
+            return {}
 
     def stop(self) -> None:
         server, self.server = self.server, None
         if server is not None:
             server.stop()
-
-
-def _retarget(request: httpx.Request, base: httpx.URL) -> None:
-    request.url = request.url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
-    request.headers["host"] = request.url.netloc.decode("ascii")
-
-
-class LiveTransport(httpx.BaseTransport):
-    """Sends every request to the live server, whatever URL its client was built with."""
-
-    def __init__(self, url: str) -> None:
-        self._base = httpx.URL(url)
-        self._inner = httpx.HTTPTransport(retries=_RETRIES, limits=_LIMITS)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        _retarget(request, self._base)
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class AsyncLiveTransport(httpx.AsyncBaseTransport):
-    """Async twin of :class:`LiveTransport`."""
-
-    def __init__(self, url: str) -> None:
-        self._base = httpx.URL(url)
-        self._inner = httpx.AsyncHTTPTransport(retries=_RETRIES, limits=_LIMITS)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        _retarget(request, self._base)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()

@@ -4,7 +4,8 @@ Layers, lowest precedence first: built-in defaults, ``[tool.streamcassette]`` in
 pyproject.toml, the ``stream_cassette_config`` fixture, ``@pytest.mark.stream_cassette``
 (markers on classes/modules below markers on the test itself). Command-line options
 (mode and server) are above them all. Scalar settings take the highest layer that sets
-them; ``mask``, ``redact``, ``redact_keys`` and ``redact_paths`` add up over all layers.
+them; ``mask``, ``redact``, ``redact_keys``, ``redact_paths``, ``allow_hosts`` and ``urls``
+add up over all layers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Literal, cast
 
 from streamcassette import DEFAULT_MATCH_ON, RepeatPolicy
 from streamcassette._diff import KNOWN_MODES
-from streamcassette._mask import MaskRules
+from streamcassette._mask_rules import MaskRules
 from streamcassette._redact import Redactor
 
 __all__ = ["DEFAULT_MODES", "KNOWN_KEYS", "Settings", "build_mask_rules", "merge_layers"]
@@ -32,11 +33,13 @@ _SCALARS = (
     "speed",
     "allow_unmatched",
     "attach",
+    "alias_ids",
+    "require_all_played",
     "before_record_request",
     "before_record_response",
 )
-_ADDITIVE = ("mask", "redact", "redact_keys", "redact_paths")
-_NAME_LISTS = ("redact", "redact_keys", "redact_paths")
+_NAME_LISTS = ("redact", "redact_keys", "redact_paths", "allow_hosts", "urls")
+_ADDITIVE = ("mask", *_NAME_LISTS)
 KNOWN_KEYS = frozenset((*_SCALARS, *_ADDITIVE))
 
 
@@ -64,6 +67,14 @@ class Settings:
     # Where a recording's frames go: a .sse file beside the cassette (True), inside the
     # cassette (False), or by their size (None, "auto": attached from ATTACH_FROM bytes).
     attach: bool | None = None
+    # Bind ids the client mints to the recorded ones (see streamcassette._bind).
+    alias_ids: bool = True
+    # Fail a replayed test that left recorded interactions unasked.
+    require_all_played: bool = False
+    # Hosts a replayed test may still reach (replay is sealed otherwise).
+    allow_hosts: tuple[str, ...] = ()
+    # Further URLs that are the LangGraph server's (for plain httpx clients).
+    urls: tuple[str, ...] = ()
 
 
 def _as_tuple(value: Any, key: str, source: str) -> tuple[Any, ...]:
@@ -104,8 +115,11 @@ def _check(key: str, value: Any, source: str) -> Any:
             msg = f"{source}: speed must be a positive number or None; got {value!r}"
             raise ValueError(msg)
         return None if value is None else float(value)
-    if key == "allow_unmatched":
-        return bool(value)
+    if key in ("allow_unmatched", "alias_ids", "require_all_played"):
+        if not isinstance(value, bool):
+            msg = f"{source}: {key} must be true or false; got {value!r}"
+            raise ValueError(msg)
+        return value
     if key == "attach":
         if value is None or value == "auto":
             return None
@@ -183,6 +197,10 @@ def merge_layers(
         before_record_response=scalars.get("before_record_response"),
         allow_unmatched=bool(scalars.get("allow_unmatched", False)),
         attach=cast("bool | None", scalars.get("attach")),
+        alias_ids=bool(scalars.get("alias_ids", True)),
+        require_all_played=bool(scalars.get("require_all_played", False)),
+        allow_hosts=tuple(dict.fromkeys(names["allow_hosts"])),
+        urls=tuple(dict.fromkeys(names["urls"])),
     )
 
 

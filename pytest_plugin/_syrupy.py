@@ -33,7 +33,8 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
 
 from streamcassette import Cassette, RecordedStream, SSEFrame
-from streamcassette._mask import Masker, MaskRules
+from streamcassette._alias import Masker
+from streamcassette._mask_rules import MaskRules
 
 __all__ = ["HEADER", "StreamSnapshotExtension", "render_stream", "stream_snapshot"]
 

@@ -2,10 +2,13 @@
 
 Data flow, one module each: ``_sse`` (bytes <-> frames) -> ``_cassette`` / ``_format``
 (the model and its file) -> ``_record`` (tee transport) -> ``_replay`` (fake transport)
--> ``_sdk`` (SDK clients and ``use_cassette``); ``_mask`` (volatile values aliased) ->
+-> ``_sdk`` (SDK clients and ``use_cassette``); ``_mask_rules`` (what is volatile) -> ``_alias``
+(the aliasing engine: volatile values found and aliased) -> ``_masked`` (masked streams) ->
 ``_diff`` (stream drift in LangGraph terms) -> ``_learn``; ``_config`` ([tool.streamcassette]).
 """
 
+from ._alias import Masker
+from ._bind import IdBindings
 from ._cassette import (
     AttachedFrames,
     Body,
@@ -29,10 +32,15 @@ from ._diff import (
     diff_streams,
 )
 from ._errors import (
+    BlockedNetworkError,
+    BlockedRequestError,
     CassetteFormatError,
     CassetteNotFoundError,
+    EmptyRecordingWarning,
     StreamCassetteError,
+    StreamCassetteWarning,
     UnmatchedRequestError,
+    UnplayedInteractionsError,
     UnsupportedVersionError,
 )
 from ._format import (
@@ -47,18 +55,8 @@ from ._format import (
     save,
 )
 from ._learn import LearnedPath, Learning, learn_rules
-from ._mask import (
-    HeaderRule,
-    KeyRule,
-    MaskedFrame,
-    MaskedStream,
-    Masker,
-    MaskRules,
-    PathRule,
-    PatternRule,
-    mask_cassette,
-    mask_stream,
-)
+from ._mask_rules import HeaderRule, KeyRule, MaskRules, PathRule, PatternRule, SseIdRule
+from ._masked import MaskedFrame, MaskedStream, mask_cassette, mask_stream
 from ._match import DEFAULT_MATCH_ON, MATCHERS, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
 from ._redact import DEFAULT_REDACTED_HEADERS, Redactor, is_secret_key
@@ -77,6 +75,8 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "AsyncRecordingTransport",
     "AttachedFrames",
+    "BlockedNetworkError",
+    "BlockedRequestError",
     "Body",
     "Cassette",
     "CassetteEndError",
@@ -87,8 +87,10 @@ __all__ = [
     "ConfigError",
     "DiffReport",
     "Difference",
+    "EmptyRecordingWarning",
     "FrameDecoder",
     "HeaderRule",
+    "IdBindings",
     "Interaction",
     "KeyRule",
     "LearnedPath",
@@ -112,11 +114,14 @@ __all__ = [
     "RepeatPolicy",
     "ReplayTransport",
     "SSEFrame",
+    "SseIdRule",
     "StreamCassetteConfig",
     "StreamCassetteError",
+    "StreamCassetteWarning",
     "StreamComparison",
     "StreamEnd",
     "UnmatchedRequestError",
+    "UnplayedInteractionsError",
     "UnsupportedVersionError",
     "attached_file",
     "diff_cassettes",

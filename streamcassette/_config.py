@@ -32,7 +32,7 @@ from typing import Any
 
 from ._diff import POLICIES, Policy, _check
 from ._errors import StreamCassetteError
-from ._mask import MaskRules
+from ._mask_rules import MaskRules
 from ._match import MATCHERS
 from ._redact import Redactor
 
@@ -68,6 +68,10 @@ class StreamCassetteConfig:
     redact_keys: tuple[str, ...] = ()
     redact_paths: tuple[str, ...] = ()
     attach: bool | None = None  # None: "auto", once the frames reach ATTACH_FROM bytes
+    allow_hosts: tuple[str, ...] = ()  # hosts replay may still reach
+    urls: tuple[str, ...] = ()  # further URLs of the LangGraph server (plain httpx clients)
+    alias_ids: bool | None = None  # None: the default (on)
+    require_all_played: bool | None = None  # None: the default (off)
 
 
 # `streamcassette record` and an existing cassette: "once" (the default) keeps it unless
@@ -86,6 +90,10 @@ _KNOWN = (
     "redact-keys",
     "redact-paths",
     "attach",
+    "allow-hosts",
+    "urls",
+    "alias-ids",
+    "require-all-played",
 )
 
 
@@ -196,6 +204,15 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         if not isinstance(attach, bool) and attach != "auto":
             msg = f'attach must be true, false or "auto", not {attach!r}'
             raise ValueError(msg)
+        allow_hosts = tuple(_strings(settings, "allow-hosts", []))
+        urls = tuple(_strings(settings, "urls", []))
+        switches = {}
+        for key in ("alias-ids", "require-all-played"):
+            value = settings.get(key)
+            if value is not None and not isinstance(value, bool):
+                msg = f"{key} must be true or false, not {value!r}"
+                raise ValueError(msg)
+            switches[key] = value
     except (ValueError, TypeError) as exc:
         msg = f"{where}: {exc}"
         raise ConfigError(msg) from None
@@ -211,6 +228,10 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         redact_keys=redact_keys,
         redact_paths=redact_paths,
         attach=None if attach == "auto" else attach,
+        allow_hosts=allow_hosts,
+        urls=urls,
+        alias_ids=switches["alias-ids"],
+        require_all_played=switches["require-all-played"],
     )
 
 

@@ -6,7 +6,7 @@ masked form, so that a node that ran in one stream only, an extra frame or a cha
 reported as such rather than as a cascade of field differences. Only frames that align but
 differ are explained field by field, with DeepDiff.
 
-Masked frames are compared with frame-local references to placeholders (see ``_mask``), so a
+Masked frames are compared with frame-local references to placeholders (see ``_alias``), so a
 frame's key does not depend on how the stream's numbering went; the links between frames (the
 same id in two places) are then checked as a one-to-one correspondence between the recorded
 and the live placeholders. An extra node that shifts every later ``<uuid:n>`` is one difference,
@@ -30,17 +30,11 @@ import orjson
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 
+from ._alias import Original, _numbered, _reindex
 from ._cassette import Cassette
 from ._gc import paused_gc
-from ._mask import (
-    MaskedFrame,
-    MaskedStream,
-    MaskRules,
-    Original,
-    _numbered,
-    _reindex,
-    mask_cassette,
-)
+from ._mask_rules import MaskRules
+from ._masked import MaskedFrame, MaskedStream, mask_cassette
 from ._match import json_difference
 
 __all__ = [

@@ -282,6 +282,7 @@ def _field_value(line: bytes) -> bytes:
 
 def _path_matcher(paths: tuple[str, ...]) -> Any:
     # The masking path-glob syntax, so redact_paths read like mask paths.
-    from ._mask import PathRule, _PathMatcher
+    from ._alias import _PathMatcher
+    from ._mask_rules import PathRule
 
     return _PathMatcher([PathRule(path, kind="redacted") for path in paths])

@@ -1,4 +1,5 @@
-"""Shared fixtures: one real ``langgraph dev`` server per test session (per xdist worker)."""
+"""Shared fixtures: one real ``langgraph dev`` server per test session (per xdist worker), and
+one JavaScript LangGraph server for the tests that need it (``tests/js_graphs``)."""
 
 import socket
 import threading
@@ -11,6 +12,8 @@ from fake_clock import FakeClock
 from streamcassette.devserver import LangGraphDevServer
 
 GRAPHS_CONFIG = Path(__file__).parent / "graphs" / "langgraph.json"
+# LangGraph.js graphs; scripts/setup.sh installs their server (`npm ci` of tests/js_graphs).
+JS_GRAPHS_CONFIG = Path(__file__).parent / "js_graphs" / "langgraph.json"
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +26,18 @@ def langgraph_server() -> Iterator[LangGraphDevServer]:
     # Several jobs, so a run parked on a gate or an interrupt does not hold up the others.
     with LangGraphDevServer(GRAPHS_CONFIG, n_jobs_per_worker=8) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def langgraph_js_server() -> Iterator[LangGraphDevServer]:
+    """The JavaScript server (`@langchain/langgraph-cli dev`), stopped by process group."""
+    with LangGraphDevServer(JS_GRAPHS_CONFIG, server="js") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def langgraph_js_url(langgraph_js_server: LangGraphDevServer) -> str:
+    return langgraph_js_server.url
 
 
 @pytest.fixture(scope="session")

@@ -243,17 +243,13 @@ class Recording:
     live: list[StreamPart]
 
 
-@pytest.fixture(scope="module")
-def recordings(
-    langgraph_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Recording]:
-    """Every flow recorded live once, all at the same time."""
-    folder = tmp_path_factory.mktemp("cassettes")
+def record_flows(url: str, flows: list[Flow], folder: Path) -> dict[str, Recording]:
+    """Every flow recorded live once from the server at ``url``, all at the same time."""
     results: dict[str, Recording] = {}
 
     async def record_async(flow: Flow) -> None:
         session = CassetteSession(folder / f"{flow.name}.json", mode="record")
-        client = session.client(langgraph_url)
+        client = session.client(url)
         with anyio.fail_after(60):
             live = await flow.run_async(client)
         await client.aclose()
@@ -261,14 +257,14 @@ def recordings(
 
     def record_sync(flow: Flow) -> None:
         session = CassetteSession(folder / f"{flow.name}.json", mode="record")
-        client = session.sync_client(langgraph_url)
+        client = session.sync_client(url)
         live = flow.run_sync(client)
         client.close()
         results[flow.name] = Recording(session.save(), live)
 
     async def record_all() -> None:
         async with anyio.create_task_group() as group:
-            for flow in FLOWS.values():
+            for flow in flows:
                 if flow.record_sync:
                     group.start_soon(anyio.to_thread.run_sync, record_sync, flow)
                 else:
@@ -276,6 +272,14 @@ def recordings(
 
     anyio.run(record_all)
     return results
+
+
+@pytest.fixture(scope="module")
+def recordings(
+    langgraph_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Recording]:
+    """Every flow recorded live once, all at the same time."""
+    return record_flows(langgraph_url, list(FLOWS.values()), tmp_path_factory.mktemp("cassettes"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .._diff import _selector, _stream_mode
-from .._mask import mask_cassette
+from .._masked import mask_cassette
 from ._rules import RULES_HELP, load, settings
 
 
@@ -67,7 +67,7 @@ def command(
 
 
 def _filtered_text(stream: object, wanted: object) -> str:
-    from .._mask import MaskedStream
+    from .._masked import MaskedStream
 
     assert isinstance(stream, MaskedStream)
     assert callable(wanted)

@@ -22,12 +22,17 @@ def print_part(event: str, data: Any) -> None:
     click.echo("\n")
 
 
+# What an AI message chunk says its type is: ``AIMessageChunk`` from the Python server,
+# ``ai`` from the JavaScript server (LangChain.js serialises a chunk by its message type).
+AI_CHUNK_TYPES = frozenset({"AIMessageChunk", "ai"})
+
+
 def token_text(event: str, data: Any) -> str | None:
     """The text of a streamed LLM token (``messages-tuple`` mode), else ``None``."""
     if not event.startswith("messages") or not isinstance(data, list) or len(data) != 2:
         return None
     chunk = data[0]
-    if not isinstance(chunk, dict) or chunk.get("type") != "AIMessageChunk":
+    if not isinstance(chunk, dict) or chunk.get("type") not in AI_CHUNK_TYPES:
         return None
     content = chunk.get("content")
     text = content if isinstance(content, str) else ""

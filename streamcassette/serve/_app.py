@@ -7,7 +7,8 @@ How a request is answered:
   :meth:`Library.candidate_runs` for the preferences between several.
 * ``GET /threads/{thread_id}/runs/{run_id}/stream`` (a join) plays a recorded join with the
   same ``Last-Event-ID`` and ``stream_mode``; without one, it plays the run's own recorded
-  stream from after ``Last-Event-ID`` (ids compared as the server compares them), filtered
+  stream from after ``Last-Event-ID`` (in the order of the server that recorded it: see
+  ``_resume``), filtered
   by ``stream_mode`` as the server filters. Without ``Last-Event-ID`` that is the whole run.
 * Anything else plays a recorded interaction with the same method and path; the same query
   and body are preferred. ``POST /threads`` with nothing recorded answers with a new idle
@@ -58,6 +59,7 @@ from ._library import (
     mode_matches,
 )
 from ._limits import DEFAULT_MAX_BODY, ECHO_CHARS, BodyTooLarge, clip, read_body, too_large
+from ._resume import ServerKind, recording_server, resumes_after
 
 __all__ = [
     "CASSETTE_HEADER",
@@ -297,7 +299,8 @@ class ReplayServer:
                 "to fix: join a recorded run (GET /cassettes lists their ids)"
             )
             return _error(404, detail, self.library.listing(scope))
-        frames = _resumed(run, last_event_id, modes)
+        server = recording_server(self.library.cassettes[run.entry.cassette].provenance, run.frames)
+        frames = _resumed(run, last_event_id, modes, server)
         self._advance(run.entry, None)
         assert run.entry.interaction.response is not None
         label = f"{run.entry.label} joined" + (
@@ -420,12 +423,15 @@ class ReplayServer:
             self.cursor[entry.thread_id] = entry.position
 
 
-def _resumed(run: RecordedRun, last_event_id: str | None, modes: list[str]) -> list[RecordedFrame]:
+def _resumed(
+    run: RecordedRun, last_event_id: str | None, modes: list[str], server: ServerKind
+) -> list[RecordedFrame]:
     """The frames a join after ``last_event_id`` gets, re-timed to start at once."""
+    after = resumes_after(server, last_event_id) if last_event_id is not None else None
     kept: list[RecordedFrame] = []
     for frame in run.frames:
         parsed = frame.parse()
-        if last_event_id is not None and (parsed.id is None or not parsed.id > last_event_id):
+        if after is not None and not after(parsed.id):
             continue
         if parsed.is_event and not mode_matches(parsed.event or "message", modes):
             continue

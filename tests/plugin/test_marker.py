@@ -122,9 +122,9 @@ def test_unknown_marker_setting_is_an_error(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.stream_cassette on test_typo.py::test_typo: unknown setting(s) "
-            "'polcy'; known settings: allow_unmatched, attach, before_record_request, "
-            "before_record_response, mask, match_on, modes, policy, redact, redact_keys, "
-            "redact_paths, repeats, speed*"
+            "'polcy'; known settings: alias_ids, allow_hosts, allow_unmatched, attach, "
+            "before_record_request, before_record_response, mask, match_on, modes, policy, "
+            "redact, redact_keys, redact_paths, repeats, require_all_played, speed, urls*"
         ]
     )
 
