@@ -17,7 +17,15 @@ from typing import ClassVar
 import pytest
 from langgraph_sdk import get_sync_client
 
-from streamcassette import load
+from streamcassette import load, save
+from streamcassette._cassette import (
+    Cassette,
+    Interaction,
+    RecordedFrame,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedStream,
+)
 
 CLI = [sys.executable, "-m", "streamcassette.cli"]
 
@@ -276,3 +284,19 @@ def test_dropped_stream_says_what_was_kept_without_reconnecting(tmp_path: Path) 
     assert allowed.returncode == 0, assert_clean(allowed)
     (_, stream), *_ = load(tmp_path / "d.json").streams()
     assert stream.response.stream.end.value == "dropped"  # type: ignore[union-attr]
+
+
+def test_play_of_a_stream_that_cannot_replay_is_one_paragraph(tmp_path: Path) -> None:
+    """A cassette that loads but whose stream the SDK refuses (no content type) stops
+    playback with exit 1 and the reason, not a traceback."""
+    stream = RecordedStream(frames=[RecordedFrame(0.0, b"event: updates\ndata: {}\n\n")])
+    interaction = Interaction(
+        RecordedRequest("POST", "/runs/stream"), RecordedResponse(200, stream=stream)
+    )
+    path = save(Cassette(interactions=[interaction]), tmp_path / "odd.json")
+    result = subprocess.run(
+        [*CLI, "play", "--instant", str(path)], capture_output=True, text=True, timeout=60
+    )
+    output = assert_clean(result)
+    assert result.returncode == 1
+    assert f"{path}: playback stopped: TransportError" in output
