@@ -59,7 +59,7 @@ from ._mask_rules import HeaderRule, KeyRule, MaskRules, PathRule, PatternRule, 
 from ._masked import MaskedFrame, MaskedStream, mask_cassette, mask_stream
 from ._match import DEFAULT_MATCH_ON, MATCHERS, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
-from ._redact import DEFAULT_REDACTED_HEADERS, Redactor
+from ._redact import DEFAULT_REDACTED_HEADERS, Redactor, is_secret_key
 from ._replay import CassetteEndError, RepeatPolicy, ReplayTransport
 from ._sdk import CassetteSession, Mode, replay_client, replay_sync_client, use_cassette
 from ._sse import FrameDecoder, SSEFrame, encode_frames, parse_frame
@@ -129,6 +129,7 @@ __all__ = [
     "dumps",
     "encode_frames",
     "frames_file_path",
+    "is_secret_key",
     "learn_rules",
     "load",
     "load_config",

@@ -14,7 +14,7 @@ credential was sent. Replay redacts the live request the same way before matchin
 redacted recording still matches.
 
 Frames are the hot path of recording: a frame is parsed only when a cheap byte search finds a
-key that could be secret (see ``_SCAN_WORDS``); the rest pass through untouched.
+key that could be secret (see ``_SCAN_NEEDLES``); the rest pass through untouched.
 """
 
 from __future__ import annotations

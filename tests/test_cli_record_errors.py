@@ -3,18 +3,29 @@ traceback, the server's own detail, and an existing cassette kept."""
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from langgraph_sdk import get_sync_client
 
-from streamcassette import load
+from streamcassette import load, save
+from streamcassette._cassette import (
+    Cassette,
+    Interaction,
+    RecordedFrame,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedStream,
+)
 
 CLI = [sys.executable, "-m", "streamcassette.cli"]
 
@@ -178,7 +189,10 @@ def test_ctrl_c_cancels_the_run_on_the_server(tmp_path: Path, langgraph_url: str
     assert (tmp_path / "s.json").read_text() == "old"
     run_id = err.split("run ", 1)[1].split()[0]
     client = get_sync_client(url=langgraph_url)
-    runs = client.runs.list(_thread_of(client, run_id))
+    try:
+        runs = client.runs.list(_thread_of(client, run_id))
+    finally:
+        client.close()
     status = next(run["status"] for run in runs if run["run_id"] == run_id)
     assert status in ("interrupted", "error")  # "interrupt" cancels end interrupted
 
@@ -205,3 +219,84 @@ def test_unreadable_cassette_exits_2_everywhere(tmp_path: Path, command: str) ->
     assert result.returncode == 2, output
     assert "not valid JSON" in output
     assert str(bad) in output
+
+
+class _DroppingHandler(http.server.BaseHTTPRequestHandler):
+    """A LangGraph-shaped server whose run stream breaks after one event."""
+
+    protocol_version = "HTTP/1.1"
+    requests_seen: ClassVar[list[str]] = []
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _json(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.requests_seen.append(f"GET {self.path}")
+        self._json(b'{"ok":true}')
+
+    def do_POST(self) -> None:
+        self.requests_seen.append(f"POST {self.path}")
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path == "/threads":
+            self._json(b'{"thread_id":"t-1"}')
+            return
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("location", "/threads/t-1/runs/r-1/stream")
+        self.send_header("content-location", "/threads/t-1/runs/r-1")
+        self.end_headers()
+        frame = b'event: metadata\r\ndata: {"run_id":"r-1"}\r\n\r\n'
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+        self.wfile.flush()
+        self.close_connection = True  # no last chunk: the stream breaks here
+
+
+def test_dropped_stream_says_what_was_kept_without_reconnecting(tmp_path: Path) -> None:
+    """A stream that breaks mid-run exits 1 at once, says how many events arrived and that
+    nothing was written; the SDK's reconnects are not sent. --allow-error saves it as
+    dropped."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DroppingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = record(url, "agent", "--input", "{}", "-o", "d.json", cwd=tmp_path)
+        seen = list(_DroppingHandler.requests_seen)
+        allowed = record(
+            url, "agent", "--input", "{}", "-o", "d.json", "--allow-error", cwd=tmp_path
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    output = assert_clean(result)
+    assert result.returncode == 1
+    assert "the stream dropped after 1 events" in output
+    assert "Nothing was written" in output
+    assert seen == ["GET /ok", "POST /threads", "POST /threads/t-1/runs/stream"]
+    assert allowed.returncode == 0, assert_clean(allowed)
+    (_, stream), *_ = load(tmp_path / "d.json").streams()
+    assert stream.response.stream.end.value == "dropped"  # type: ignore[union-attr]
+
+
+def test_play_of_a_stream_that_cannot_replay_is_one_paragraph(tmp_path: Path) -> None:
+    """A cassette that loads but whose stream the SDK refuses (no content type) stops
+    playback with exit 1 and the reason, not a traceback."""
+    stream = RecordedStream(frames=[RecordedFrame(0.0, b"event: updates\ndata: {}\n\n")])
+    interaction = Interaction(
+        RecordedRequest("POST", "/runs/stream"), RecordedResponse(200, stream=stream)
+    )
+    path = save(Cassette(interactions=[interaction]), tmp_path / "odd.json")
+    result = subprocess.run(
+        [*CLI, "play", "--instant", str(path)], capture_output=True, text=True, timeout=60
+    )
+    output = assert_clean(result)
+    assert result.returncode == 1
+    assert f"{path}: playback stopped: TransportError" in output

@@ -242,3 +242,23 @@ def test_proxy_writes_no_secret(tmp_path: Path, langgraph_url: str) -> None:
     assert assert_no_secret(out) >= 1
     written = [path for path in out.glob("*.json")]
     assert any("<redacted>" in path.read_text() for path in written)
+
+
+def test_pyproject_redact_settings_are_read_and_checked(tmp_path: Path) -> None:
+    """``redact-keys`` and ``redact-paths`` are read from [tool.streamcassette]; a path
+    glob that cannot be read is an error naming the file."""
+    from streamcassette import load_config
+    from streamcassette._config import ConfigError
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.streamcassette]\nredact-keys = ["tenant_code"]\nredact-paths = ["**.note"]\n'
+    )
+    config = load_config(tmp_path)
+    assert config.redact_keys == ("tenant_code",)
+    assert config.redact_paths == ("**.note",)
+    pyproject.write_text('[tool.streamcassette]\nredact-paths = ["a..b"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(pyproject) in str(caught.value)
+    assert "a..b" in str(caught.value)
