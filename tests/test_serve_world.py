@@ -10,7 +10,17 @@ import uuid
 import httpx
 import pytest
 
-from streamcassette.serve import BackgroundServer, proxy_app, replay_app
+from streamcassette import (
+    Body,
+    Cassette,
+    Interaction,
+    RecordedFrame,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedStream,
+)
+from streamcassette.serve import BackgroundServer, Library, proxy_app, replay_app
+from streamcassette.serve._world import RunOutcome
 
 AGENT_MODES = ["messages-tuple", "values"]
 QUESTION = "what's the weather in la"
@@ -197,3 +207,33 @@ def test_serve_exposes_to_a_page_the_headers_langgraph_dev_exposes(served, langg
     assert "content-location" in expected
     assert "location" not in expected
     assert got == expected
+
+
+def recorded_run(*frames: bytes):
+    """A library of one recorded run on a thread, streaming ``frames``."""
+    request = RecordedRequest(
+        "POST",
+        "/threads/6f1c1f5e-1d7a-4a59-9a55-0c2d3e4f5a6b/runs/stream",
+        body=Body(b'{"assistant_id": "agent", "input": {}}'),
+    )
+    stream = RecordedStream(frames=[RecordedFrame(0.0, frame) for frame in frames])
+    response = RecordedResponse(200, stream=stream)
+    library = Library({"run": Cassette(interactions=[Interaction(request, response)])})
+    return library.runs[0]
+
+
+def test_an_interrupt_sent_alone_keeps_the_state_before_it():
+    """The server sends an interrupt as a values event of its own: the thread's state stays
+    what the previous values event said, with the interrupt pending."""
+    outcome = RunOutcome.of(
+        recorded_run(
+            b'event: metadata\r\ndata: {"run_id": "r1"}\r\n\r\n',
+            b'event: values\r\ndata: {"messages": [1]}\r\n\r\n',
+            b'event: values|sub:1\r\ndata: {"inner": true}\r\n\r\n',
+            b'event: values\r\ndata: {"__interrupt__": [{"value": "ok?", "id": "i1"}]}\r\n\r\n',
+        )
+    )
+    assert outcome.run_id == "r1"
+    assert outcome.values == {"messages": [1]}
+    assert outcome.interrupts == [{"value": "ok?", "id": "i1"}]
+    assert outcome.status == "success"

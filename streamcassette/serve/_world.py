@@ -62,21 +62,23 @@ class RunOutcome:
             parsed = frame.parse()
             if not parsed.is_event or parsed.data is None:
                 continue
-            event = (parsed.event or "").split("|")[0]
+            # A subgraph's events (``values|sub:…``) are not the thread's own state.
+            event = parsed.event or ""
             if event not in ("metadata", "values", "updates", "checkpoints", "error"):
                 continue
             try:
                 data = orjson.loads(parsed.data)
             except orjson.JSONDecodeError:
                 continue
-            if "|" in (parsed.event or ""):
-                continue  # a subgraph's event: not the thread's own state
             if event == "metadata" and isinstance(data, dict) and run_id is None:
                 run_id = data.get("run_id")
             elif event == "values" and isinstance(data, dict):
                 found = data.get("__interrupt__")
                 interrupts = list(found) if isinstance(found, list) else []
-                values = {key: value for key, value in data.items() if key != "__interrupt__"}
+                # At an interrupt the server sends the interrupt alone; the state stays.
+                state = {key: value for key, value in data.items() if key != "__interrupt__"}
+                if state or found is None:
+                    values = state
             elif event == "updates" and isinstance(data, dict):
                 found = data.get("__interrupt__")
                 if isinstance(found, list):
