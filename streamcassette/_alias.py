@@ -575,14 +575,14 @@ def _compiled(rules: MaskRules) -> _Compiled:
 
 # --- the masker ------------------------------------------------------------------------------
 
-_TAIL_MIN = 200  # characters: a smaller last array element is masked with the rest
-_TAILS_KEPT = 64  # remembered last elements per masker (a stream repeats a few at a time)
+_PIECE_MIN = 100  # characters: a smaller piece is masked with the rest
+_PIECES_KEPT = 64  # remembered pieces per masker (a stream repeats a few at a time)
 _UNSEEN: Any = object()
 
 
-class _Tail:
-    """The last element of a JSON array text, masked alone: its shape with references from 0,
-    and the values they stand for."""
+class _Piece:
+    """A piece of JSON text masked alone: its shape with references from 0, and the values
+    they stand for."""
 
     __slots__ = ("distinct", "kinds", "shapes", "values")
 
@@ -593,11 +593,15 @@ class _Tail:
         self.shapes: dict[Any, str] = {0: shape}  # by the references it is attached after
 
     def attach(self, refs: _Refs) -> str:
-        """This tail's shape with its values registered in ``refs`` after what is there."""
+        """This piece's shape with its values registered in ``refs`` after what is there."""
         values = self.values
         if not values:
             return self.shapes[0]
         before = refs.values
+        if not before:  # the usual first piece with values: nothing to shift
+            before.extend(values)
+            refs.kinds.extend(self.kinds)
+            return self.shapes[0]
         offset = len(before)
         if refs.local is None and self.distinct.isdisjoint(before):
             before.extend(values)  # no value shared with the head: references shift by offset
@@ -629,7 +633,7 @@ class Masker:
         self._numbers: dict[Original, int] = {}  # (kind, original) -> its number
         self._counts: dict[str, int] = {}  # kind -> placeholders made so far
         self._names: dict[str, str] = {}  # event names that mask to no reference
-        self._tails: dict[str, _Tail | None] = {}  # last array elements, masked (see _text)
+        self._pieces: dict[str, _Piece | None] = {}  # repeated JSON pieces, masked (_text)
 
     def alias(self, kind: str, value: Any) -> str:
         """The numbered placeholder of a value of a kind, made on first sight."""
@@ -716,31 +720,38 @@ class Masker:
         """The text passes over raw JSON (``refs.structural`` set when the frame needs its
         parsed JSON instead).
 
-        JSON text is masked in two pieces when it ends with a big array element after a
-        ``,{"`` outside any string (LangGraph's ``messages`` frames end with the run's
-        metadata, the same for every token of a message): the head, then that last element,
-        whose masking is remembered. No value can span the cut, so the pieces mask as the
-        whole would; their references are numbered head first, for every text alike.
+        Big JSON texts are masked in up to three pieces, cut outside strings: the first
+        string value with what precedes it (``[{"content":"<token>",``), the rest of that
+        element, and the last element of the array after a ``,{"``. LangGraph's ``messages``
+        frames repeat the last two for every token of a message (the message's other fields,
+        the run's metadata), so their masking is remembered. No value can span a cut (each
+        is after a ``,`` that follows a string or precedes an object), so the pieces mask as
+        the whole would; their references are numbered piece by piece, for every text alike.
         """
         cut = text.rfind(',{"') + 1
-        if cut and len(text) - cut >= _TAIL_MIN:
-            head = text[:cut]
-            if "\\" not in head and not head.count('"') % 2:  # the cut is outside strings
-                tail = text[cut:]
-                tails = self._tails
-                entry: _Tail | None = tails.get(tail, _UNSEEN)
-                if entry is _UNSEEN:
-                    if len(tails) >= _TAILS_KEPT:
-                        tails.clear()
-                    entry = tails[tail] = self._tail(tail)
-                if entry is None:  # the last element needs the parsed JSON: so does the whole
-                    refs.structural = True
-                    return text
-                masked_head = self._passes(head, refs)
-                if refs.structural:
-                    return text
-                return masked_head + entry.attach(refs)
-        return self._passes(text, refs)
+        if not cut or len(text) - cut < _PIECE_MIN:
+            return self._passes(text, refs)
+        head = text[:cut]
+        if "\\" in head or head.count('"') % 2:  # a backslash, or the cut is in a string
+            return self._passes(text, refs)
+        tail = self._piece(text[cut:])
+        if tail is None:  # the last element needs the parsed JSON: so does the whole
+            refs.structural = True
+            return text
+        middle: _Piece | None = None
+        start = head.find('",') + 2
+        if start >= 2 and len(head) - start >= _PIECE_MIN and not head.count('"', 0, start) % 2:
+            middle = self._piece(head[start:])
+            if middle is None:
+                refs.structural = True
+                return text
+            head = head[:start]
+        masked = self._passes(head, refs)
+        if refs.structural:
+            return text
+        if middle is not None:
+            masked += middle.attach(refs)
+        return masked + tail.attach(refs)
 
     def _passes(self, text: str, refs: _Refs) -> str:
         for guard, apply in self._compiled.text_steps:
@@ -748,10 +759,18 @@ class Masker:
                 text = apply(text, refs)
         return text
 
-    def _tail(self, tail: str) -> _Tail | None:
-        refs = _Refs()
-        shape = self._passes(tail, refs)
-        return None if refs.structural else _Tail(shape, refs.kinds, refs.values)
+    def _piece(self, piece: str) -> _Piece | None:
+        """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON)."""
+        pieces = self._pieces
+        found: _Piece | None = pieces.get(piece, _UNSEEN)
+        if found is _UNSEEN:
+            if len(pieces) >= _PIECES_KEPT:
+                pieces.clear()
+            refs = _Refs()
+            shape = self._passes(piece, refs)
+            found = None if refs.structural else _Piece(shape, refs.kinds, refs.values)
+            pieces[piece] = found
+        return found
 
     def _structural(self, text: str, refs: _Refs) -> str:
         """Every rule applied to the parsed JSON, value by value in document order (for path

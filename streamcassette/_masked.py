@@ -311,7 +311,7 @@ def _mask_frames(
     kinds, values = refs.kinds, refs.values
     names = masker._names
     plain = masker._plain
-    sse_id = masker._sse_id
+    id_rules, ref = masker._compiled.sse_ids, refs.ref
     json_text = masker._json
     structural = masker._structural
     compiled = masker._compiled
@@ -375,7 +375,14 @@ def _mask_frames(
                     refs.structural = True
                     masked = structural(data, refs)
                 data_shape = masked
-        id_shape = sse_id(event_id, refs) if event_id is not None else None
+        id_shape = None
+        if event_id is not None:  # Masker._sse_id, unrolled
+            for fullmatch, kind, numbered in id_rules:
+                if fullmatch(event_id) is not None:
+                    id_shape = ref(kind, event_id, numbered)
+                    break
+            else:
+                id_shape = plain(event_id, refs)
         if values:
             if refs.structural:  # references a path rule masked away: drop them
                 (event_shape, data_shape, id_shape), kept_kinds, kept_values = _reindex(

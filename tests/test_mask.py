@@ -410,3 +410,49 @@ def test_provider_tool_call_ids_mask_alike_with_or_without_digits(
     assert any("<tool_call:1>" in (text or "") for text in as_recorded)
     assert masked_with(first) == as_recorded
     assert masked_with(second) == as_recorded
+
+
+def _by_value(shape: str, refs: Any) -> str:
+    """A masked text with each reference written as its kind and value (numbering aside)."""
+    return re.sub(
+        "\ue000([0-9]+)\ue001",
+        lambda m: f"<{refs.kinds[int(m.group(1))]}={refs.values[int(m.group(1))]}>",
+        shape,
+    )
+
+
+_ids = st.builds(lambda n: str(uuid.UUID(int=n)), st.integers(0, 2**128 - 1))
+_token = st.text(st.sampled_from('ab ,{}"\\:-_0123456789'), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    token=_token,
+    message_id=_ids,
+    run_id=_ids,
+    call=st.text(_BASE62, min_size=24, max_size=24),
+    pad=st.integers(0, 150),
+    more=st.booleans(),
+)
+def test_masking_in_pieces_agrees_with_masking_the_whole_text(
+    token: str, message_id: str, run_id: str, call: str, pad: int, more: bool
+) -> None:
+    """A messages frame masked piece by piece (token, rest of the chunk, metadata) masks the
+    same values at the same places as the whole text masked at once."""
+    from streamcassette._alias import _Refs
+
+    chunk = {"content": token, "id": f"lc_run--{message_id}", "pad": "x" * pad}
+    chunk["tool_call_chunks"] = [{"id": f"call_{call}"}] if more else []
+    meta = {"run_id": run_id, "langgraph_api_url": "http://127.0.0.1:1", "pad": "y" * pad}
+    meta["at"] = "2026-01-02T03:04:05Z"
+    text = json.dumps([chunk, meta], ensure_ascii=False, separators=(",", ":"))
+    masker, pieces, whole = Masker(), _Refs(), _Refs()
+    for _ in range(2):  # the second time from the remembered pieces
+        in_pieces = masker._text(text, pieces)
+        at_once = masker._passes(text, whole)
+        assert _by_value(in_pieces, pieces) == _by_value(at_once, whole)
+        found = sorted(zip(pieces.kinds, pieces.values, strict=True))
+        assert found == sorted(zip(whole.kinds, whole.values, strict=True))
+        pieces, whole = _Refs(), _Refs()
+    if "\\" not in text and pad >= 120:
+        assert len(masker._pieces) == 2  # the rest of the chunk and the metadata, remembered
