@@ -20,6 +20,7 @@ from streamcassette import (
     PathRule,
     PatternRule,
     RecordedFrame,
+    SseIdRule,
     mask_cassette,
     parse_frame,
 )
@@ -219,9 +220,11 @@ def test_config_round_trip() -> None:
             paths=["**.response_metadata.id"],
             patterns=[PatternRule("chatcmpl-[A-Za-z0-9]+", "completion", numbered=False)],
             headers=["x-request-id"],
+            sse_ids=[SseIdRule("evt-[0-9]+", "event_number")],
         )
     )
     config = rules.to_config()
+    assert config["sse_ids"] == [{"pattern": "evt-[0-9]+", "kind": "event_number"}]
     assert config["disable"] == ["tool_call"]
     assert MaskRules.from_config(config) == rules
     assert MaskRules.from_config({}) == MaskRules.default()
@@ -238,6 +241,8 @@ def test_config_round_trip() -> None:
         ({"keys": [{"key": "a", "kinds": "b"}]}, "mask.keys[0]: unknown setting 'kinds'"),
         ({"disable": ["nope"]}, "no built-in rule has kind 'nope'"),
         ({"keys": [{"key": "a", "kind": "not a kind"}]}, "is not a placeholder name"),
+        ({"sse_ids": ["[0-9]*"]}, "SSE id rule '[0-9]*' matches an empty id"),
+        ({"sse_ids": [{"pattern": "[", "kind": "x"}]}, "SSE id rule: '[' is not a valid"),
     ],
 )
 def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], message: str) -> None:
@@ -421,7 +426,6 @@ def _by_value(shape: str, refs: Any) -> str:
     )
 
 
-_ids = st.builds(lambda n: str(uuid.UUID(int=n)), st.integers(0, 2**128 - 1))
 _token = st.text(st.sampled_from('ab ,{}"\\:-_0123456789'), max_size=12)
 
 
