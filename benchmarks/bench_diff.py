@@ -37,6 +37,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -58,6 +59,9 @@ from streamcassette import (
 )
 from streamcassette._cassette import Body
 
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script or imported by the tests
+from bench_core import run_metadata
+
 TEXT = (
     "The weather in Los Angeles is sunny and 72 degrees with a light breeze from the west "
     "today, a low of 58 °F overnight and patchy morning fog near the coast — café 🌤"
@@ -77,43 +81,13 @@ class Ids:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.thread, self.run, self.assistant = self.uuid(), self.uuid(), self.uuid()
+        self.triple = (self.thread, self.run, self.assistant)
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def call(self) -> str:
         return "call_" + "".join(self.rng.choices(ALPHANUMERIC, k=24))
-
-
-def _metadata(ids: Ids, step: int, node: str, task: str, *, model: bool) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "created_by": "system",
-        "graph_id": "agent",
-        "assistant_id": ids.assistant,
-        "run_attempt": 1,
-        "langgraph_version": "1.2.22",
-        "langgraph_api_version": "0.16.7",
-        "langgraph_plan": "enterprise",
-        "langgraph_host": "self-hosted",
-        "langgraph_api_url": "http://127.0.0.1:51357",
-        "run_id": ids.run,
-        "thread_id": ids.thread,
-        "ls_integration": "langchain_chat_model" if model else "langgraph",
-        "langgraph_step": step,
-        "langgraph_node": node,
-        "langgraph_triggers": [f"branch:to:{node}"],
-        "langgraph_path": ["__pregel_pull", node],
-        "langgraph_checkpoint_ns": f"{node}:{task}",
-    }
-    if model:
-        meta |= {
-            "checkpoint_ns": f"{node}:{task}",
-            "ls_provider": "openai",
-            "ls_model_name": "gpt-4o-mini",
-            "ls_model_type": "chat",
-            "ls_temperature": 0.0,
-        }
-    return meta
 
 
 def _message(kind: str, message_id: str, content: str, **fields: Any) -> dict[str, Any]:
@@ -144,7 +118,7 @@ def _events(
         task, message_id, call_id = ids.uuid(), f"lc_run--{ids.uuid()}", ids.call()
         query = "weather in town" if turn == changed_turn else "weather in los angeles"
         args = orjson.dumps({"query": query}).decode()
-        meta = _metadata(ids, step, "agent", task, model=True)
+        meta = run_metadata(step, "agent", task, model=True, ids=ids.triple)
         for part, name, call in ((args[:12], "search", call_id), (args[12:], None, None)):
             chunk = {"name": name, "args": part, "id": call, "index": 0, "type": "tool_call_chunk"}
             yield (
@@ -162,12 +136,15 @@ def _events(
         step += 1
         text = "Los Angeles: sunny, 72 degrees Fahrenheit, light breeze from the west."
         tool = _message("tool", ids.uuid(), text, tool_call_id=call_id, status="success")
-        yield "messages", [tool, _metadata(ids, step, "action", ids.uuid(), model=False)]
+        yield (
+            "messages",
+            [tool, run_metadata(step, "action", ids.uuid(), model=False, ids=ids.triple)],
+        )
         yield "updates", {"action": {"messages": [tool]}}
 
         step += 1
         message_id = f"lc_run--{ids.uuid()}"
-        meta = _metadata(ids, step, "agent", ids.uuid(), model=True)
+        meta = run_metadata(step, "agent", ids.uuid(), model=True, ids=ids.triple)
         tokens = [content.choice(WORDS) + " " for _ in range(content.randint(15, 40))]
         for token in tokens:
             yield "messages", [_message("AIMessageChunk", message_id, token), meta]
