@@ -12,14 +12,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 import pytest
 
 from streamcassette import Cassette, CassetteFormatError, CassetteSession, load
 from streamcassette._sdk import REPLAY_URL
 
 from ._paths import cassette_path, default_cassette_name, display_path
-from ._server import AsyncLiveTransport, LiveServerError, LiveTransport
+from ._server import LiveServerError
 from ._settings import Settings, merge_layers
 from ._state import STATE_KEY, PluginState
 
@@ -39,32 +38,19 @@ __all__ = [
 
 MARKER = "stream_cassette"
 Action = Literal["replay", "record", "diff"]
-RECORD_HINT = "run `pytest --record-streams` to record it"
+
+
+def record_hint(nodeid: str) -> str:
+    """How to record one missing cassette without re-recording every other one."""
+    return (
+        f"record it with `pytest --record-streams=missing {nodeid!r}` (records only the "
+        "cassettes that do not exist yet)"
+    )
 
 
 def _failure(message: str) -> BaseException:
     """The exception of ``pytest.fail(message, pytrace=False)``, to raise ``from None``."""
     return pytest.fail.Exception(message, pytrace=False)
-
-
-class _PluginSession(CassetteSession):
-    """A session whose recordings go to the plugin's live server, whatever URL was used."""
-
-    def __init__(self, path: Path, *, live_url: str | None, **kwargs: Any) -> None:
-        super().__init__(path, **kwargs)
-        self.live_url = live_url
-
-    def async_transport(
-        self, real: httpx.AsyncBaseTransport | None = None
-    ) -> httpx.AsyncBaseTransport:
-        if self.recording and self.live_url is not None:
-            real = AsyncLiveTransport(self.live_url)
-        return super().async_transport(real)
-
-    def sync_transport(self, real: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
-        if self.recording and self.live_url is not None:
-            real = LiveTransport(self.live_url)
-        return super().sync_transport(real)
 
 
 class StreamCassette:
@@ -234,7 +220,9 @@ def open_cassette(
             recorded = load(path)
         except FileNotFoundError:
             state.counts["missing"] += 1
-            message = f"{shown}: no cassette to compare the live stream with; {RECORD_HINT}"
+            message = (
+                f"{shown}: no cassette to compare the live stream with; {record_hint(item.nodeid)}"
+            )
             raise _failure(message) from None
         except CassetteFormatError as error:
             raise _failure(f"{error}\nre-record it with `pytest --record-streams`") from None
@@ -251,14 +239,22 @@ def open_cassette(
         "speed": settings.speed,
         "repeats": settings.repeats,
         "redact": settings.redact,
+        "alias_ids": settings.alias_ids,
+        "allow_hosts": settings.allow_hosts,
+        "urls": settings.urls,
+        "redact_keys": settings.redact_keys,
+        "redact_paths": settings.redact_paths,
+        "before_record_request": settings.before_record_request,
+        "before_record_response": settings.before_record_response,
     }
     if action == "replay" and not path.is_file():
         state.counts["missing"] += 1
-        raise _failure(f"{shown}: no such cassette; {RECORD_HINT}")
+        raise _failure(f"{shown}: no such cassette; {record_hint(item.nodeid)}")
     try:
-        session = _PluginSession(
+        session = CassetteSession(
             path,
-            live_url=live_url,
+            # Recordings go to the plugin's live server, whatever URL the code used.
+            redirect_to=live_url,
             mode="replay" if action == "replay" else "record",
             **session_kwargs,
         )

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ class Options:
             return "record"
         if self.record == "missing":
             return "record missing, replay the rest"
-        return "replay (offline)"
+        return "replay"
 
 
 @dataclass
@@ -71,6 +72,9 @@ class PluginState:
     # (node id, rendered diff) of drift that was recorded over (reported, not failed).
     drift: list[tuple[str, str]] = field(default_factory=list)
     server_urls: set[str] = field(default_factory=set)
+    # Tests whose recording saved no interaction, and replays that left interactions unasked.
+    empty: list[str] = field(default_factory=list)
+    unplayed: list[tuple[str, list[str]]] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     # The attached frames files (``.sse``) that go with an unused cassette, by cassette.
     unused_frames: dict[str, str] = field(default_factory=dict)
@@ -85,17 +89,20 @@ class PluginState:
     def claim(self, path: Path, nodeid: str) -> str | None:
         """Claim ``path`` for ``nodeid``'s recording; return the node id of an earlier claim.
 
-        The claim is an exclusively created file, so two processes cannot both win it.
+        The claim is a file linked into place with its content already written: two
+        processes cannot both win it, and the loser never reads a half-written claim.
         """
         assert self.claims_dir is not None, "claims are only made when recording"
         key = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()
         claim = self.claims_dir / key
+        draft = self.claims_dir / f".{key}.{os.getpid()}.{threading.get_ident()}"
+        draft.write_text(nodeid, encoding="utf-8")
         try:
-            fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.link(draft, claim)
         except FileExistsError:
             return claim.read_text(encoding="utf-8")
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(nodeid)
+        finally:
+            draft.unlink()
         return None
 
     # -- xdist transfer ---------------------------------------------------------------
@@ -109,6 +116,8 @@ class PluginState:
             "partial_modules": sorted(self.partial_modules),
             "drift": [list(entry) for entry in self.drift],
             "server_urls": sorted(self.server_urls),
+            "empty": self.empty,
+            "unplayed": [[nodeid, listed] for nodeid, listed in self.unplayed],
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -119,6 +128,8 @@ class PluginState:
         self.partial_modules.update(data.get("partial_modules", ()))
         self.drift.extend((nodeid, text) for nodeid, text in data.get("drift", ()))
         self.server_urls.update(data.get("server_urls", ()))
+        self.empty.extend(data.get("empty", ()))
+        self.unplayed.extend((nodeid, list(listed)) for nodeid, listed in data.get("unplayed", ()))
 
     def close(self) -> None:
         self.live.stop()

@@ -8,6 +8,7 @@ Data flow, one module each: ``_sse`` (bytes <-> frames) -> ``_cassette`` / ``_fo
 """
 
 from ._alias import Masker
+from ._bind import IdBindings
 from ._cassette import (
     AttachedFrames,
     Body,
@@ -31,10 +32,15 @@ from ._diff import (
     diff_streams,
 )
 from ._errors import (
+    BlockedNetworkError,
+    BlockedRequestError,
     CassetteFormatError,
     CassetteNotFoundError,
+    EmptyRecordingWarning,
     StreamCassetteError,
+    StreamCassetteWarning,
     UnmatchedRequestError,
+    UnplayedInteractionsError,
     UnsupportedVersionError,
 )
 from ._format import (
@@ -69,6 +75,8 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "AsyncRecordingTransport",
     "AttachedFrames",
+    "BlockedNetworkError",
+    "BlockedRequestError",
     "Body",
     "Cassette",
     "CassetteEndError",
@@ -79,8 +87,10 @@ __all__ = [
     "ConfigError",
     "DiffReport",
     "Difference",
+    "EmptyRecordingWarning",
     "FrameDecoder",
     "HeaderRule",
+    "IdBindings",
     "Interaction",
     "KeyRule",
     "LearnedPath",
@@ -107,9 +117,11 @@ __all__ = [
     "SseIdRule",
     "StreamCassetteConfig",
     "StreamCassetteError",
+    "StreamCassetteWarning",
     "StreamComparison",
     "StreamEnd",
     "UnmatchedRequestError",
+    "UnplayedInteractionsError",
     "UnsupportedVersionError",
     "attached_file",
     "diff_cassettes",

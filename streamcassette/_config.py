@@ -34,6 +34,7 @@ from ._diff import POLICIES, Policy, _check
 from ._errors import StreamCassetteError
 from ._mask_rules import MaskRules
 from ._match import MATCHERS
+from ._redact import Redactor
 
 __all__ = [
     "ConfigError",
@@ -60,13 +61,40 @@ class StreamCassetteConfig:
     modes: tuple[str, ...] = ("updates",)
     policy: Policy = "exact"
     cassette_dir: Path | None = None  # relative paths are resolved against the file's folder
+    # What `streamcassette record` does with an existing cassette (see RECORD_MODES).
     record_mode: str | None = None
     match_on: tuple[str, ...] | None = None
     redact: tuple[str, ...] = ()
+    redact_keys: tuple[str, ...] = ()
+    redact_paths: tuple[str, ...] = ()
     attach: bool | None = None  # None: "auto", once the frames reach ATTACH_FROM bytes
+    allow_hosts: tuple[str, ...] = ()  # hosts replay may still reach
+    urls: tuple[str, ...] = ()  # further URLs of the LangGraph server (plain httpx clients)
+    alias_ids: bool | None = None  # None: the default (on)
+    require_all_played: bool | None = None  # None: the default (off)
 
 
-_KNOWN = ("mask", "modes", "policy", "cassette-dir", "record-mode", "match-on", "redact", "attach")
+# `streamcassette record` and an existing cassette: "once" (the default) keeps it unless
+# --force; "all" always records over it; "missing" skips the run when the cassette exists;
+# "none" never records (the command refuses to run).
+RECORD_MODES = ("once", "all", "none", "missing")
+
+_KNOWN = (
+    "mask",
+    "modes",
+    "policy",
+    "cassette-dir",
+    "record-mode",
+    "match-on",
+    "redact",
+    "redact-keys",
+    "redact-paths",
+    "attach",
+    "allow-hosts",
+    "urls",
+    "alias-ids",
+    "require-all-played",
+)
 
 
 def load_config(start: Path) -> StreamCassetteConfig:
@@ -155,8 +183,11 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
             msg = f"cassette-dir must be a path string, not {cassette_dir!r}"
             raise ValueError(msg)
         record_mode = settings.get("record-mode")
-        if record_mode is not None and not isinstance(record_mode, str):
-            msg = f"record-mode must be a string, not {record_mode!r}"
+        if record_mode is not None and record_mode not in RECORD_MODES:
+            msg = (
+                f"record-mode must be one of {', '.join(map(repr, RECORD_MODES))}, "
+                f"not {record_mode!r}"
+            )
             raise ValueError(msg)
         match_on = settings.get("match-on")
         if match_on is not None:
@@ -166,10 +197,22 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
                 msg = f"match-on: unknown matcher {unknown[0]!r}; known: {', '.join(MATCHERS)}"
                 raise ValueError(msg)
         redact = tuple(_strings(settings, "redact", []))
+        redact_keys = tuple(_strings(settings, "redact-keys", []))
+        redact_paths = tuple(_strings(settings, "redact-paths", []))
+        Redactor(paths=redact_paths)  # a glob it cannot read fails here, naming the file
         attach = settings.get("attach", "auto")
         if not isinstance(attach, bool) and attach != "auto":
             msg = f'attach must be true, false or "auto", not {attach!r}'
             raise ValueError(msg)
+        allow_hosts = tuple(_strings(settings, "allow-hosts", []))
+        urls = tuple(_strings(settings, "urls", []))
+        switches = {}
+        for key in ("alias-ids", "require-all-played"):
+            value = settings.get(key)
+            if value is not None and not isinstance(value, bool):
+                msg = f"{key} must be true or false, not {value!r}"
+                raise ValueError(msg)
+            switches[key] = value
     except (ValueError, TypeError) as exc:
         msg = f"{where}: {exc}"
         raise ConfigError(msg) from None
@@ -182,7 +225,13 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         record_mode=record_mode,
         match_on=match_on,
         redact=redact,
+        redact_keys=redact_keys,
+        redact_paths=redact_paths,
         attach=None if attach == "auto" else attach,
+        allow_hosts=allow_hosts,
+        urls=urls,
+        alias_ids=switches["alias-ids"],
+        require_all_played=switches["require-all-played"],
     )
 
 

@@ -7,10 +7,15 @@ from pathlib import Path
 import httpx
 
 __all__ = [
+    "BlockedNetworkError",
+    "BlockedRequestError",
     "CassetteFormatError",
     "CassetteNotFoundError",
+    "EmptyRecordingWarning",
     "StreamCassetteError",
+    "StreamCassetteWarning",
     "UnmatchedRequestError",
+    "UnplayedInteractionsError",
     "UnsupportedVersionError",
 ]
 
@@ -62,3 +67,27 @@ class UnmatchedRequestError(httpx.RequestError):
     ``httpx.TransportError``: the SDK retries transport errors as reconnects, which would
     bury the mismatch under retries and sleeps.
     """
+
+
+class BlockedRequestError(httpx.RequestError):
+    """A request to a host other than the LangGraph server, attempted during replay.
+
+    Like :class:`UnmatchedRequestError`, not an ``httpx.TransportError``: the SDK would
+    retry it as a reconnect.
+    """
+
+
+class BlockedNetworkError(StreamCassetteError, RuntimeError):
+    """A network connection (any library) attempted during replay to a host not allowed."""
+
+
+class UnplayedInteractionsError(StreamCassetteError, AssertionError):
+    """``require_all_played``: a replay session ended with recorded interactions unasked."""
+
+
+class StreamCassetteWarning(UserWarning):
+    """Base class for streamcassette's warnings."""
+
+
+class EmptyRecordingWarning(StreamCassetteWarning):
+    """A recording session saved no interaction: nothing reached the LangGraph server."""

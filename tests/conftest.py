@@ -1,6 +1,8 @@
 """Shared fixtures: one real ``langgraph dev`` server per test session (per xdist worker), and
 one JavaScript LangGraph server for the tests that need it (``tests/js_graphs``)."""
 
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +52,30 @@ def replay_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     monkeypatch.setattr("streamcassette._replay.time.perf_counter", clock.perf_counter)
     monkeypatch.setattr("streamcassette._replay.time.sleep", clock.sleep)
     return clock
+
+
+@pytest.fixture
+def counting_listener() -> Iterator[tuple[str, list[int]]]:
+    """A TCP port that accepts connections, counts them and closes them at once."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    server.settimeout(0.2)
+    count = [0]
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            count[0] += 1
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}", count
+    stop.set()
+    thread.join()
+    server.close()

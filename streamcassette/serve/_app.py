@@ -32,12 +32,12 @@ recorded runs.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -58,6 +58,7 @@ from ._library import (
     join_stream_modes,
     mode_matches,
 )
+from ._limits import DEFAULT_MAX_BODY, ECHO_CHARS, BodyTooLarge, clip, read_body, too_large
 from ._resume import ServerKind, recording_server, resumes_after
 
 __all__ = [
@@ -164,12 +165,15 @@ class RecordedAnswer(Response):
 class ReplayServer:
     """Answers requests from a :class:`Library`; one instance per app (it keeps thread cursors)."""
 
-    def __init__(self, library: Library, *, speed: float | None = 1.0) -> None:
+    def __init__(
+        self, library: Library, *, speed: float | None = 1.0, max_body: int = DEFAULT_MAX_BODY
+    ) -> None:
         if speed is not None and speed <= 0:
             msg = f"speed must be positive (or None for instant), got {speed!r}"
             raise ValueError(msg)
         self.library = library
         self.speed = speed
+        self.max_body = max_body
         # thread id (None: requests on no thread) -> position of the last answered entry
         self.cursor: dict[str | None, int] = {}
         # thread asked for -> recorded thread whose run answered it
@@ -181,8 +185,17 @@ class ReplayServer:
         scope, path = self._scope(request)
         if isinstance(path, Response):
             return path
-        content = await request.body()
+        try:
+            content = await read_body(request, self.max_body)
+        except BodyTooLarge:
+            return too_large("streamcassette serve", self.max_body, "--max-body-mib")
         body = _json_or_none(content)
+        if content.strip() and body is None and content.lstrip()[:1] in (b"{", b"["):
+            detail = (
+                "streamcassette serve: the request body is not valid JSON "
+                f"({clip(repr(content[:ECHO_CHARS]))}); LangGraph API requests send JSON"
+            )
+            return JSONResponse({"detail": detail}, status_code=422)
         method = request.method.upper()
         query = list(request.query_params.multi_items())
         listing = path in ("/cassettes", "/cassettes/") or (path == "/" and scope is not None)
@@ -440,8 +453,8 @@ def _json_or_none(content: bytes) -> Any:
     if not content:
         return None
     try:
-        return json.loads(content)
-    except ValueError:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:  # also JSON nested past orjson's 1024 levels
         return None
 
 
@@ -454,16 +467,23 @@ def _in(scope: str | None) -> str:
 
 
 def _error(status: int, detail: str, recordings: list[dict[str, Any]]) -> JSONResponse:
-    """A LangGraph-style error body, with the recordings that do exist."""
+    """A LangGraph-style error body, with the recordings that do exist. Each line of the
+    detail is clipped: it may echo what the client sent."""
+    detail = "\n".join(clip(line) for line in detail.split("\n"))
     return JSONResponse({"detail": detail, "recordings": recordings}, status_code=status)
 
 
 def replay_app(
-    source: Library | Path | str, *, speed: float | None = 1.0, cors: bool = True
+    source: Library | Path | str,
+    *,
+    speed: float | None = 1.0,
+    cors: bool = True,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
-    """An ASGI app serving the cassette or folder ``source`` as a LangGraph API server."""
+    """An ASGI app serving the cassette or folder ``source`` as a LangGraph API server;
+    request bodies over ``max_body`` bytes get a 413."""
     library = source if isinstance(source, Library) else Library.load(source)
-    server = ReplayServer(library, speed=speed)
+    server = ReplayServer(library, speed=speed, max_body=max_body)
     middleware = []
     if cors:
         # Front ends on another origin (a dev server on :3000) call the API from the browser.
