@@ -734,14 +734,19 @@ class Masker:
         head = text[:cut]
         if "\\" in head or head.count('"') % 2:  # a backslash, or the cut is in a string
             return self._passes(text, refs)
-        tail = self._piece(text[cut:])
+        pieces = self._pieces
+        tail: _Piece | None = pieces.get(text[cut:], _UNSEEN)
+        if tail is _UNSEEN:
+            tail = self._piece(text[cut:])
         if tail is None:  # the last element needs the parsed JSON: so does the whole
             refs.structural = True
             return text
         middle: _Piece | None = None
         start = head.find('",') + 2
         if start >= 2 and len(head) - start >= _PIECE_MIN and not head.count('"', 0, start) % 2:
-            middle = self._piece(head[start:])
+            middle = pieces.get(head[start:], _UNSEEN)
+            if middle is _UNSEEN:
+                middle = self._piece(head[start:])
             if middle is None:
                 refs.structural = True
                 return text
