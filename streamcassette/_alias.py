@@ -578,6 +578,7 @@ def _compiled(rules: MaskRules) -> _Compiled:
 _PIECE_MIN = 100  # characters: a smaller piece is masked with the rest
 _PIECES_KEPT = 64  # remembered pieces per masker (a stream repeats a few at a time)
 _UNSEEN: Any = object()
+_NO_PIECES: Any = object()  # a rest that is not cut in two pieces
 
 
 class _Piece:
@@ -634,6 +635,7 @@ class Masker:
         self._counts: dict[str, int] = {}  # kind -> placeholders made so far
         self._names: dict[str, str] = {}  # event names that mask to no reference
         self._pieces: dict[str, _Piece | None] = {}  # repeated JSON pieces, masked (_text)
+        self._rests: dict[str, Any] = {}  # the last two pieces together (_text)
 
     def alias(self, kind: str, value: Any) -> str:
         """The numbered placeholder of a value of a kind, made on first sight."""
@@ -727,7 +729,46 @@ class Masker:
         the run's metadata), so their masking is remembered. No value can span a cut (each
         is after a ``,`` that follows a string or precedes an object), so the pieces mask as
         the whole would; their references are numbered piece by piece, for every text alike.
+        The last two are also remembered together, as the rest after the first piece.
         """
+        start = text.find('",') + 2
+        if start >= 2:
+            first = text[:start]
+            if "\\" not in first and not first.count('"') % 2:
+                rests = self._rests
+                rest: Any = rests.get(text[start:], _UNSEEN)
+                if rest is _UNSEEN:
+                    if len(rests) >= _PIECES_KEPT:
+                        rests.clear()
+                    rest = rests[text[start:]] = self._rest(text[start:])
+                if rest is None:  # a piece needs the parsed JSON: so does the whole
+                    refs.structural = True
+                    return text
+                if rest is not _NO_PIECES:
+                    masked = self._passes(first, refs)
+                    if refs.structural:
+                        return text
+                    attached: str = rest.attach(refs)
+                    return masked + attached
+        return self._in_pieces(text, refs)
+
+    def _rest(self, rest: str) -> Any:
+        """What follows the first piece, as one piece made of the other two (attached in
+        their order); ``_NO_PIECES`` when that is not how the text is cut."""
+        cut = rest.rfind(',{"') + 1
+        if cut < _PIECE_MIN or len(rest) - cut < _PIECE_MIN:
+            return _NO_PIECES
+        middle = rest[:cut]
+        if "\\" in middle or middle.count('"') % 2:
+            return _NO_PIECES
+        middle_piece, tail_piece = self._piece(middle), self._piece(rest[cut:])
+        if middle_piece is None or tail_piece is None:
+            return None
+        refs = _Refs()
+        shape = middle_piece.attach(refs) + tail_piece.attach(refs)
+        return _Piece(shape, refs.kinds, refs.values)
+
+    def _in_pieces(self, text: str, refs: _Refs) -> str:
         cut = text.rfind(',{"') + 1
         if not cut or len(text) - cut < _PIECE_MIN:
             return self._passes(text, refs)
