@@ -326,12 +326,44 @@ class _KeyPass:
             value = f'"({rule.match})"'
         else:
             value = rf"(?:{_JSON_STRING_BODY}|{_JSON_NUMBER}|([\[{{]))"
-        self.rx = re.compile(re.escape(orjson.dumps(rule.key).decode() + ":") + r"\s*" + value)
+        key = re.escape(orjson.dumps(rule.key).decode() + ":")
+        self.rx = re.compile(key + r"\s*" + value)
+        # An unnumbered rule with no match masks every string or number to the same text: a
+        # substitution with a template, no Python call per value.
+        self.constant: str | None = None
+        if not rule.numbered and rule.match is None and not fast_match:
+            self.constant = f'"<{rule.kind}>"'
+            self.value = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|([\[{]))')
 
     def apply(self, text: str, refs: _Refs) -> str:
+        if self.constant is not None:
+            return self._constant(text, refs)
         if self.rx.search(text) is None:
             return text
         return self.rx.sub(lambda m: self._replace(m, refs), text)
+
+    def _constant(self, text: str, refs: _Refs) -> str:
+        """Every string or number value of the key replaced by the same placeholder, found
+        with ``str.find`` (cheaper than a regex scan for a key that is in most frames)."""
+        guard, constant, value = self.guard, self.constant or "", self.value
+        pieces: list[str] = []
+        done = 0
+        found = text.find(guard)
+        while found != -1:
+            after = found + len(guard)
+            m = value.match(text, after)
+            if m is not None:
+                if m.group(1) is not None:
+                    refs.structural = True  # an object or a list: masked on the parsed JSON
+                    return text
+                space = m.group()[: len(m.group()) - len(m.group().lstrip())]
+                pieces += (text[done:after], space, constant)
+                done = m.end()
+            found = text.find(guard, after)
+        if not pieces:
+            return text
+        pieces.append(text[done:])
+        return "".join(pieces)
 
     def _replace(self, m: re.Match[str], refs: _Refs) -> str:
         rule = self.rule
@@ -375,7 +407,67 @@ class _SlowPattern:
         )
 
 
-_Pass = _DashPass | _LiteralPass | _KeyPass | _SlowPattern
+class _GuardPass:
+    """A literal that a path rule or a user regex needs in a frame's raw JSON text to match:
+    where it is, the frame is masked on its parsed JSON (``_Masker._structural``); where it
+    is not, the rule costs one substring test."""
+
+    def __init__(self, guard: str) -> None:
+        self.guard = guard
+
+    def apply(self, text: str, refs: _Refs) -> str:
+        refs.structural = True
+        return text
+
+
+_Pass = _DashPass | _LiteralPass | _KeyPass | _SlowPattern | _GuardPass
+
+# Characters that every JSON writer leaves as they are inside strings (no escapes), so a
+# literal made of them appears verbatim in the raw text of any JSON holding it.
+_VERBATIM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-:.@#=+,~%! ")
+_REGEX_META = frozenset(".^$*+?{}[]()|\\")
+_ESCAPED_LITERAL = frozenset("-:.@#=+,~%!_ /*+?{}[]()|^$")
+
+
+def _regex_literal(pattern: str) -> str | None:
+    """A literal every match of ``pattern`` contains (its leading literal characters), when
+    it has one of three characters or more that JSON never escapes; else ``None``."""
+    if "|" in pattern or pattern.startswith("(?"):
+        return None  # alternatives, flags or lookarounds: no safe literal
+    literal: list[str] = []
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if (
+            char == "\\"
+            and position + 1 < len(pattern)
+            and pattern[position + 1] in _ESCAPED_LITERAL
+        ):
+            char, step = pattern[position + 1], 2
+        elif char in _REGEX_META or char not in _VERBATIM:
+            if char in "?*{" and literal:
+                literal.pop()  # the character before is optional
+            break
+        else:
+            step = 1
+        if char not in _VERBATIM:
+            break
+        literal.append(char)
+        position += step
+    text = "".join(literal)
+    return text if len(text) >= 3 else None
+
+
+def _path_literal(path: str) -> str | None:
+    """A ``"key":`` text every frame a path glob matches in contains: its last plain key (the
+    one nearest the value, so the rarest: ``created`` in ``**.response_metadata.created``)."""
+    keys = [
+        value
+        for kind, value in _parse_glob(path)
+        if kind == "key" and isinstance(value, str) and value and set(value) <= _VERBATIM
+    ]
+    return orjson.dumps(keys[-1]).decode() + ":" if keys else None
+
 
 # The built-in patterns' fast forms: (guard before, before the first dash, after it).
 _DASH_FORMS = {
@@ -392,6 +484,8 @@ _DASH_FORMS = {
     ),
     EVENT_ID_PATTERN: ("[0-9]", "[0-9]{13}", "[0-9]+(?![0-9])"),
 }
+# The built-in patterns a whole SSE id can be, as full-match forms.
+_WHOLE_FORMS = {EVENT_ID_PATTERN: "[0-9]{13}-[0-9]+"}
 # In raw JSON text a value may follow an escape such as \n; the lookbehind accepts that too.
 _TOOL_CALL_FORMS = tuple(
     (
@@ -424,17 +518,28 @@ class _Compiled:
                 slow.append(_SlowPattern(pattern_rule))
         pattern_passes: list[_Pass] = [_DashPass(dash_specs)] if dash_specs else []
         pattern_passes += literal_passes
+        # User regexes and path rules run on the parsed JSON, but only in frames that hold a
+        # literal they need; one with no such literal makes every frame go that way.
+        guards = [_regex_literal(rule.rule.pattern) for rule in slow]
+        guards += [_path_literal(rule.path) for rule in rules.paths]
+        guard_passes: list[_Pass] = [_GuardPass(guard) for guard in dict.fromkeys(guards) if guard]
         # Key rules first: a masked value is not searched again by the patterns.
-        self.text_passes: tuple[_Pass, ...] = (*key_passes, *pattern_passes)
+        self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
         self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
         self.text_steps = _steps(self.text_passes)
         self.plain_steps = _steps(self.plain_passes)
         self.slow_patterns = tuple(slow)
         self.paths = _PathMatcher(rules.paths) if rules.paths else None
-        self.structural = bool(self.slow_patterns or self.paths)
+        self.structural = None in guards
         self.headers = {rule.name: rule for rule in rules.headers}
+        # SSE ids: the SSE id rules, then the built-in patterns that an id can be as a whole
+        # (an <epoch_ms>-<seq> id), tested at once instead of through every pattern.
         self.sse_ids = tuple(
             (re.compile(rule.pattern).fullmatch, rule.kind, rule.numbered) for rule in rules.sse_ids
+        ) + tuple(
+            (re.compile(_WHOLE_FORMS[rule.pattern]).fullmatch, rule.kind, rule.numbered)
+            for rule in rules.patterns
+            if rule.pattern in _WHOLE_FORMS
         )
 
 
@@ -470,6 +575,50 @@ def _compiled(rules: MaskRules) -> _Compiled:
 
 # --- the masker ------------------------------------------------------------------------------
 
+_PIECE_MIN = 100  # characters: a smaller piece is masked with the rest
+_PIECES_KEPT = 64  # remembered pieces per masker (a stream repeats a few at a time)
+_UNSEEN: Any = object()
+_NO_PIECES: Any = object()  # a rest that is not cut in two pieces
+
+
+class _Piece:
+    """A piece of JSON text masked alone: its shape with references from 0, and the values
+    they stand for."""
+
+    __slots__ = ("distinct", "kinds", "shapes", "values")
+
+    def __init__(self, shape: str, kinds: list[str], values: list[Any]) -> None:
+        self.kinds = kinds
+        self.values = values
+        self.distinct = frozenset(values)
+        self.shapes: dict[Any, str] = {0: shape}  # by the references it is attached after
+
+    def attach(self, refs: _Refs) -> str:
+        """This piece's shape with its values registered in ``refs`` after what is there."""
+        values = self.values
+        if not values:
+            return self.shapes[0]
+        before = refs.values
+        if not before:  # the usual first piece with values: nothing to shift
+            before.extend(values)
+            refs.kinds.extend(self.kinds)
+            return self.shapes[0]
+        offset = len(before)
+        if refs.local is None and self.distinct.isdisjoint(before):
+            before.extend(values)  # no value shared with the head: references shift by offset
+            refs.kinds.extend(self.kinds)
+            key: Any = offset
+        else:
+            key = tuple(refs.ref(k, v, True) for k, v in zip(self.kinds, values, strict=True))
+        shape = self.shapes.get(key)
+        if shape is None:
+            if isinstance(key, int):
+                shape = _REF.sub(lambda m: _ref(int(m.group(1)) + offset), self.shapes[0])
+            else:
+                shape = _REF.sub(lambda m: key[int(m.group(1))], self.shapes[0])
+            self.shapes[key] = shape
+        return shape
+
 
 class Masker:
     """Masks values with one set of aliases: use one per stream.
@@ -485,6 +634,8 @@ class Masker:
         self._numbers: dict[Original, int] = {}  # (kind, original) -> its number
         self._counts: dict[str, int] = {}  # kind -> placeholders made so far
         self._names: dict[str, str] = {}  # event names that mask to no reference
+        self._pieces: dict[str, _Piece | None] = {}  # repeated JSON pieces, masked (_text)
+        self._rests: dict[str, Any] = {}  # the last two pieces together (_text)
 
     def alias(self, kind: str, value: Any) -> str:
         """The numbered placeholder of a value of a kind, made on first sight."""
@@ -560,15 +711,112 @@ class Masker:
         compiled = self._compiled
         if not compiled.structural:
             mark = len(refs.values)
-            masked = text
-            for guard, apply in compiled.text_steps:
-                if guard in masked:  # a substring test is far cheaper than a regex scan
-                    masked = apply(masked, refs)
+            masked = self._text(text, refs)
             if not refs.structural:
                 return masked
             refs.truncate(mark)  # a key rule met an object: start again on the parsed JSON
         refs.structural = True
         return self._structural(text, refs)
+
+    def _text(self, text: str, refs: _Refs) -> str:
+        """The text passes over raw JSON (``refs.structural`` set when the frame needs its
+        parsed JSON instead).
+
+        Big JSON texts are masked in up to three pieces, cut outside strings: the first
+        string value with what precedes it (``[{"content":"<token>",``), the rest of that
+        element, and the last element of the array after a ``,{"``. LangGraph's ``messages``
+        frames repeat the last two for every token of a message (the message's other fields,
+        the run's metadata), so their masking is remembered. No value can span a cut (each
+        is after a ``,`` that follows a string or precedes an object), so the pieces mask as
+        the whole would; their references are numbered piece by piece, for every text alike.
+        The last two are also remembered together, as the rest after the first piece.
+        """
+        start = text.find('",') + 2
+        if start >= 2:
+            first = text[:start]
+            if "\\" not in first and not first.count('"') % 2:
+                rests = self._rests
+                rest: Any = rests.get(text[start:], _UNSEEN)
+                if rest is _UNSEEN:
+                    if len(rests) >= _PIECES_KEPT:
+                        rests.clear()
+                    rest = rests[text[start:]] = self._rest(text[start:])
+                if rest is None:  # a piece needs the parsed JSON: so does the whole
+                    refs.structural = True
+                    return text
+                if rest is not _NO_PIECES:
+                    masked = self._passes(first, refs)
+                    if refs.structural:
+                        return text
+                    attached: str = rest.attach(refs)
+                    return masked + attached
+        return self._in_pieces(text, refs)
+
+    def _rest(self, rest: str) -> Any:
+        """What follows the first piece, as one piece made of the other two (attached in
+        their order); ``_NO_PIECES`` when that is not how the text is cut."""
+        cut = rest.rfind(',{"') + 1
+        if cut < _PIECE_MIN or len(rest) - cut < _PIECE_MIN:
+            return _NO_PIECES
+        middle = rest[:cut]
+        if "\\" in middle or middle.count('"') % 2:
+            return _NO_PIECES
+        middle_piece, tail_piece = self._piece(middle), self._piece(rest[cut:])
+        if middle_piece is None or tail_piece is None:
+            return None
+        refs = _Refs()
+        shape = middle_piece.attach(refs) + tail_piece.attach(refs)
+        return _Piece(shape, refs.kinds, refs.values)
+
+    def _in_pieces(self, text: str, refs: _Refs) -> str:
+        cut = text.rfind(',{"') + 1
+        if not cut or len(text) - cut < _PIECE_MIN:
+            return self._passes(text, refs)
+        head = text[:cut]
+        if "\\" in head or head.count('"') % 2:  # a backslash, or the cut is in a string
+            return self._passes(text, refs)
+        pieces = self._pieces
+        tail: _Piece | None = pieces.get(text[cut:], _UNSEEN)
+        if tail is _UNSEEN:
+            tail = self._piece(text[cut:])
+        if tail is None:  # the last element needs the parsed JSON: so does the whole
+            refs.structural = True
+            return text
+        middle: _Piece | None = None
+        start = head.find('",') + 2
+        if start >= 2 and len(head) - start >= _PIECE_MIN and not head.count('"', 0, start) % 2:
+            middle = pieces.get(head[start:], _UNSEEN)
+            if middle is _UNSEEN:
+                middle = self._piece(head[start:])
+            if middle is None:
+                refs.structural = True
+                return text
+            head = head[:start]
+        masked = self._passes(head, refs)
+        if refs.structural:
+            return text
+        if middle is not None:
+            masked += middle.attach(refs)
+        return masked + tail.attach(refs)
+
+    def _passes(self, text: str, refs: _Refs) -> str:
+        for guard, apply in self._compiled.text_steps:
+            if guard in text:  # a substring test is far cheaper than a regex scan
+                text = apply(text, refs)
+        return text
+
+    def _piece(self, piece: str) -> _Piece | None:
+        """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON)."""
+        pieces = self._pieces
+        found: _Piece | None = pieces.get(piece, _UNSEEN)
+        if found is _UNSEEN:
+            if len(pieces) >= _PIECES_KEPT:
+                pieces.clear()
+            refs = _Refs()
+            shape = self._passes(piece, refs)
+            found = None if refs.structural else _Piece(shape, refs.kinds, refs.values)
+            pieces[piece] = found
+        return found
 
     def _structural(self, text: str, refs: _Refs) -> str:
         """Every rule applied to the parsed JSON, value by value in document order (for path

@@ -299,8 +299,13 @@ def _diff_cassettes(
     policy: Policy,
     rules: MaskRules | None,
 ) -> DiffReport:
-    recorded_streams = mask_cassette(recorded, rules)
-    live_streams = mask_cassette(live, rules)
+    selectors = [_selector(mode) for mode in dict.fromkeys([*modes, "error"])]
+
+    def compared(name: str) -> bool:
+        return any(selected(name) for selected in selectors)
+
+    recorded_streams = mask_cassette(recorded, rules, events=compared)  # only what is compared
+    live_streams = mask_cassette(live, rules, events=compared)
     comparisons: list[StreamComparison] = []
     for number in range(max(len(recorded_streams), len(live_streams))):
         ours = recorded_streams[number] if number < len(recorded_streams) else None

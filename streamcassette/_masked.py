@@ -11,7 +11,7 @@ compiled passes directly: it is the hot path of ``diff``.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -22,7 +22,10 @@ from ._gc import paused_gc
 from ._mask_rules import MaskRules
 from ._sse import event_fields
 
-__all__ = ["MaskedFrame", "MaskedStream", "mask_cassette", "mask_stream"]
+__all__ = ["EventFilter", "MaskedFrame", "MaskedStream", "mask_cassette", "mask_stream"]
+
+# Which events to mask, by name (``"message"`` for a frame with no ``event:`` line).
+EventFilter = Callable[[str], bool]
 
 # --- masked streams --------------------------------------------------------------------------
 
@@ -293,9 +296,13 @@ class MaskedStream:
         return f"<MaskedStream {self.interaction}: {self.request_line}, {len(self)} events>"
 
 
-def _mask_frames(frames: Iterable[RecordedFrame], masker: Masker) -> _FrameTable:
-    """The events of a stream's raw frames, masked (comment-only frames are left out)."""
+def _mask_frames(
+    frames: Iterable[RecordedFrame], masker: Masker, events: EventFilter | None = None
+) -> _FrameTable:
+    """The events of a stream's raw frames, masked (comment-only frames are left out, and so
+    are events whose name ``events`` does not select)."""
     table = _FrameTable()
+    selected: dict[str | None, bool] = {}
     add_index, add_name = table.indices.append, table.names.append
     add_event, add_id, add_data = table.events.append, table.ids.append, table.datas.append
     add_offset = table.offsets.append
@@ -304,31 +311,51 @@ def _mask_frames(frames: Iterable[RecordedFrame], masker: Masker) -> _FrameTable
     kinds, values = refs.kinds, refs.values
     names = masker._names
     plain = masker._plain
-    sse_id = masker._sse_id
+    id_rules, ref = masker._compiled.sse_ids, refs.ref
     json_text = masker._json
+    structural = masker._structural
     compiled = masker._compiled
-    steps, always_structural = compiled.text_steps, compiled.structural
+    text, always_structural = masker._text, compiled.structural
     for index, frame in enumerate(frames):
         raw = frame.raw
-        # event_fields, its usual case inlined (this is the hot loop)
+        # event_fields, its usual cases inlined (this is the hot loop): CRLF lines ``event:``,
+        # one ``data:`` and maybe ``id:``
         first = raw.find(b"\n", 7)
         second = raw.find(b"\n", first + 7)
-        if (
+        end = len(raw)
+        fast = (
             raw.startswith(b"event: ")
             and raw[first - 1] == 13
-            and second == len(raw) - 3
             and raw.startswith(b"data: ", first + 1)
+            and raw[second - 1] == 13
             and raw.endswith(b"\r\n\r\n")
-            and raw.count(b"\r") == 3
+        )
+        event_id: str | None = None
+        if fast and second == end - 3 and raw.count(b"\r") == 3:
+            pass
+        elif (
+            fast
+            and raw.startswith(b"id: ", second + 1)
+            and raw.find(b"\n", second + 1) == end - 3
+            and raw.count(b"\r") == 4
         ):
+            event_id = raw[second + 5 : end - 4].decode("utf-8", "replace")
+        else:
+            fast = False
+        if fast:
             event: str | None = raw[7 : first - 1].decode("utf-8", "replace")
             data: str | None = raw[first + 7 : second - 1].decode("utf-8", "replace")
-            event_id: str | None = None
         else:
             fields = event_fields(raw)
             if fields is None:
                 continue
             event, data, event_id = fields
+        if events is not None:
+            wanted = selected.get(event)
+            if wanted is None:
+                wanted = selected[event] = events(event or "message")
+            if not wanted:
+                continue
         event_shape = event
         if event is not None:
             event_shape = names.get(event)
@@ -337,20 +364,25 @@ def _mask_frames(frames: Iterable[RecordedFrame], masker: Masker) -> _FrameTable
                 if not values:
                     names[event] = event_shape
         data_shape = data
-        if data is not None:  # Masker._json, inlined
+        if data is not None:  # Masker._json, unrolled
             if always_structural or _OPEN in data:
                 data_shape = json_text(data, refs)
             else:
                 mark = len(values)
-                masked = data
-                for guard, apply in steps:
-                    if guard in masked:
-                        masked = apply(masked, refs)
-                if refs.structural:  # a key rule met an object: start again on the parsed JSON
-                    refs.truncate(mark)
-                    masked = json_text(data, refs)
+                masked = text(data, refs)
+                if refs.structural:  # a key rule met an object, or a path rule or user regex
+                    refs.truncate(mark)  # may match: start again on the parsed JSON
+                    refs.structural = True
+                    masked = structural(data, refs)
                 data_shape = masked
-        id_shape = sse_id(event_id, refs) if event_id is not None else None
+        id_shape = None
+        if event_id is not None:  # Masker._sse_id, unrolled
+            for fullmatch, kind, numbered in id_rules:
+                if fullmatch(event_id) is not None:
+                    id_shape = ref(kind, event_id, numbered)
+                    break
+            else:
+                id_shape = plain(event_id, refs)
         if values:
             if refs.structural:  # references a path rule masked away: drop them
                 (event_shape, data_shape, id_shape), kept_kinds, kept_values = _reindex(
@@ -380,9 +412,15 @@ def _mask_frames(frames: Iterable[RecordedFrame], masker: Masker) -> _FrameTable
 
 
 def mask_stream(
-    interaction: Interaction, rules: MaskRules | None = None, *, index: int = 0
+    interaction: Interaction,
+    rules: MaskRules | None = None,
+    *,
+    index: int = 0,
+    events: EventFilter | None = None,
 ) -> MaskedStream:
-    """One SSE interaction masked with its own aliases: request, headers, then frames."""
+    """One SSE interaction masked with its own aliases: request, headers, then frames (only
+    the events whose name ``events`` selects, when given: what is not compared is not
+    masked, and placeholders are numbered over the selected events)."""
     response = interaction.response
     if response is None or response.stream is None:
         msg = f"interaction {index} ({interaction.request.describe()}) is not an SSE stream"
@@ -415,17 +453,20 @@ def mask_stream(
         body=body,
         status=response.status,
         headers=headers,
-        table=_mask_frames(stream.frames, masker),
+        table=_mask_frames(stream.frames, masker, events),
         masker=masker,
         end=stream.end,
         error=error,
     )
 
 
-def mask_cassette(cassette: Cassette, rules: MaskRules | None = None) -> list[MaskedStream]:
-    """Every SSE interaction of a cassette, masked; aliases are consistent within each stream."""
+def mask_cassette(
+    cassette: Cassette, rules: MaskRules | None = None, *, events: EventFilter | None = None
+) -> list[MaskedStream]:
+    """Every SSE interaction of a cassette, masked; aliases are consistent within each stream.
+    ``events`` selects the events to mask by name (see :func:`mask_stream`)."""
     with paused_gc():
         return [
-            mask_stream(interaction, rules, index=index)
+            mask_stream(interaction, rules, index=index, events=events)
             for index, interaction in cassette.streams()
         ]

@@ -18,19 +18,17 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from test_live_record_replay import (
-    DEAD_URL,
     JOKE,
     WEATHER,
     Flow,
     Recording,
     Scenario,
-    assert_same_bytes,
+    check_async_replay,
+    check_sync_replay,
     join_resumable_async,
     join_resumable_sync,
     record_flows,
-    run_async,
-    run_sync,
-    served_by,
+    scenario_flows,
 )
 
 from streamcassette import (
@@ -68,12 +66,7 @@ SCENARIOS = [
 FLOWS = {
     flow.name: flow
     for flow in [
-        *(
-            Flow(
-                s.name, lambda c, s=s: run_async(c, s), lambda c, s=s: run_sync(c, s), s.record_sync
-            )
-            for s in SCENARIOS
-        ),
+        *scenario_flows(SCENARIOS),
         Flow("js-resumable-join", join_resumable_async, join_resumable_sync),
     ]
 }
@@ -93,27 +86,13 @@ def recordings(
 @pytest.mark.anyio
 async def test_async_replay_of_the_js_server(recordings: dict[str, Recording], name: str) -> None:
     """The async SDK replays a JS-server recording offline: the live parts, the same bytes."""
-    recording = recordings[name]
-    session = CassetteSession(recording.path)
-    client = session.client(DEAD_URL)
-    served = served_by(session, client)
-    replayed = await FLOWS[name].run_async(client)
-    await client.aclose()
-    assert replayed == recording.live
-    assert_same_bytes(recording.path, served)
+    await check_async_replay(FLOWS[name], recordings[name], recordings[name].path)
 
 
 @pytest.mark.parametrize("name", list(FLOWS))
 def test_sync_replay_of_the_js_server(recordings: dict[str, Recording], name: str) -> None:
     """The sync SDK replays a JS-server recording offline: the live parts, the same bytes."""
-    recording = recordings[name]
-    session = CassetteSession(recording.path)
-    client = session.sync_client(DEAD_URL)
-    served = served_by(session, client)
-    replayed = FLOWS[name].run_sync(client)
-    client.close()
-    assert replayed == recording.live
-    assert_same_bytes(recording.path, served)
+    check_sync_replay(FLOWS[name], recordings[name], recordings[name].path)
 
 
 def test_js_recordings_have_the_js_servers_shapes(recordings: dict[str, Recording]) -> None:

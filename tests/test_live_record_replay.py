@@ -212,11 +212,16 @@ class Flow:
     record_sync: bool = False
 
 
-def flows() -> list[Flow]:
-    found = [
+def scenario_flows(scenarios: list[Scenario]) -> list[Flow]:
+    """One flow per scenario: the run streamed with the async or the sync client."""
+    return [
         Flow(s.name, lambda c, s=s: run_async(c, s), lambda c, s=s: run_sync(c, s), s.record_sync)
-        for s in SCENARIOS
+        for s in scenarios
     ]
+
+
+def flows() -> list[Flow]:
+    found = scenario_flows(SCENARIOS)
     found.append(
         Flow("interrupt-and-resume", interrupt_and_resume_async, interrupt_and_resume_sync)
     )
@@ -336,11 +341,15 @@ async def test_async_replay_yields_the_live_parts_and_bytes(
 ) -> None:
     """The async SDK replays a recording offline with the same parts and the same bytes,
     with its frames embedded in the cassette or attached in a .sse file."""
-    recording, path = recordings[name], layouts[layout][name]
+    await check_async_replay(FLOWS[name], recordings[name], layouts[layout][name])
+
+
+async def check_async_replay(flow: Flow, recording: Recording, path: Path) -> None:
+    """The flow replayed by the async SDK from ``path`` gives the live parts and bytes."""
     session = CassetteSession(path)
     client = session.client(DEAD_URL)
     served = served_by(session, client)
-    replayed = await FLOWS[name].run_async(client)
+    replayed = await flow.run_async(client)
     await client.aclose()
     assert replayed == recording.live
     assert_same_bytes(recording.path, served)
@@ -358,11 +367,15 @@ def test_sync_replay_yields_the_live_parts_and_bytes(
 ) -> None:
     """The sync SDK replays a recording offline with the same parts and the same bytes,
     with its frames embedded in the cassette or attached in a .sse file."""
-    recording = recordings[name]
-    session = CassetteSession(layouts[layout][name])
+    check_sync_replay(FLOWS[name], recordings[name], layouts[layout][name])
+
+
+def check_sync_replay(flow: Flow, recording: Recording, path: Path) -> None:
+    """The flow replayed by the sync SDK from ``path`` gives the live parts and bytes."""
+    session = CassetteSession(path)
     client = session.sync_client(DEAD_URL)
     served = served_by(session, client)
-    replayed = FLOWS[name].run_sync(client)
+    replayed = flow.run_sync(client)
     client.close()
     assert replayed == recording.live
     assert_same_bytes(recording.path, served)

@@ -20,6 +20,7 @@ from streamcassette import (
     PathRule,
     PatternRule,
     RecordedFrame,
+    SseIdRule,
     mask_cassette,
     parse_frame,
 )
@@ -219,9 +220,11 @@ def test_config_round_trip() -> None:
             paths=["**.response_metadata.id"],
             patterns=[PatternRule("chatcmpl-[A-Za-z0-9]+", "completion", numbered=False)],
             headers=["x-request-id"],
+            sse_ids=[SseIdRule("evt-[0-9]+", "event_number")],
         )
     )
     config = rules.to_config()
+    assert config["sse_ids"] == [{"pattern": "evt-[0-9]+", "kind": "event_number"}]
     assert config["disable"] == ["tool_call"]
     assert MaskRules.from_config(config) == rules
     assert MaskRules.from_config({}) == MaskRules.default()
@@ -238,6 +241,8 @@ def test_config_round_trip() -> None:
         ({"keys": [{"key": "a", "kinds": "b"}]}, "mask.keys[0]: unknown setting 'kinds'"),
         ({"disable": ["nope"]}, "no built-in rule has kind 'nope'"),
         ({"keys": [{"key": "a", "kind": "not a kind"}]}, "is not a placeholder name"),
+        ({"sse_ids": ["[0-9]*"]}, "SSE id rule '[0-9]*' matches an empty id"),
+        ({"sse_ids": [{"pattern": "[", "kind": "x"}]}, "SSE id rule: '[' is not a valid"),
     ],
 )
 def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], message: str) -> None:
@@ -410,3 +415,52 @@ def test_provider_tool_call_ids_mask_alike_with_or_without_digits(
     assert any("<tool_call:1>" in (text or "") for text in as_recorded)
     assert masked_with(first) == as_recorded
     assert masked_with(second) == as_recorded
+
+
+def _by_value(shape: str, refs: Any) -> str:
+    """A masked text with each reference written as its kind and value (numbering aside)."""
+    return re.sub(
+        "\ue000([0-9]+)\ue001",
+        lambda m: f"<{refs.kinds[int(m.group(1))]}={refs.values[int(m.group(1))]}>",
+        shape,
+    )
+
+
+_token = st.text(st.sampled_from('ab ,{}"\\:-_0123456789'), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    token=_token,
+    message_id=_ids,
+    run_id=_ids,
+    call=st.text(_BASE62, min_size=24, max_size=24),
+    pad=st.integers(0, 150),
+    more=st.booleans(),
+)
+def test_masking_in_pieces_agrees_with_masking_the_whole_text(
+    token: str, message_id: str, run_id: str, call: str, pad: int, more: bool
+) -> None:
+    """A messages frame masked piece by piece (token, rest of the chunk, metadata) masks the
+    same values at the same places as the whole text masked at once."""
+    from streamcassette._alias import _Refs
+
+    chunk = {"content": token, "id": f"lc_run--{message_id}", "pad": "x" * pad}
+    chunk["tool_call_chunks"] = [{"id": f"call_{call}"}] if more else []
+    meta = {"run_id": run_id, "langgraph_api_url": "http://127.0.0.1:1", "pad": "y" * pad}
+    meta["at"] = "2026-01-02T03:04:05Z"
+    text = json.dumps([chunk, meta], ensure_ascii=False, separators=(",", ":"))
+    masker, pieces, whole = Masker(), _Refs(), _Refs()
+    for _ in range(2):  # the second time from the remembered pieces
+        in_pieces = masker._text(text, pieces)
+        at_once = masker._passes(text, whole)
+        assert _by_value(in_pieces, pieces) == _by_value(at_once, whole)
+        found = sorted(zip(pieces.kinds, pieces.values, strict=True))
+        assert found == sorted(zip(whole.kinds, whole.values, strict=True))
+        pieces, whole = _Refs(), _Refs()
+    if "\\" not in text and pad >= 120:
+        assert masker._pieces  # the metadata (and the rest of the chunk) remembered
+    if not set(token) & set('"\\') and not token.startswith(",") and pad >= 120:
+        from streamcassette._alias import _Piece
+
+        assert any(isinstance(rest, _Piece) for rest in masker._rests.values())
