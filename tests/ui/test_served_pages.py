@@ -79,10 +79,13 @@ class Recorded:
     live: Session
 
 
-def record(browser, pages, langgraph_url, folder: Path, assistant: str, demo: Demo) -> Recorded:
-    """Play ``demo`` live through ``streamcassette proxy``; the proxy is stopped on return."""
+def record(
+    browser, pages, langgraph_url, folder: Path, assistant: str, demo: Demo, hook: str = "classic"
+) -> Recorded:
+    """Play ``demo`` on the ``hook`` page live through ``streamcassette proxy``; the proxy is
+    stopped on return."""
     with BackgroundServer(proxy_app(langgraph_url, folder)) as proxy:
-        live = play(browser, pages.page("classic", proxy.url, assistant), demo, folder.name)
+        live = play(browser, pages.page(hook, proxy.url, assistant), demo, folder.name)
         assert proxy.port is not None
         port = proxy.port
     return Recorded(folder, port, live)
