@@ -101,9 +101,11 @@ def command(source: Path, host: str, port: int, speed: float | None, max_body_mi
     """Serve the runs recorded in CASSETTE_OR_FOLDER as a LangGraph API server.
 
     Point the JS or Python SDK, curl or a front end at the printed URL. A run is picked by
-    assistant, input and stream mode; to pick a cassette explicitly, use
-    URL/cassettes/<name> as the API URL or send an x-streamcassette-cassette header.
-    GET /cassettes lists what is recorded. Stop with Ctrl-C.
+    assistant, input and stream mode; ids the client mints (message and thread ids) are
+    served back in place of the recorded ones, and thread state, history, runs and
+    assistants that were not recorded are built from the recorded runs. To pick a cassette
+    explicitly, use URL/cassettes/<name> as the API URL or send an
+    x-streamcassette-cassette header. GET /cassettes lists what is recorded. Stop with Ctrl-C.
     """
     load_extra()
     from ..serve._app import replay_app
