@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import statistics
 import sys
 import tempfile
 import time
@@ -140,15 +141,24 @@ def pooled_client(**kwargs: object) -> httpx.Client:
     return client
 
 
-def rotations(makers: list[tuple[str, Callable[[], float]]], rounds: int) -> dict[str, float]:
-    """Each maker's best time over ``rounds`` interleaved rounds, rotating who goes first."""
-    times: dict[str, list[float]] = {name: [] for name, _ in makers}
+Rounds = dict[str, list[float]]
+
+
+def rotations(makers: list[tuple[str, Callable[[], float]]], rounds: int) -> Rounds:
+    """Each maker's CPU seconds in each of ``rounds`` rounds, rotating who goes first."""
+    times: Rounds = {name: [] for name, _ in makers}
     for repeat in range(rounds):
         shift = repeat % len(makers)
         for name, measure in makers[shift:] + makers[:shift]:
             gc.collect()
             times[name].append(measure())
-    return {name: min(values) for name, values in times.items()}
+    return times
+
+
+def paired(measured: list[float], baseline: list[float]) -> float:
+    """The median over rounds of measured / baseline: the two of a round ran back to back,
+    so whatever else the machine did then weighs on both."""
+    return statistics.median(m / b for m, b in zip(measured, baseline, strict=True))
 
 
 # --- recording throughput --------------------------------------------------------------
@@ -186,7 +196,7 @@ def bench_recording(size: int, rounds: int, folder: Path) -> list[Row]:
 
     loop = asyncio.new_event_loop()
     try:
-        best = rotations(
+        times = rotations(
             [
                 ("direct", lambda: loop.run_until_complete(direct())),
                 ("recording", lambda: loop.run_until_complete(recording())),
@@ -196,23 +206,25 @@ def bench_recording(size: int, rounds: int, folder: Path) -> list[Row]:
         loop.run_until_complete(client.aclose())
     finally:
         loop.close()
-    ratio = best["recording"] / best["direct"]
-    split = min(split_times)
+    direct_ms = statistics.median(times["direct"]) * 1e3
+    recorded, split = times["recording"], split_times
+    with_split = [r + s for r, s in zip(recorded, split, strict=True)]
+    ratio = paired(recorded, times["direct"])
     return [
         Row(
             f"record {size:,} frames through a session (ms)",
-            f"{best['recording'] * 1e3:,.1f}",
-            f"{best['direct'] * 1e3:,.1f}",
+            f"{statistics.median(recorded) * 1e3:,.1f}",
+            f"{direct_ms:,.1f}",
             ratio,
             f"<= {RECORD_TARGET}x",
             ratio <= RECORD_TARGET,
         ),
         Row(
             "  same, plus splitting the frames when first read (ms)",
-            f"{(best['recording'] + split) * 1e3:,.1f}",
-            f"{best['direct'] * 1e3:,.1f}",
-            (best["recording"] + split) / best["direct"],
-            f"({split / size * 1e6:.2f} us/frame)",
+            f"{statistics.median(with_split) * 1e3:,.1f}",
+            f"{direct_ms:,.1f}",
+            paired(with_split, times["direct"]),
+            f"({statistics.median(split) / size * 1e6:.2f} us/frame)",
             None,
         ),
     ]
@@ -254,7 +266,7 @@ def bench_replay(size: int, rounds: int, folder: Path) -> list[Row]:
     # reading the stream, which is where the session clock's cursor runs.
     loop = asyncio.new_event_loop()
     try:
-        best = rotations(
+        times = rotations(
             [
                 ("floor", lambda: loop.run_until_complete(timed(memory_client(frames)))),
                 (
@@ -270,23 +282,28 @@ def bench_replay(size: int, rounds: int, folder: Path) -> list[Row]:
         )
     finally:
         loop.close()
-    floor_rate = size / best["floor"]
-    cursor_rate, hot_rate = size / best["cursor"], size / best["hot"]
+    floor, cursor, hot = times["floor"], times["cursor"], times["hot"]
+
+    def rate(seconds: list[float]) -> str:
+        return f"{size / statistics.median(seconds):,.0f}"
+
+    # Rates: a ratio of events/s is the baseline's time over the measured one.
+    ratio = paired(floor, cursor)
     return [
         Row(
             f"replay {size:,} frames on the session clock (events/s)",
-            f"{cursor_rate:,.0f}",
-            f"{floor_rate:,.0f}",
-            cursor_rate / floor_rate,
+            rate(cursor),
+            rate(floor),
+            ratio,
             f">= {REPLAY_TARGET}x",
-            cursor_rate / floor_rate >= REPLAY_TARGET,
+            ratio >= REPLAY_TARGET,
         ),
         Row(
             "  same, interactions without started (events/s)",
-            f"{hot_rate:,.0f}",
-            f"{floor_rate:,.0f}",
-            hot_rate / floor_rate,
-            f"(cursor/hot {cursor_rate / hot_rate:.3f}x)",
+            rate(hot),
+            rate(floor),
+            paired(floor, hot),
+            f"(cursor/hot {paired(hot, cursor):.3f}x)",
             None,
         ),
     ]
@@ -295,14 +312,17 @@ def bench_replay(size: int, rounds: int, folder: Path) -> list[Row]:
 # --- interception per request ----------------------------------------------------------
 
 
-def per_request_row(figure: str, measured: float, baseline: float, requests: int) -> Row:
-    measured_us, baseline_us = measured / requests * 1e6, baseline / requests * 1e6
-    added = measured_us - baseline_us
+def per_request_row(figure: str, times: Rounds, measured: str, baseline: str, requests: int) -> Row:
+    """Microseconds per request (the rounds' medians), and what ``measured`` adds."""
+    per_request = {name: [t / requests * 1e6 for t in times[name]] for name in times}
+    added = statistics.median(
+        m - b for m, b in zip(per_request[measured], per_request[baseline], strict=True)
+    )
     return Row(
         figure,
-        f"{measured_us:.1f} us/request ({added:+.1f})",
-        f"{baseline_us:.1f} us/request",
-        measured_us / baseline_us,
+        f"{statistics.median(per_request[measured]):.1f} us/request ({added:+.1f})",
+        f"{statistics.median(per_request[baseline]):.1f} us/request",
+        paired(times[measured], times[baseline]),
         f"+ <= {PATCH_TARGET_US:g} us",
         added <= PATCH_TARGET_US,
     )
@@ -335,7 +355,7 @@ def bench_interception(settings: Settings, folder: Path) -> list[Row]:
         with session:
             return replayed(patched)
 
-    replay_best = rotations(
+    replay_times = rotations(
         [("direct", lambda: replayed(direct)), ("patched", intercepted)],
         settings.request_rounds,
     )
@@ -358,7 +378,7 @@ def bench_interception(settings: Settings, folder: Path) -> list[Row]:
         with bystander:
             return unclaimed()
 
-    bystander_best = rotations(
+    bystander_times = rotations(
         [("none", unclaimed), ("recording", unclaimed_while_recording)],
         settings.request_rounds,
     )
@@ -369,14 +389,16 @@ def bench_interception(settings: Settings, folder: Path) -> list[Row]:
     return [
         per_request_row(
             "intercepted replay: plain httpx.Client vs replay transport",
-            replay_best["patched"],
-            replay_best["direct"],
+            replay_times,
+            "patched",
+            "direct",
             requests,
         ),
         per_request_row(
             "unclaimed host: recording session active vs none",
-            bystander_best["recording"],
-            bystander_best["none"],
+            bystander_times,
+            "recording",
+            "none",
             requests,
         ),
     ]
