@@ -84,7 +84,7 @@ def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequ
         path=url.path,
         query=redactor.query(url.params.multi_items()) if url.query else [],  # parsing costs
         headers=redactor.headers(request.headers.multi_items()),
-        body=Body(content) if content else None,
+        body=Body(redactor.body(content)) if content else None,
     )
 
 
@@ -114,6 +114,8 @@ class _Capture:
         self.times: list[float] = []
         self.chunks: list[bytes] = []
         self.frames: list[RecordedFrame] = []  # what settle() fills: the stream's frames
+        self.redact_frame = redactor.frame
+        self.redact_body = redactor.body
         self._decoder = FrameDecoder()
         self._settled = 0  # how many chunks settle() has split
         self._flushed = False
@@ -137,21 +139,21 @@ class _Capture:
             if self._flushed:
                 return
             chunks, times, started = self.chunks, self.times, self.started
-            feed, append = self._decoder.feed, self.frames.append
+            feed, append, redact = self._decoder.feed, self.frames.append, self.redact_frame
             count = len(chunks)  # its times are in already: they are appended first
             for index in range(self._settled, count):
                 completed = feed(chunks[index])
                 if completed:
                     at = times[index] - started
                     for raw in completed:
-                        append(RecordedFrame(at, raw))
+                        append(RecordedFrame(at, redact(raw)))
             self._settled = count
             if not self.finished:
                 return
             stream = self.recorded.stream
             assert stream is not None
             frames, stream.tail = self._decoder.flush()
-            self.frames.extend(RecordedFrame(self._elapsed, raw) for raw in frames)
+            self.frames.extend(RecordedFrame(self._elapsed, redact(raw)) for raw in frames)
             stream.frames = self.frames
             self._flushed = True
             self.chunks, self.times = [], []
@@ -163,7 +165,7 @@ class _Capture:
         stream = self.recorded.stream
         if stream is None:
             self.finished = True
-            self.recorded.body = Body(b"".join(self.chunks))
+            self.recorded.body = Body(self.redact_body(b"".join(self.chunks)))
             return
         stream.end = end
         stream.duration = elapsed
@@ -316,10 +318,13 @@ class Recorder:
     """Records interactions into a cassette, sending each request with a given ``send``."""
 
     def __init__(
-        self, cassette: Cassette, redact: Iterable[str] = (), clock: SessionClock | None = None
+        self,
+        cassette: Cassette,
+        redact: Iterable[str] | Redactor = (),
+        clock: SessionClock | None = None,
     ) -> None:
         self.cassette = cassette
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor.of(redact)
         self.clock = clock if clock is not None else SessionClock()
 
     def _begin(self, request: httpx.Request) -> Interaction:
@@ -378,7 +383,7 @@ class RecordingTransport(Recorder, httpx.BaseTransport):
         cassette: Cassette,
         transport: httpx.BaseTransport | None = None,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         clock: SessionClock | None = None,
     ) -> None:
         super().__init__(cassette, redact, clock)
@@ -399,7 +404,7 @@ class AsyncRecordingTransport(Recorder, httpx.AsyncBaseTransport):
         cassette: Cassette,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         clock: SessionClock | None = None,
     ) -> None:
         super().__init__(cassette, redact, clock)
