@@ -138,6 +138,9 @@ class _Capture:
         with self._lock:
             if self._flushed:
                 return
+            # Whether the stream had ended, read before the count: a stream that ends after
+            # it may still add chunks, which the next call splits.
+            finished = self.finished
             chunks, times, started = self.chunks, self.times, self.started
             feed, append, redact = self._decoder.feed, self.frames.append, self.redact_frame
             count = len(chunks)  # its times are in already: they are appended first
@@ -148,7 +151,7 @@ class _Capture:
                     for raw in completed:
                         append(RecordedFrame(at, redact(raw)))
             self._settled = count
-            if not self.finished:
+            if not finished:
                 return
             stream = self.recorded.stream
             assert stream is not None

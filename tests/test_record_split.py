@@ -6,6 +6,8 @@ chunk to the SSE decoder as it arrived gives, with the times of the chunks that 
 from __future__ import annotations
 
 import copy
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -127,3 +129,41 @@ def test_a_stream_cut_mid_frame_knows_its_tail_when_it_ends() -> None:
     stream = recorded_stream(cassette)
     assert stream.tail == b"data: cut"
     assert [frame.raw for frame in stream.frames] == FRAMES
+
+
+def test_frames_read_by_other_threads_while_streaming_are_a_prefix_then_all() -> None:
+    """Two threads reading the frames while a third streams see a prefix of them each time
+    (no frame lost, doubled or reordered by splitting at once), then all."""
+    frames = [b"event: n\r\ndata: %d\r\n\r\n" % index for index in range(3000)]
+    data = b"".join(frames)
+    chunks = [data[start : start + 37] for start in range(0, len(data), 37)]
+    cassette, client, response = open_stream(chunks)
+    done = threading.Event()
+    seen: list[int] = []
+    failures: list[str] = []
+
+    def read_while_streaming() -> None:
+        while not done.is_set():
+            raws = [frame.raw for frame in recorded_stream(cassette).frames]
+            if raws != frames[: len(raws)]:
+                failures.append(f"not a prefix after {len(raws)} frames")
+                return
+            seen.append(len(raws))
+
+    readers = [threading.Thread(target=read_while_streaming) for _ in range(2)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, mid-split too
+    try:
+        for reader in readers:
+            reader.start()
+        with closing(client), closing(response):
+            for _chunk in response.iter_raw():
+                pass
+        done.set()
+        for reader in readers:
+            reader.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert len(seen) > 2
+    assert [frame.raw for frame in recorded_stream(cassette).frames] == frames
