@@ -1,14 +1,25 @@
 """Recording transports: wrap a real httpx transport and tee every interaction into a cassette.
 
-Chunks go on to the caller as they arrive: the tee splits them into frames and stamps
-their arrival time on the way through, it never buffers a stream (vcrpy's httpx stub
-joins the whole body before the caller sees the first byte).
+Chunks go on to the caller as they arrive: the tee stamps each with its arrival time on the
+way through and never holds a stream back (vcrpy's httpx stub joins the whole body before the
+caller sees the first byte). Splitting the chunks into frames costs more than the SDK's own
+reading of them, so it waits until the frames are first read (saving, diffing, a test looking
+at them): a recorded stream costs its reader two list appends per chunk.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    MutableSequence,
+)
+from typing import Any, overload
 
 import httpx
 
@@ -78,7 +89,14 @@ def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequ
 
 
 class _Capture:
-    """Fills one interaction's response while its body streams through."""
+    """Fills one interaction's response while its body streams through.
+
+    The reader's path only appends each chunk and its arrival time (:meth:`chunk`, inlined in
+    ``_RecordingStream``); :meth:`settle` splits what has arrived into frames, exactly as if
+    each chunk had been fed to the decoder as it came: frames one chunk completed share its
+    time. It runs when the frames are read (:class:`_PendingFrames`), or when the stream
+    ends unless the stream ends on a frame boundary (then its tail is known to be empty).
+    """
 
     def __init__(
         self,
@@ -92,48 +110,142 @@ class _Capture:
         interaction.started = clock.at(self.started)
         self.finished = False
         self.sse = is_event_stream(response.headers)
-        self.decoder = FrameDecoder() if self.sse else None
+        # Filled by the reader's path, in this order: a time, then its chunk.
+        self.times: list[float] = []
         self.chunks: list[bytes] = []
-        self.frames: list[RecordedFrame] = []  # what chunk() fills: the stream's frames
+        self.frames: list[RecordedFrame] = []  # what settle() fills: the stream's frames
         self.redact_frame = redactor.frame
         self.redact_body = redactor.body
-        stream = RecordedStream(frames=self.frames) if self.sse else None
+        self._decoder = FrameDecoder()
+        self._settled = 0  # how many chunks settle() has split
+        self._flushed = False
+        self._elapsed = 0.0
+        self._lock = threading.Lock()  # a reader may settle while another thread streams
         self.recorded = RecordedResponse(
             status=response.status_code,
             headers=redactor.headers(response.headers.multi_items()),
-            stream=stream,
+            stream=RecordedStream(frames=_PendingFrames(self)) if self.sse else None,
         )
         interaction.response = self.recorded
 
     def chunk(self, chunk: bytes) -> None:
-        # Runs once per chunk of every recorded stream, before the chunk goes on.
-        if self.decoder is None:
-            self.chunks.append(chunk)
-            return
-        frames = self.decoder.feed(chunk)
-        if frames:
-            # The frames one chunk completed arrived together, so they share its time.
-            at = time.perf_counter() - self.started
-            append, redact = self.frames.append, self.redact_frame
-            for raw in frames:
-                append(RecordedFrame(at, redact(raw)))
+        self.times.append(time.perf_counter())
+        self.chunks.append(chunk)
+
+    def settle(self) -> None:
+        """Split the chunks that arrived since the last call into frames (and, once the stream
+        has ended, hand the stream its plain list of frames)."""
+        with self._lock:
+            if self._flushed:
+                return
+            # Whether the stream had ended, read before the count: a stream that ends after
+            # it may still add chunks, which the next call splits.
+            finished = self.finished
+            chunks, times, started = self.chunks, self.times, self.started
+            feed, append, redact = self._decoder.feed, self.frames.append, self.redact_frame
+            count = len(chunks)  # its times are in already: they are appended first
+            for index in range(self._settled, count):
+                completed = feed(chunks[index])
+                if completed:
+                    at = times[index] - started
+                    for raw in completed:
+                        append(RecordedFrame(at, redact(raw)))
+            self._settled = count
+            if not finished:
+                return
+            stream = self.recorded.stream
+            assert stream is not None
+            frames, stream.tail = self._decoder.flush()
+            self.frames.extend(RecordedFrame(self._elapsed, redact(raw)) for raw in frames)
+            stream.frames = self.frames
+            self._flushed = True
+            self.chunks, self.times = [], []
 
     def finish(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if self.finished:
             return
-        self.finished = True
-        elapsed = time.perf_counter() - self.started
+        elapsed = self._elapsed = time.perf_counter() - self.started
         stream = self.recorded.stream
         if stream is None:
+            self.finished = True
             self.recorded.body = Body(self.redact_body(b"".join(self.chunks)))
             return
-        assert self.decoder is not None
-        frames, stream.tail = self.decoder.flush()
-        self.frames.extend(RecordedFrame(elapsed, self.redact_frame(raw)) for raw in frames)
         stream.end = end
         stream.duration = elapsed
         if error is not None:
             stream.error = RecordedError(type(error).__name__, str(error))
+        self.finished = True
+        if not _ends_on_frame_boundary(self.chunks):
+            self.settle()  # its tail (or a frame only the end completes) must be known now
+
+
+def _ends_on_frame_boundary(chunks: list[bytes]) -> bool:
+    """Whether the bytes end with a blank line's LF: every frame is complete, no tail."""
+    end = b""
+    for chunk in reversed(chunks):
+        end = chunk + end
+        if len(end) >= 3:
+            break
+    # After an LF a new line starts, so a final "\n" or "\r\n" right after one is blank.
+    return end.endswith((b"\n\n", b"\n\r\n"))
+
+
+class _PendingFrames(MutableSequence[RecordedFrame]):
+    """A recording stream's frames, split from its chunks when first read.
+
+    Reads and writes settle the chunks that have arrived so far, then act on the frame list;
+    once the stream has ended and settled, the stream holds that list itself.
+    """
+
+    __slots__ = ("_capture",)
+
+    def __init__(self, capture: _Capture) -> None:
+        self._capture = capture
+
+    def _frames(self) -> list[RecordedFrame]:
+        capture = self._capture
+        capture.settle()
+        return capture.frames
+
+    def __len__(self) -> int:
+        return len(self._frames())
+
+    @overload
+    def __getitem__(self, index: int) -> RecordedFrame: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordedFrame]: ...
+    def __getitem__(self, index: int | slice) -> RecordedFrame | list[RecordedFrame]:
+        return self._frames()[index]
+
+    @overload
+    def __setitem__(self, index: int, value: RecordedFrame) -> None: ...
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[RecordedFrame]) -> None: ...
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._frames()[index] = value
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self._frames()[index]
+
+    def insert(self, index: int, value: RecordedFrame) -> None:
+        self._frames().insert(index, value)
+
+    def __iter__(self) -> Iterator[RecordedFrame]:
+        return iter(self._frames())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _PendingFrames):
+            other = other._frames()
+        return self._frames() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy (deepcopy, pickle) is a plain list: the capture and its lock stay behind.
+        return (list, (list(self._frames()),))
+
+    def __repr__(self) -> str:
+        return repr(self._frames())
 
 
 class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -148,9 +260,12 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         assert isinstance(self._inner, httpx.SyncByteStream)
         capture = self._capture
+        # capture.chunk(), inlined: this runs once per chunk of every recorded stream.
+        add_time, add_chunk, now = capture.times.append, capture.chunks.append, time.perf_counter
         try:
             for chunk in self._inner:
-                capture.chunk(chunk)
+                add_time(now())
+                add_chunk(chunk)
                 yield chunk
         except GeneratorExit:
             raise
@@ -162,9 +277,11 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         assert isinstance(self._inner, httpx.AsyncByteStream)
         capture = self._capture
+        add_time, add_chunk, now = capture.times.append, capture.chunks.append, time.perf_counter
         try:
             async for chunk in self._inner:
-                capture.chunk(chunk)
+                add_time(now())
+                add_chunk(chunk)
                 yield chunk
         except GeneratorExit:
             raise
