@@ -11,6 +11,7 @@ __all__ = [
     "CassetteNotFoundError",
     "StreamCassetteError",
     "UnmatchedRequestError",
+    "UnmatchedWebSocketError",
     "UnsupportedVersionError",
 ]
 
@@ -62,3 +63,8 @@ class UnmatchedRequestError(httpx.RequestError):
     ``httpx.TransportError``: the SDK retries transport errors as reconnects, which would
     bury the mismatch under retries and sleeps.
     """
+
+
+class UnmatchedWebSocketError(StreamCassetteError):
+    """A replayed WebSocket connection that no recorded connection answers: names the
+    cassette, the path, the first message and how the closest recordings differ."""

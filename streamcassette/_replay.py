@@ -26,6 +26,7 @@ from ._errors import UnmatchedRequestError
 from ._match import DEFAULT_MATCH_ON, Matcher, differences, resolve
 from ._record import snapshot_request
 from ._redact import Redactor
+from .protocols import threads
 
 __all__ = ["CassetteEndError", "RepeatPolicy", "ReplayTransport"]
 
@@ -165,6 +166,13 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._request = request
         self._speed = speed
         self._source = source
+        # A v3 ``stream/events`` stream the recording's client closed never ends by itself:
+        # after its last frame it stays open until this client closes it too.
+        self._held = stream.end is StreamEnd.CLIENT_STOPPED and threads.stays_open(
+            request.method, request.url.path
+        )
+        self._closed = threading.Event()
+        self._aclosed: anyio.Event | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         speed = self._speed
@@ -180,6 +188,9 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield raw
         if self._stream.tail:
             yield self._stream.tail
+        if self._held:
+            self._closed.wait()
+            return
         self._raise_end()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -196,7 +207,20 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield raw
         if self._stream.tail:
             yield self._stream.tail
+        if self._held:
+            self._aclosed = anyio.Event()
+            if not self._closed.is_set():
+                await self._aclosed.wait()
+            return
         self._raise_end()
+
+    def close(self) -> None:
+        self._closed.set()
+
+    async def aclose(self) -> None:
+        self._closed.set()
+        if self._aclosed is not None:
+            self._aclosed.set()
 
     def _raise_end(self) -> None:
         stream = self._stream

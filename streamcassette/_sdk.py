@@ -24,6 +24,7 @@ from ._format import load, save
 from ._match import DEFAULT_MATCH_ON, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
 from ._replay import RepeatPolicy, ReplayTransport
+from ._websocket import session_websockets
 
 if TYPE_CHECKING:
     from langgraph_sdk.client import LangGraphClient, SyncLangGraphClient
@@ -231,7 +232,8 @@ class CassetteSession:
             patched.append((cls, original))
             cls.__init__ = init  # type: ignore[method-assign]
         try:
-            yield self
+            with session_websockets(self):
+                yield self
         finally:
             for cls, original in reversed(patched):
                 cls.__init__ = original

@@ -12,6 +12,7 @@ import click
 from .._cassette import Interaction, StreamEnd
 from .._format import load
 from .._sdk import CassetteSession
+from ..protocols.runs import token_text
 from ._common import bundled_cassette, load_or_fail
 
 
@@ -20,22 +21,6 @@ def print_part(event: str, data: Any) -> None:
     click.echo(click.style(f"Receiving new event of type: {event}...", bold=True))
     click.echo(pprint.pformat(data, width=100, sort_dicts=False))
     click.echo("\n")
-
-
-def token_text(event: str, data: Any) -> str | None:
-    """The text of a streamed LLM token (``messages-tuple`` mode), else ``None``."""
-    if not event.startswith("messages") or not isinstance(data, list) or len(data) != 2:
-        return None
-    chunk = data[0]
-    if not isinstance(chunk, dict) or chunk.get("type") != "AIMessageChunk":
-        return None
-    content = chunk.get("content")
-    text = content if isinstance(content, str) else ""
-    for call in chunk.get("tool_call_chunks") or ():
-        if isinstance(call, dict):
-            name = f"[tool call {call['name']}] " if call.get("name") else ""
-            text += name + (call.get("args") or "")
-    return text
 
 
 class Printer:

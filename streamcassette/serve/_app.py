@@ -46,17 +46,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .._cassette import RecordedFrame, RecordedResponse, StreamEnd
-from ._library import (
+from ..protocols.runs import (
     JOIN_PATH,
     RUN_STREAM_PATH,
     THREAD_PATH,
-    Entry,
-    Library,
-    RecordedRun,
-    RunKind,
     join_stream_modes,
     mode_matches,
 )
+from ._library import Entry, Library, RecordedRun, RunKind
 
 __all__ = [
     "CASSETTE_HEADER",

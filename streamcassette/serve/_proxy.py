@@ -49,7 +49,14 @@ from starlette.types import Receive, Scope, Send
 from .._cassette import Cassette, Interaction
 from .._format import save
 from .._record import AsyncRecordingTransport
-from ._library import NOT_RUN_IDS, RUN_LOCATION, RUN_PATH, THREAD_PATH, stream_modes
+from ..protocols.runs import (
+    NOT_RUN_IDS,
+    RUN_LOCATION,
+    RUN_PATH,
+    RUN_START_PATH,
+    THREAD_PATH,
+    stream_modes,
+)
 
 __all__ = ["RecordingProxy", "proxy_app"]
 
@@ -66,7 +73,6 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_RUN_START = re.compile(r"^(?:/threads/([^/]+))?/runs(?:/stream|/wait)?$")
 # Connecting is bounded; a stream may stay quiet for as long as the run takes.
 _UPSTREAM_TIMEOUT = {"connect": 10.0, "read": None, "write": 30.0, "pool": 30.0}
 
@@ -166,7 +172,7 @@ class RecordingProxy:
     def _open_run(self, interaction: Interaction, response: httpx.Response) -> _Group | None:
         """A new cassette when this request started a run; ``None`` otherwise."""
         request = interaction.request
-        match = _RUN_START.match(request.path)
+        match = RUN_START_PATH.match(request.path)
         if request.method.upper() != "POST" or match is None or response.status_code >= 400:
             return None
         location = RUN_LOCATION.match(response.headers.get("content-location", ""))

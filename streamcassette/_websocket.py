@@ -1,0 +1,768 @@
+"""WebSocket connections recorded and replayed: the v3 thread protocol's ``stream/events``.
+
+The LangGraph SDK opens its v3 event streams with the ``websockets`` library, not httpx,
+through one seam: ``ProtocolWebSocketTransport(connect=...)`` (sync:
+``SyncProtocolWebSocketTransport``), whose default is ``websockets``' own ``connect``.
+``websocket_seam`` swaps that default while a cassette is active, for a connect that
+records through the real one or one that answers from the cassette. Nothing below the
+``websockets`` API is touched.
+
+A replayed connection is chosen when the client sends its first message (the
+``subscription.subscribe`` command), because a session opens several connections to the
+same path that differ only in what they subscribe to. Server messages recorded after a
+client message wait until the client has sent that many; after the last recorded one the
+connection ends as it ended when recorded: a connection the client closed stays open
+until the client closes it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio
+
+from ._cassette import (
+    Body,
+    Cassette,
+    Interaction,
+    RecordedError,
+    RecordedMessage,
+    RecordedRequest,
+    RecordedResponse,
+    RecordedWebSocket,
+    StreamEnd,
+)
+from ._errors import UnmatchedWebSocketError
+from ._match import json_difference
+from ._redact import Redactor
+
+if TYPE_CHECKING:
+    from ._sdk import CassetteSession
+
+__all__ = [
+    "WEBSOCKET_METHOD",
+    "WebSocketRecorder",
+    "WebSocketReplayer",
+    "websocket_seam",
+]
+
+# The method a WebSocket handshake is recorded under: no plain HTTP request has it.
+WEBSOCKET_METHOD = "WEBSOCKET"
+
+# Handshake headers that are random per connection and mean nothing to a replay.
+_HANDSHAKE_NOISE = frozenset({"sec-websocket-key", "sec-websocket-accept"})
+
+Clock = Callable[[], float]
+
+
+def _handshake_request(
+    url: str, headers: Iterable[tuple[str, str]], redactor: Redactor
+) -> RecordedRequest:
+    parts = urlsplit(url)
+    return RecordedRequest(
+        method=WEBSOCKET_METHOD,
+        path=parts.path or "/",
+        query=redactor.query(parse_qsl(parts.query, keep_blank_values=True)),
+        headers=redactor.headers(
+            (key, value) for key, value in headers if key.lower() not in _HANDSHAKE_NOISE
+        ),
+    )
+
+
+# --- recording -----------------------------------------------------------------------
+
+
+class _Capture:
+    """Fills one WebSocket interaction while its connection is used."""
+
+    def __init__(self, interaction: Interaction, websocket: RecordedWebSocket) -> None:
+        self.interaction = interaction
+        self.websocket = websocket
+        self.opened = time.perf_counter()
+        self.client_closed = False
+        self.finished = False
+
+    def message(self, data: str | bytes, *, sent: bool) -> None:
+        at = time.perf_counter() - self.opened
+        self.websocket.messages.append(RecordedMessage(at, sent, data))
+
+    def finish(self, connection: Any, error: BaseException | None = None) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        websocket = self.websocket
+        websocket.duration = time.perf_counter() - self.opened
+        code = getattr(connection, "close_code", None)
+        websocket.close_code = code
+        websocket.close_reason = getattr(connection, "close_reason", None) or ""
+        if self.client_closed:
+            websocket.end = StreamEnd.CLIENT_STOPPED
+        elif code is None or code == 1006:
+            websocket.end = StreamEnd.DROPPED
+            websocket.close_code = None
+            if error is not None:
+                websocket.error = RecordedError(type(error).__name__, str(error))
+        else:
+            websocket.end = StreamEnd.CLOSED
+
+
+def _is_closed(exc: BaseException) -> bool:
+    from websockets.exceptions import ConnectionClosed
+
+    return isinstance(exc, ConnectionClosed)
+
+
+class _AsyncRecordingWebSocket:
+    """Passes a ``websockets`` async connection through while capturing its messages."""
+
+    def __init__(self, inner: Any, capture: _Capture) -> None:
+        self._inner = inner
+        self._capture = capture
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(message, (str, bytes)):
+            self._capture.message(message, sent=True)
+        await self._inner.send(message, *args, **kwargs)
+
+    async def recv(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            message = await self._inner.recv(*args, **kwargs)
+        except Exception as exc:
+            if _is_closed(exc):
+                self._capture.finish(self._inner, exc)
+            raise
+        self._capture.message(message, sent=False)
+        return message
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        from websockets.exceptions import ConnectionClosedOK
+
+        try:
+            while True:
+                yield await self.recv()
+        except ConnectionClosedOK:
+            return
+
+    async def close(self, *args: Any, **kwargs: Any) -> None:
+        self._capture.client_closed = True
+        await self._inner.close(*args, **kwargs)
+
+
+class _SyncRecordingWebSocket:
+    """The sync twin of :class:`_AsyncRecordingWebSocket`."""
+
+    def __init__(self, inner: Any, capture: _Capture) -> None:
+        self._inner = inner
+        self._capture = capture
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(message, (str, bytes)):
+            self._capture.message(message, sent=True)
+        self._inner.send(message, *args, **kwargs)
+
+    def recv(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            message = self._inner.recv(*args, **kwargs)
+        except Exception as exc:
+            if _is_closed(exc):
+                self._capture.finish(self._inner, exc)
+            raise
+        self._capture.message(message, sent=False)
+        return message
+
+    def __iter__(self) -> Iterator[Any]:
+        from websockets.exceptions import ConnectionClosedOK
+
+        try:
+            while True:
+                yield self.recv()
+        except ConnectionClosedOK:
+            return
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        self._capture.client_closed = True
+        self._inner.close(*args, **kwargs)
+
+
+class WebSocketRecorder:
+    """Records the WebSocket connections opened through a real ``connect`` into a cassette.
+
+    ``clock`` gives the session's time in seconds for an interaction's ``started`` (None:
+    not recorded).
+    """
+
+    def __init__(
+        self, cassette: Cassette, *, redact: Iterable[str] = (), clock: Clock | None = None
+    ) -> None:
+        self.cassette = cassette
+        self.redactor = Redactor(redact)
+        self.clock = clock
+
+    def _begin(self, url: str, headers: Iterable[tuple[str, str]]) -> Interaction:
+        interaction = Interaction(request=_handshake_request(url, headers, self.redactor))
+        if self.clock is not None:
+            interaction.started = self.clock()
+        self.cassette.interactions.append(interaction)
+        return interaction
+
+    def _accepted(self, interaction: Interaction, connection: Any) -> _Capture:
+        response = getattr(connection, "response", None)
+        request = getattr(connection, "request", None)
+        if request is not None:  # the headers websockets really sent, with its own
+            recorded = _handshake_request(
+                "ws://x" + interaction.request.path, request.headers.raw_items(), self.redactor
+            )
+            interaction.request.headers = recorded.headers
+        websocket = RecordedWebSocket()
+        interaction.response = RecordedResponse(
+            status=getattr(response, "status_code", 101),
+            headers=self.redactor.headers(
+                (key, value)
+                for key, value in (response.headers.raw_items() if response is not None else ())
+                if key.lower() not in _HANDSHAKE_NOISE
+            ),
+            websocket=websocket,
+        )
+        return _Capture(interaction, websocket)
+
+    def _refused(self, interaction: Interaction, exc: BaseException) -> None:
+        response = getattr(exc, "response", None)  # InvalidStatus: the server said no
+        if response is not None and hasattr(response, "status_code"):
+            interaction.response = RecordedResponse(
+                status=response.status_code,
+                headers=self.redactor.headers(response.headers.raw_items()),
+                body=Body(bytes(response.body)) if response.body else None,
+            )
+        else:
+            interaction.error = RecordedError(type(exc).__name__, str(exc))
+
+    def async_connect(self, real: Callable[..., Any]) -> Callable[..., Any]:
+        """A ``websockets.asyncio.client.connect`` stand-in that records through ``real``."""
+        recorder = self
+
+        @contextlib.asynccontextmanager
+        async def connect(url: str, **kwargs: Any) -> AsyncIterator[Any]:
+            interaction = recorder._begin(url, kwargs.get("additional_headers") or ())
+            try:
+                manager = real(url, **kwargs)
+                connection = await manager.__aenter__()
+            except Exception as exc:
+                recorder._refused(interaction, exc)
+                raise
+            capture = recorder._accepted(interaction, connection)
+            error: BaseException | None = None
+            try:
+                yield _AsyncRecordingWebSocket(connection, capture)
+            except BaseException as exc:
+                error = exc
+                if not await manager.__aexit__(type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                await manager.__aexit__(None, None, None)
+            finally:
+                capture.finish(connection, error)
+
+        return connect
+
+    def sync_connect(self, real: Callable[..., Any]) -> Callable[..., Any]:
+        """A ``websockets.sync.client.connect`` stand-in that records through ``real``."""
+        recorder = self
+
+        @contextlib.contextmanager
+        def connect(url: str, **kwargs: Any) -> Iterator[Any]:
+            interaction = recorder._begin(url, kwargs.get("additional_headers") or ())
+            try:
+                manager = real(url, **kwargs)
+                connection = manager.__enter__()
+            except Exception as exc:
+                recorder._refused(interaction, exc)
+                raise
+            capture = recorder._accepted(interaction, connection)
+            error: BaseException | None = None
+            try:
+                yield _SyncRecordingWebSocket(connection, capture)
+            except BaseException as exc:
+                error = exc
+                if not manager.__exit__(type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                manager.__exit__(None, None, None)
+            finally:
+                capture.finish(connection, error)
+
+        return connect
+
+
+# --- replay --------------------------------------------------------------------------
+
+
+class _Script:
+    """What a replayed connection does next, given how many messages the client sent."""
+
+    def __init__(self, websocket: RecordedWebSocket) -> None:
+        self.websocket = websocket
+        self.position = 0  # the next recorded message
+        self.sent = 0  # messages the client has sent on the replayed connection
+        self.client_closed = False
+
+    def expected_sends(self) -> int:
+        """How many client messages the recording has up to the next server message."""
+        messages = self.websocket.messages
+        count = 0
+        for message in messages[: self.position]:
+            count += message.sent
+        for message in messages[self.position :]:
+            if not message.sent:
+                break
+            count += 1
+        return count
+
+    def next_received(self) -> RecordedMessage | None:
+        """The next server message if the client has caught up with the recording; None at
+        the end of the recording."""
+        messages = self.websocket.messages
+        while self.position < len(messages) and messages[self.position].sent:
+            self.position += 1
+        if self.position == len(messages):
+            return None
+        message = messages[self.position]
+        self.position += 1
+        return message
+
+    def ready(self) -> bool:
+        """Whether the next server message may go: the client sent what came before it."""
+        return self.client_closed or self.sent >= self.expected_sends()
+
+
+def _closed_error(websocket: RecordedWebSocket, source: str) -> Exception:
+    """What ``websockets`` raises once the recorded connection has ended as it ended."""
+    from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
+    from websockets.frames import Close
+
+    if websocket.end is StreamEnd.DROPPED or websocket.close_code is None:
+        return ConnectionClosedError(None, None)
+    close = Close(websocket.close_code, websocket.close_reason)
+    if websocket.close_code in (1000, 1001):
+        return ConnectionClosedOK(close, close, True)
+    return ConnectionClosedError(close, close, True)
+
+
+def _client_closed(code: int, reason: str) -> Exception:
+    from websockets.exceptions import ConnectionClosedOK
+    from websockets.frames import Close
+
+    close = Close(code, reason)
+    return ConnectionClosedOK(close, close, False)
+
+
+class _ReplayedConnection:
+    """One replayed WebSocket connection, sync or async alike up to the waiting."""
+
+    def __init__(self, replayer: WebSocketReplayer, url: str, headers: Any) -> None:
+        self.replayer = replayer
+        self.request = _handshake_request(url, headers or (), replayer.redactor)
+        self.script: _Script | None = None
+        self.opened = time.perf_counter()
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+
+    def handshake(self) -> None:
+        """Fail the connect now if its recording was refused by the server."""
+        refused = self.replayer.refused(self.request)
+        if refused is not None:
+            raise refused
+
+    def sent(self, message: Any) -> None:
+        if self.script is None:
+            self.script = _Script(self.replayer.select(self.request, message))
+        self.script.sent += 1
+
+    def delay(self, message: RecordedMessage) -> float:
+        speed = self.replayer.speed
+        if speed is None:
+            return 0.0
+        return self.opened + message.at / speed - time.perf_counter()
+
+    def closed_by_client(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+        if self.script is not None:
+            self.script.client_closed = True
+
+    def end_error(self) -> Exception:
+        """What reading raises after the recording's last server message."""
+        assert self.script is not None
+        websocket = self.script.websocket
+        if self.close_code is None:
+            self.close_code = websocket.close_code
+            self.close_reason = websocket.close_reason
+        return _closed_error(websocket, self.replayer.source)
+
+
+class _AsyncReplayWebSocket:
+    """A replayed ``websockets.asyncio`` connection: ``send``, ``recv``, ``async for``,
+    ``close``."""
+
+    def __init__(self, connection: _ReplayedConnection) -> None:
+        self._connection = connection
+        self._changed = anyio.Event()
+
+    @property
+    def close_code(self) -> int | None:
+        return self._connection.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._connection.close_reason
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        if self._connection.close_code is not None:
+            raise _client_closed(self._connection.close_code, self._connection.close_reason or "")
+        self._connection.sent(message)
+        self._wake()
+
+    async def recv(self, *args: Any, **kwargs: Any) -> Any:
+        connection = self._connection
+        while connection.script is None or not connection.script.ready():
+            if connection.close_code is not None:
+                raise _client_closed(connection.close_code, connection.close_reason or "")
+            await self._changed.wait()
+        script = connection.script
+        if script.client_closed:
+            raise _client_closed(connection.close_code or 1000, connection.close_reason or "")
+        message = script.next_received()
+        if message is None:
+            if script.websocket.end is StreamEnd.CLIENT_STOPPED:
+                # The recording's client closed it: hold it open until this one does.
+                while connection.close_code is None:
+                    await self._changed.wait()
+                raise _client_closed(connection.close_code, connection.close_reason or "")
+            raise connection.end_error()
+        delay = connection.delay(message)
+        if delay > 0:
+            await anyio.sleep(delay)
+        return message.data
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        from websockets.exceptions import ConnectionClosedOK
+
+        try:
+            while True:
+                yield await self.recv()
+        except ConnectionClosedOK:
+            return
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self._connection.closed_by_client(code, reason)
+        self._wake()
+
+
+class _SyncReplayWebSocket:
+    """A replayed ``websockets.sync`` connection; ``close`` may come from another thread."""
+
+    def __init__(self, connection: _ReplayedConnection) -> None:
+        self._connection = connection
+        self._changed = threading.Condition()
+
+    @property
+    def close_code(self) -> int | None:
+        return self._connection.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._connection.close_reason
+
+    def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        with self._changed:
+            if self._connection.close_code is not None:
+                code, reason = self._connection.close_code, self._connection.close_reason
+                raise _client_closed(code, reason or "")
+            self._connection.sent(message)
+            self._changed.notify_all()
+
+    def recv(self, *args: Any, **kwargs: Any) -> Any:
+        connection = self._connection
+        with self._changed:
+            while connection.script is None or not connection.script.ready():
+                if connection.close_code is not None:
+                    raise _client_closed(connection.close_code, connection.close_reason or "")
+                self._changed.wait()
+            script = connection.script
+            if script.client_closed:
+                raise _client_closed(connection.close_code or 1000, connection.close_reason or "")
+            message = script.next_received()
+            if message is None:
+                if script.websocket.end is StreamEnd.CLIENT_STOPPED:
+                    while connection.close_code is None:
+                        self._changed.wait()
+                    raise _client_closed(connection.close_code, connection.close_reason or "")
+                raise connection.end_error()
+        delay = connection.delay(message)
+        if delay > 0:
+            time.sleep(delay)
+        return message.data
+
+    def __iter__(self) -> Iterator[Any]:
+        from websockets.exceptions import ConnectionClosedOK
+
+        try:
+            while True:
+                yield self.recv()
+        except ConnectionClosedOK:
+            return
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        with self._changed:
+            self._connection.closed_by_client(code, reason)
+            self._changed.notify_all()
+
+
+class WebSocketReplayer:
+    """Answers WebSocket connects from a cassette's recorded connections.
+
+    A connection is matched on its path and query, then on its first client message
+    (compared as JSON); each recorded connection plays once.
+    """
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        *,
+        speed: float | None = None,
+        redact: Iterable[str] = (),
+        path_matches: Callable[[str, str], bool] | None = None,
+    ) -> None:
+        self.cassette = cassette
+        self.speed = speed
+        self.redactor = Redactor(redact)
+        self.source = cassette.name
+        self.played: set[int] = set()
+        self._lock = threading.Lock()
+        self._path_matches = path_matches or (lambda live, recorded: live == recorded)
+
+    def _candidates(self, request: RecordedRequest) -> list[tuple[int, Interaction]]:
+        return [
+            (index, interaction)
+            for index, interaction in self.cassette.websockets()
+            if index not in self.played
+            and self._path_matches(request.path, interaction.request.path)
+            and sorted(request.query) == sorted(interaction.request.query)
+        ]
+
+    def refused(self, request: RecordedRequest) -> Exception | None:
+        """The handshake error to raise if the next recording of this connect was refused."""
+        with self._lock:
+            candidates = self._candidates(request)
+            if not candidates or _accepted(candidates[0][1]):
+                return None
+            index, interaction = candidates[0]
+            self.played.add(index)
+        return _refusal(interaction, self.source)
+
+    def select(self, request: RecordedRequest, first: Any) -> RecordedWebSocket:
+        """The recorded connection whose first client message is ``first``."""
+        live = _json_or_text(first)
+        with self._lock:
+            candidates = [
+                (index, interaction)
+                for index, interaction in self._candidates(request)
+                if _accepted(interaction)
+            ]
+            for index, interaction in candidates:
+                websocket = interaction.response.websocket  # type: ignore[union-attr]
+                assert websocket is not None
+                sent = [message for message in websocket.messages if message.sent]
+                if sent and _json_or_text(sent[0].data) == live:
+                    self.played.add(index)
+                    return websocket
+        raise UnmatchedWebSocketError(self._explain(request, first, candidates))
+
+    def _explain(
+        self, request: RecordedRequest, first: Any, candidates: list[tuple[int, Interaction]]
+    ) -> str:
+        text = first if isinstance(first, str) else repr(first)
+        lines = [
+            f"no recorded WebSocket connection matches {request.path} whose first message is "
+            f"{_clip(text)}",
+            f"  cassette: {self.source}",
+        ]
+        if candidates:
+            lines.append("  recorded connections to that path not played yet:")
+            live = _json_or_text(first)
+            for index, interaction in candidates[:3]:
+                websocket = interaction.response.websocket  # type: ignore[union-attr]
+                assert websocket is not None
+                sent = [message.data for message in websocket.messages if message.sent]
+                found = json_difference(_json_or_text(sent[0]), live) if sent else "sends nothing"
+                lines.append(f"    #{index}: first message {found}")
+        else:
+            lines.append("  no recorded connection to that path is left to play")
+        lines.append("  to fix: re-record the cassette")
+        return "\n".join(lines)
+
+    def async_connect(self, url: str, **kwargs: Any) -> Any:
+        """A stand-in for ``websockets.asyncio.client.connect``."""
+        replayer = self
+
+        @contextlib.asynccontextmanager
+        async def connect() -> AsyncIterator[_AsyncReplayWebSocket]:
+            connection = _ReplayedConnection(replayer, url, kwargs.get("additional_headers"))
+            connection.handshake()
+            websocket = _AsyncReplayWebSocket(connection)
+            try:
+                yield websocket
+            finally:
+                await websocket.close()
+
+        return connect()
+
+    def sync_connect(self, url: str, **kwargs: Any) -> Any:
+        """A stand-in for ``websockets.sync.client.connect``."""
+        replayer = self
+
+        @contextlib.contextmanager
+        def connect() -> Iterator[_SyncReplayWebSocket]:
+            connection = _ReplayedConnection(replayer, url, kwargs.get("additional_headers"))
+            connection.handshake()
+            websocket = _SyncReplayWebSocket(connection)
+            try:
+                yield websocket
+            finally:
+                websocket.close()
+
+        return connect()
+
+
+def _accepted(interaction: Interaction) -> bool:
+    response = interaction.response
+    return response is not None and response.websocket is not None
+
+
+def _refusal(interaction: Interaction, source: str) -> Exception:
+    """The error the recorded handshake failed with."""
+    from websockets.datastructures import Headers
+    from websockets.exceptions import InvalidStatus
+    from websockets.http11 import Response
+
+    response = interaction.response
+    if response is None:
+        error = interaction.error
+        message = error.message if error is not None else "connection failed"
+        return OSError(f"{message} (replayed from {source})")
+    body = response.body.content if response.body is not None else b""
+    reason = "Refused"
+    return InvalidStatus(Response(response.status, reason, Headers(response.headers), body))
+
+
+def _json_or_text(data: Any) -> Any:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data).decode("utf-8", "replace")
+    try:
+        return json.loads(data)
+    except (TypeError, ValueError):
+        return data
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+# --- the seam ------------------------------------------------------------------------
+
+
+def _sdk_transports() -> list[tuple[type[Any], bool]]:
+    """The SDK's WebSocket transport classes and whether each is async; none for an SDK
+    without the v3 thread protocol."""
+    found: list[tuple[type[Any], bool]] = []
+    with contextlib.suppress(ImportError):
+        from langgraph_sdk.stream.transport.ws import ProtocolWebSocketTransport
+
+        found.append((ProtocolWebSocketTransport, True))
+    with contextlib.suppress(ImportError):
+        from langgraph_sdk.stream.transport.sync_ws import SyncProtocolWebSocketTransport
+
+        found.append((SyncProtocolWebSocketTransport, False))
+    return found
+
+
+@contextlib.contextmanager
+def websocket_seam(
+    *,
+    recorder: WebSocketRecorder | None = None,
+    replayer: WebSocketReplayer | None = None,
+) -> Iterator[None]:
+    """Inside the block, the SDK's WebSocket transports built without a ``connect`` of
+    their own record through ``recorder`` or answer from ``replayer``.
+
+    It swaps the ``connect`` default of ``ProtocolWebSocketTransport.__init__`` (and the
+    sync one), which ``AsyncThreadStream`` relies on, and restores it on exit.
+    """
+    patched: list[tuple[dict[str, Any], Any]] = []
+    try:
+        for cls, is_async in _sdk_transports():
+            defaults = cls.__init__.__kwdefaults__
+            if defaults is None or "connect" not in defaults:
+                continue
+            real = defaults["connect"]
+            if replayer is not None:
+                connect = replayer.async_connect if is_async else replayer.sync_connect
+            elif recorder is not None:
+                connect = recorder.async_connect(real) if is_async else recorder.sync_connect(real)
+            else:
+                continue
+            patched.append((defaults, real))
+            defaults["connect"] = connect
+        yield
+    finally:
+        for defaults, real in reversed(patched):
+            defaults["connect"] = real
+
+
+def session_websockets(session: CassetteSession) -> contextlib.AbstractContextManager[None]:
+    """``websocket_seam`` for a cassette session: its WebSocket connections are recorded
+    into its cassette, or replayed from it, with its redaction and speed."""
+    if session.recording:
+        return websocket_seam(recorder=WebSocketRecorder(session.cassette, redact=session.redact))
+    speed = session.replayer.speed if session.replayer is not None else None
+    return websocket_seam(
+        replayer=WebSocketReplayer(session.cassette, speed=speed, redact=session.redact)
+    )
+
+
+def websocket_interactions(interactions: Iterable[Interaction]) -> Iterator[Interaction]:
+    """The WebSocket interactions among ``interactions``."""
+    return (interaction for interaction in interactions if interaction.is_websocket)
+
+
+def describe_websocket(interaction: Interaction) -> str:
+    """``WEBSOCKET /threads/…/stream/events: 12 messages (1 sent), closed by the client``."""
+    response = interaction.response
+    if response is None or response.websocket is None:
+        status = response.status if response is not None else "no response"
+        return f"{interaction.request.describe()}: refused ({status})"
+    websocket = response.websocket
+    sent = sum(message.sent for message in websocket.messages)
+    how = {
+        StreamEnd.CLIENT_STOPPED: "closed by the client",
+        StreamEnd.CLOSED: f"closed by the server ({websocket.close_code})",
+        StreamEnd.DROPPED: "dropped",
+    }[websocket.end]
+    return (
+        f"{interaction.request.describe()}: {len(websocket.messages)} messages ({sent} sent), {how}"
+    )

@@ -1,0 +1,235 @@
+"""The v3 thread protocol: ``client.threads.stream()`` (langgraph-sdk >= 0.4.14, JS SDK 1.x).
+
+On the wire (langgraph-api ``api/event_streaming.py``):
+
+* ``POST /threads/{tid}/commands``: one JSON command ``{"id": n, "method": ..., "params"}``
+  (``run.start``, ``input.respond``, ...); the reply ``{"type": "success", "id": n,
+  "result": {...}, "meta": {"applied_through_seq": k}}`` echoes the command's ``id``.
+  ``run.start`` answers ``result.run_id``; no reply ever names the thread, which the
+  client mints (uuid4 in Python, uuidv7 in React).
+* ``POST /threads/{tid}/stream/events``: an SSE stream filtered by the body
+  ``{"channels", "namespaces"?, "depth"?, "since"?}``. Frames are ``event: <method>``,
+  ``data: {"type": "event", "event_id", "seq", "method", "params": {"namespace",
+  "timestamp", "data"}}``, ``id: <seq>``. It never ends by itself: the client closes it.
+* ``WS /threads/{tid}/stream/events``: the same events as WebSocket text messages, after
+  a ``subscription.subscribe`` command carrying the same filter.
+* ``GET /threads/{tid}/state``: the thread's values once the run is over.
+
+Every event carries the thread's ``seq``, the same on every stream it appears on, so
+events from several streams merge by it. A run ends with a root-namespace ``lifecycle``
+event whose ``data.event`` is ``completed`` or ``failed`` (``interrupted`` pauses it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CHANNELS",
+    "COMMANDS_PATH",
+    "EVENTS_PATH",
+    "STATE_PATH",
+    "TERMINAL_LIFECYCLE",
+    "EventFilter",
+    "event_of",
+    "is_protocol_request",
+    "is_terminal",
+    "run_id_of",
+    "stays_open",
+    "thread_id_of",
+    "token_text",
+]
+
+COMMANDS_PATH = re.compile(r"^/threads/([^/]+)/commands$")
+EVENTS_PATH = re.compile(r"^/threads/([^/]+)/stream/events$")
+STATE_PATH = re.compile(r"^/threads/([^/]+)/state$")
+
+# The channels a subscription may name (plus ``custom:<name>``); ``threads.stream()``'s
+# ``thread.events`` subscribes to all of them.
+CHANNELS = frozenset(
+    {
+        "values",
+        "updates",
+        "checkpoints",
+        "messages",
+        "tools",
+        "custom",
+        "lifecycle",
+        "input",
+        "tasks",
+    }
+)
+# Root lifecycle events that end a run (the SDK's ``_is_root_terminal_lifecycle``).
+TERMINAL_LIFECYCLE = frozenset({"completed", "failed"})
+
+
+def is_protocol_request(method: str, path: str) -> bool:
+    """Whether the request is one of the protocol's commands or event streams."""
+    method = method.upper()
+    if method == "POST" and COMMANDS_PATH.match(path):
+        return True
+    return method in ("POST", "WEBSOCKET") and bool(EVENTS_PATH.match(path))
+
+
+def stays_open(method: str, path: str) -> bool:
+    """Whether the server keeps this response open until the client closes it: a replay
+    must hold it open after its last recorded frame rather than end it."""
+    return method.upper() in ("POST", "WEBSOCKET") and bool(EVENTS_PATH.match(path))
+
+
+def thread_id_of(path: str) -> str | None:
+    """The thread a protocol path names."""
+    for pattern in (COMMANDS_PATH, EVENTS_PATH, STATE_PATH):
+        match = pattern.match(path)
+        if match:
+            return match.group(1)
+    return None
+
+
+def run_id_of(reply: Any) -> str | None:
+    """The run a ``run.start`` reply started."""
+    if not isinstance(reply, dict):
+        return None
+    result = reply.get("result")
+    run_id = result.get("run_id") if isinstance(result, dict) else None
+    return run_id if isinstance(run_id, str) else None
+
+
+def event_of(message: Any) -> dict[str, Any] | None:
+    """The event in an SSE frame's data or a WebSocket message (already parsed JSON);
+    None for command replies and anything else."""
+    if isinstance(message, dict) and message.get("type") == "event":
+        return message
+    return None
+
+
+def _params(event: dict[str, Any]) -> dict[str, Any]:
+    params = event.get("params")
+    return params if isinstance(params, dict) else {}
+
+
+def namespace_of(event: dict[str, Any]) -> list[str]:
+    namespace = _params(event).get("namespace")
+    return [str(part) for part in namespace] if isinstance(namespace, list) else []
+
+
+def is_terminal(event: dict[str, Any]) -> bool:
+    """Whether the event ends the run (a root ``lifecycle`` ``completed``/``failed``)."""
+    if event.get("method") != "lifecycle" or namespace_of(event):
+        return False
+    data = _params(event).get("data")
+    return isinstance(data, dict) and data.get("event") in TERMINAL_LIFECYCLE
+
+
+def _prefix_match(namespace: Sequence[str], prefix: Sequence[str]) -> bool:
+    """langgraph-api's ``is_prefix_match``: a prefix segment without ``:`` also matches a
+    namespace segment whose dynamic ``:<task id>`` suffix is stripped."""
+    if len(prefix) > len(namespace):
+        return False
+    for segment, candidate in zip(prefix, namespace, strict=False):
+        if candidate == segment:
+            continue
+        if ":" in segment or candidate.split(":")[0] != segment:
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """A subscription's filter, as ``stream/events`` bodies and ``subscription.subscribe``
+    params give it; :meth:`matches` decides as langgraph-api's session does."""
+
+    channels: frozenset[str]
+    namespaces: tuple[tuple[str, ...], ...] | None = None
+    depth: int | None = None
+    since: int | None = None
+
+    @classmethod
+    def from_body(cls, body: Any) -> EventFilter:
+        """The filter of a request body; unusable parts are ignored, as the server does."""
+        if not isinstance(body, dict):
+            return cls(frozenset(CHANNELS))
+        channels = body.get("channels")
+        names = (
+            frozenset(str(name) for name in channels)
+            if isinstance(channels, list)
+            else frozenset(CHANNELS)
+        )
+        raw_namespaces = body.get("namespaces")
+        namespaces = None
+        if isinstance(raw_namespaces, list):
+            kept = tuple(
+                tuple(namespace)
+                for namespace in raw_namespaces
+                if isinstance(namespace, list) and all(isinstance(s, str) for s in namespace)
+            )
+            namespaces = kept or None
+        return cls(names, namespaces, _count(body.get("depth")), _count(body.get("since")))
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        method = str(event.get("method", ""))
+        channel = "input" if method == "input.requested" else method
+        if channel == "custom":
+            data = _params(event).get("data")
+            name = data.get("name") if isinstance(data, dict) else None
+            if "custom" not in self.channels and f"custom:{name}" not in self.channels:
+                return False
+        elif channel not in self.channels:
+            return False
+        seq = event.get("seq")
+        if self.since is not None and isinstance(seq, int) and seq <= self.since:
+            return False
+        if not self.namespaces:
+            return True
+        namespace = namespace_of(event)
+        return any(
+            _prefix_match(namespace, prefix)
+            and (self.depth is None or len(namespace) - len(prefix) <= self.depth)
+            for prefix in self.namespaces
+        )
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative int field (``depth``, ``since``); anything else (bools too) is None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def token_text(event: dict[str, Any]) -> str | None:
+    """The text an LLM token adds (a ``messages`` ``content-block-delta``), else None.
+
+    Tool-call argument deltas count too, as the runs protocol's tokens do.
+    """
+    if event.get("method") != "messages":
+        return None
+    data = _params(event).get("data")
+    if not isinstance(data, dict) or data.get("event") != "content-block-delta":
+        return None
+    delta = data.get("delta")
+    if not isinstance(delta, dict):
+        return None
+    for key in ("text", "args", "reasoning"):
+        value = delta.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def describe(event: dict[str, Any]) -> str:
+    """``messages`` or ``values|child:<task>`` : the channel and namespace of an event, as
+    the runs protocol names a subgraph's events."""
+    namespace = namespace_of(event)
+    method = str(event.get("method", "event"))
+    return "|".join([method, *namespace]) if namespace else method
+
+
+def channels_in(events: Iterable[dict[str, Any]]) -> list[str]:
+    """The channels that occur in ``events``, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for event in events:
+        seen.setdefault(str(event.get("method", "")), None)
+    return list(seen)
