@@ -49,6 +49,8 @@ __all__ = [
     "WEBSOCKET_METHOD",
     "WebSocketRecorder",
     "WebSocketReplayer",
+    "how_it_closed",
+    "session_websockets",
     "websocket_seam",
 ]
 
@@ -745,24 +747,11 @@ def session_websockets(session: CassetteSession) -> contextlib.AbstractContextMa
     )
 
 
-def websocket_interactions(interactions: Iterable[Interaction]) -> Iterator[Interaction]:
-    """The WebSocket interactions among ``interactions``."""
-    return (interaction for interaction in interactions if interaction.is_websocket)
-
-
-def describe_websocket(interaction: Interaction) -> str:
-    """``WEBSOCKET /threads/…/stream/events: 12 messages (1 sent), closed by the client``."""
-    response = interaction.response
-    if response is None or response.websocket is None:
-        status = response.status if response is not None else "no response"
-        return f"{interaction.request.describe()}: refused ({status})"
-    websocket = response.websocket
-    sent = sum(message.sent for message in websocket.messages)
+def how_it_closed(websocket: RecordedWebSocket) -> str:
+    """``closed by the client (1000)``, ``closed by the server (1011)`` or ``dropped``."""
     how = {
         StreamEnd.CLIENT_STOPPED: "closed by the client",
-        StreamEnd.CLOSED: f"closed by the server ({websocket.close_code})",
+        StreamEnd.CLOSED: "closed by the server",
         StreamEnd.DROPPED: "dropped",
     }[websocket.end]
-    return (
-        f"{interaction.request.describe()}: {len(websocket.messages)} messages ({sent} sent), {how}"
-    )
+    return how + (f" ({websocket.close_code})" if websocket.close_code is not None else "")

@@ -15,7 +15,7 @@ from streamcassette._cassette import (
     RecordedWebSocket,
     StreamEnd,
 )
-from streamcassette._websocket import describe_websocket
+from streamcassette._websocket import how_it_closed
 
 SUBSCRIBE = '{"id":1,"method":"subscription.subscribe","params":{"channels":["values"]}}'
 EVENT = '{"type":"event","seq":1,"method":"values","params":{"namespace":[],"data":{}}}'
@@ -63,14 +63,8 @@ def test_a_bad_direction_names_the_message() -> None:
         loads(broken)
 
 
-def test_description_counts_messages_and_says_who_closed() -> None:
-    """``show`` describes a connection by its messages and its close."""
-    websocket = RecordedWebSocket(
-        [RecordedMessage(0.0, True, SUBSCRIBE), RecordedMessage(0.1, False, EVENT)],
-        end=StreamEnd.CLOSED,
-        close_code=1011,
-    )
-    line = describe_websocket(_cassette(websocket).interactions[0])
-    assert line == (
-        "WEBSOCKET /threads/t1/stream/events: 2 messages (1 sent), closed by the server (1011)"
-    )
+def test_a_closed_connection_says_who_closed_it() -> None:
+    """``show`` says who closed a connection, with the close code."""
+    by_server = RecordedWebSocket(end=StreamEnd.CLOSED, close_code=1011)
+    assert how_it_closed(by_server) == "closed by the server (1011)"
+    assert how_it_closed(RecordedWebSocket(end=StreamEnd.DROPPED)) == "dropped"

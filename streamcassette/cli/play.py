@@ -14,6 +14,7 @@ from .._format import load
 from .._sdk import CassetteSession
 from ..protocols.runs import token_text
 from ._common import bundled_cassette, load_or_fail
+from ._threads import EventPrinter, Transport, recorded_sessions, run_session
 
 
 def print_part(event: str, data: Any) -> None:
@@ -51,6 +52,9 @@ async def play(path: Path, speed: float | None, *, raw: bool = False) -> int:
     """Replay every stream of the cassette through the async SDK; returns the event count."""
     cassette = load(path)
     session = CassetteSession(path, mode="replay", speed=speed)
+    sessions = recorded_sessions(cassette)
+    if sessions:
+        return await _play_threads(session, sessions, raw=raw)
     client = session.client()
     printer = Printer(raw=raw)
     count = 0
@@ -71,6 +75,29 @@ async def play(path: Path, speed: float | None, *, raw: bool = False) -> int:
         printer.end_tokens()
     finally:
         await client.aclose()
+    return count
+
+
+async def _play_threads(
+    session: CassetteSession, sessions: list[tuple[str, str, Any, Transport]], *, raw: bool
+) -> int:
+    """A v3 cassette: each recorded run replayed through ``client.threads.stream()``."""
+    printer = EventPrinter(raw=raw)
+    count = 0
+    with session.patch_sdk():
+        client = session.client()
+        try:
+            for thread_id, assistant, run_input, transport in sessions:
+                count += await run_session(
+                    client,
+                    assistant,
+                    run_input,
+                    thread_id=thread_id,
+                    transport=transport,
+                    printer=printer,
+                )
+        finally:
+            await client.aclose()
     return count
 
 

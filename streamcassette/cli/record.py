@@ -13,6 +13,7 @@ import click
 from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
 from ._common import parse_json_option
+from ._threads import EventPrinter, run_session
 from .play import print_part
 
 
@@ -67,6 +68,20 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
         f"binary in .gitattributes).  [default: attach from {ATTACH_FROM >> 20} MiB of frames]"
     ),
 )
+@click.option(
+    "--protocol",
+    type=click.Choice(["runs", "threads"]),
+    default="runs",
+    show_default=True,
+    help="runs: client.runs.stream(); threads: a v3 session, client.threads.stream().",
+)
+@click.option(
+    "--transport",
+    type=click.Choice(["sse", "ws"]),
+    default="sse",
+    show_default=True,
+    help="With --protocol threads: events over SSE or a WebSocket.",
+)
 @click.option("--quiet", is_flag=True, help="Do not print the events.")
 def command(
     url: str,
@@ -81,6 +96,8 @@ def command(
     redact: tuple[str, ...],
     output: Path | None,
     attach: bool | None,
+    protocol: str,
+    transport: str,
     quiet: bool,
 ) -> None:
     """Record one run of ASSISTANT on the LangGraph server at URL into a cassette.
@@ -90,8 +107,26 @@ def command(
     """
     run_input = parse_json_option(input_json, "--input")
     run_command = parse_json_option(command_json, "--command")
-    target = output or default_output(assistant, modes)
+    if protocol == "threads":
+        target = output or default_output(assistant, ("threads", transport))
+    else:
+        target = output or default_output(assistant, modes)
     session = CassetteSession(target, mode="record", redact=redact)
+
+    async def record_threads() -> int:
+        with session.patch_sdk():
+            client = session.client(url)
+            try:
+                return await run_session(
+                    client,
+                    assistant,
+                    run_input,
+                    thread_id=thread_id,
+                    transport="websocket" if transport == "ws" else "sse",
+                    printer=None if quiet else EventPrinter(),
+                )
+            finally:
+                await client.aclose()
 
     async def record() -> int:
         client = session.client(url)
@@ -118,7 +153,7 @@ def command(
 
     if "LANGSMITH_API_KEY" in os.environ and "LANGGRAPH_API_KEY" not in os.environ:
         click.echo("using LANGSMITH_API_KEY from the environment (redacted)", err=True)
-    count = asyncio.run(record())
+    count = asyncio.run(record_threads() if protocol == "threads" else record())
     path = session.save(attach=attach)
     attached = attached_file(path)
     where = f" (frames attached in {attached.name})" if attached is not None else ""
