@@ -12,14 +12,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 import pytest
 
 from streamcassette import Cassette, CassetteFormatError, CassetteSession, load
 from streamcassette._sdk import REPLAY_URL
 
 from ._paths import cassette_path, default_cassette_name, display_path
-from ._server import AsyncLiveTransport, LiveServerError, LiveTransport
+from ._server import LiveServerError
 from ._settings import Settings, merge_layers
 from ._state import STATE_KEY, PluginState
 
@@ -45,26 +44,6 @@ RECORD_HINT = "run `pytest --record-streams` to record it"
 def _failure(message: str) -> BaseException:
     """The exception of ``pytest.fail(message, pytrace=False)``, to raise ``from None``."""
     return pytest.fail.Exception(message, pytrace=False)
-
-
-class _PluginSession(CassetteSession):
-    """A session whose recordings go to the plugin's live server, whatever URL was used."""
-
-    def __init__(self, path: Path, *, live_url: str | None, **kwargs: Any) -> None:
-        super().__init__(path, **kwargs)
-        self.live_url = live_url
-
-    def async_transport(
-        self, real: httpx.AsyncBaseTransport | None = None
-    ) -> httpx.AsyncBaseTransport:
-        if self.recording and self.live_url is not None:
-            real = AsyncLiveTransport(self.live_url)
-        return super().async_transport(real)
-
-    def sync_transport(self, real: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
-        if self.recording and self.live_url is not None:
-            real = LiveTransport(self.live_url)
-        return super().sync_transport(real)
 
 
 class StreamCassette:
@@ -251,14 +230,18 @@ def open_cassette(
         "speed": settings.speed,
         "repeats": settings.repeats,
         "redact": settings.redact,
+        "alias_ids": settings.alias_ids,
+        "allow_hosts": settings.allow_hosts,
+        "urls": settings.urls,
     }
     if action == "replay" and not path.is_file():
         state.counts["missing"] += 1
         raise _failure(f"{shown}: no such cassette; {RECORD_HINT}")
     try:
-        session = _PluginSession(
+        session = CassetteSession(
             path,
-            live_url=live_url,
+            # Recordings go to the plugin's live server, whatever URL the code used.
+            redirect_to=live_url,
             mode="replay" if action == "replay" else "record",
             **session_kwargs,
         )

@@ -54,17 +54,38 @@ def _unmatched_message(handle: StreamCassette, errors: list[Exception]) -> str:
     )
 
 
+def _blocked_message(handle: StreamCassette, errors: list[Exception]) -> str:
+    return (
+        f"the code under test tried to reach the network while {handle.shown} was replaying "
+        f"({len(errors)} attempt(s)), and the test passed without it:\n{errors[0]}"
+    )
+
+
 def finish(
     handle: StreamCassette, state: PluginState, *, passed: bool, item: pytest.Item
 ) -> str | None:
     """Save, compare and count; return why a test that passed must fail, if it must."""
     labels: list[str] = []
     failure: str | None = None
+    session = handle.session
     if handle.action == "replay":
         labels.append("replayed")
         unmatched = handle.replayer_unmatched
         if passed and unmatched and not handle.settings.allow_unmatched:
             failure = _unmatched_message(handle, unmatched)
+        if passed and session.blocked_errors:
+            failure = failure or _blocked_message(handle, session.blocked_errors)
+        if session.network_requests:
+            labels.append("reached allowed hosts")
+        unplayed = session.unplayed()
+        if unplayed:
+            state.unplayed.append((handle.nodeid, unplayed))
+            if passed and handle.settings.require_all_played:
+                listed = "\n  ".join(unplayed)
+                failure = failure or (
+                    f"{handle.shown}: {len(unplayed)} recorded interaction(s) were never "
+                    f"requested (require_all_played=True):\n  {listed}"
+                )
     drift: str | None = None
     if handle.recorded is not None:
         drift = compute_drift(handle)
@@ -79,8 +100,11 @@ def finish(
                     info = state.live.server_info()
                     if info:
                         handle.cassette.provenance.setdefault("server", info)
-                handle.session.save(attach=handle.settings.attach)
+                handle.session.save(attach=handle.settings.attach, warn_empty=False)
                 labels.append("recorded")
+                if not handle.cassette.interactions:
+                    labels.append("recorded nothing")
+                    state.empty.append(handle.nodeid)
             elif earlier == handle.nodeid:
                 labels.append("recorded elsewhere")  # same test on another worker
             else:

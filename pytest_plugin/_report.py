@@ -18,7 +18,9 @@ __all__ = ["find_unused", "summary_line", "unused_frames", "write_summary"]
 # The order of the counts in the summary line.
 _LABELS = (
     "replayed",
+    "reached allowed hosts",
     "recorded",
+    "recorded nothing",
     "compared",
     "drifted",
     "missing",
@@ -99,8 +101,24 @@ def write_summary(terminal: pytest.TerminalReporter, state: PluginState) -> None
         return
     terminal.write_sep("-", "streamcassette")
     mode = state.options.describe
+    if mode == "replay":
+        reached = state.counts["reached allowed hosts"]
+        # Offline only when it was: a test that reached an allowed host was not.
+        mode = "replay (offline)" if not reached else "replay; not offline: see allowed hosts"
     server = f"; live server {', '.join(sorted(state.server_urls))}" if state.server_urls else ""
     terminal.write_line(f"{summary_line(state)} ({mode}{server})")
+    if state.empty:
+        terminal.write_line(
+            f"{len(state.empty)} recording(s) saved no interaction (no request reached the "
+            "LangGraph server; was the client's URL the server's?):",
+            yellow=True,
+        )
+        for nodeid in state.empty:
+            terminal.write_line(f"  {nodeid}")
+    if state.unplayed:
+        terminal.write_line(f"{len(state.unplayed)} replay(s) left recorded interactions unasked:")
+        for nodeid, listed in state.unplayed:
+            terminal.write_line(f"  {nodeid}: {', '.join(listed)}")
     for nodeid, text in state.drift:
         terminal.write_line("")
         terminal.write_line(f"drift recorded over in {nodeid}:", yellow=True, bold=True)

@@ -1,4 +1,4 @@
-"""The live server that recording and drift runs talk to, and the transports that reach it.
+"""The live server that recording and drift runs talk to.
 
 The URL comes from ``--langgraph-url``, else ``$STREAMCASSETTE_LANGGRAPH_URL``, else an
 embedded ``langgraph dev`` started on a free loopback port from ``--langgraph-config`` or
@@ -11,27 +11,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-import httpx
-
+from streamcassette._sdk import server_info
 from streamcassette.devserver import DevServerError, LangGraphDevServer
 
 __all__ = [
     "URL_ENV",
-    "AsyncLiveTransport",
     "LiveServer",
     "LiveServerError",
-    "LiveTransport",
 ]
 
 URL_ENV = "STREAMCASSETTE_LANGGRAPH_URL"
 DEFAULT_CONFIG_NAME = "langgraph.json"
-# The SDK's own transports retry connection failures five times; so do these.
-_RETRIES = 5
-# No idle connection outlives its response: clients that code under test never closes
-# leave no socket behind (which ``filterwarnings = error`` would turn into a failure).
-_LIMITS = httpx.Limits(max_keepalive_connections=0)
 
 
 class LiveServerError(RuntimeError):
@@ -48,7 +39,6 @@ class LiveServer:
         self.config_path = config_path
         self.server: LangGraphDevServer | None = None
         self._failure: str | None = failure
-        self._info: dict[str, str | int] | None = None
 
     @classmethod
     def from_options(
@@ -130,56 +120,12 @@ class LiveServer:
 
     def server_info(self) -> dict[str, str | int]:
         """The server's ``GET /info`` (versions), for cassette provenance; ``{}`` if none."""
-        if self._info is None:
-            info: Any = None
-            try:
-                response = httpx.get(self.url() + "/info", timeout=2.0, trust_env=False)
-                info = response.json() if response.is_success else None
-            except Exception:  # provenance is optional: never fail a recording over it
-                info = None
-            self._info = (
-                {k: v for k, v in info.items() if isinstance(v, (str, int))}
-                if isinstance(info, dict)
-                else {}
-            )
-        return self._info
+        try:
+            return server_info(self.url()) or {}
+        except LiveServerError:
+            return {}
 
     def stop(self) -> None:
         server, self.server = self.server, None
         if server is not None:
             server.stop()
-
-
-def _retarget(request: httpx.Request, base: httpx.URL) -> None:
-    request.url = request.url.copy_with(scheme=base.scheme, host=base.host, port=base.port)
-    request.headers["host"] = request.url.netloc.decode("ascii")
-
-
-class LiveTransport(httpx.BaseTransport):
-    """Sends every request to the live server, whatever URL its client was built with."""
-
-    def __init__(self, url: str) -> None:
-        self._base = httpx.URL(url)
-        self._inner = httpx.HTTPTransport(retries=_RETRIES, limits=_LIMITS)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        _retarget(request, self._base)
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class AsyncLiveTransport(httpx.AsyncBaseTransport):
-    """Async twin of :class:`LiveTransport`."""
-
-    def __init__(self, url: str) -> None:
-        self._base = httpx.URL(url)
-        self._inner = httpx.AsyncHTTPTransport(retries=_RETRIES, limits=_LIMITS)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        _retarget(request, self._base)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()

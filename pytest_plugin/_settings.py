@@ -4,7 +4,7 @@ Layers, lowest precedence first: built-in defaults, ``[tool.streamcassette]`` in
 pyproject.toml, the ``stream_cassette_config`` fixture, ``@pytest.mark.stream_cassette``
 (markers on classes/modules below markers on the test itself). Command-line options
 (mode and server) are above them all. Scalar settings take the highest layer that sets
-them; ``mask`` and ``redact`` add up over all layers.
+them; ``mask``, ``redact``, ``allow_hosts`` and ``urls`` add up over all layers.
 """
 
 from __future__ import annotations
@@ -23,8 +23,18 @@ Policy = Literal["exact", "structure"]
 DEFAULT_MODES: tuple[str, ...] = ("updates",)
 POLICIES: tuple[Policy, ...] = ("exact", "structure")
 
-_SCALARS = ("modes", "policy", "match_on", "repeats", "speed", "allow_unmatched", "attach")
-_ADDITIVE = ("mask", "redact")
+_SCALARS = (
+    "modes",
+    "policy",
+    "match_on",
+    "repeats",
+    "speed",
+    "allow_unmatched",
+    "attach",
+    "alias_ids",
+    "require_all_played",
+)
+_ADDITIVE = ("mask", "redact", "allow_hosts", "urls")
 KNOWN_KEYS = frozenset((*_SCALARS, *_ADDITIVE))
 
 
@@ -47,6 +57,14 @@ class Settings:
     # Where a recording's frames go: a .sse file beside the cassette (True), inside the
     # cassette (False), or by their size (None, "auto": attached from ATTACH_FROM bytes).
     attach: bool | None = None
+    # Bind ids the client mints to the recorded ones (see streamcassette._bind).
+    alias_ids: bool = True
+    # Fail a replayed test that left recorded interactions unasked.
+    require_all_played: bool = False
+    # Hosts a replayed test may still reach (replay is sealed otherwise).
+    allow_hosts: tuple[str, ...] = ()
+    # Further URLs that are the LangGraph server's (for plain httpx clients).
+    urls: tuple[str, ...] = ()
 
 
 def _as_tuple(value: Any, key: str, source: str) -> tuple[Any, ...]:
@@ -87,8 +105,11 @@ def _check(key: str, value: Any, source: str) -> Any:
             msg = f"{source}: speed must be a positive number or None; got {value!r}"
             raise ValueError(msg)
         return None if value is None else float(value)
-    if key == "allow_unmatched":
-        return bool(value)
+    if key in ("allow_unmatched", "alias_ids", "require_all_played"):
+        if not isinstance(value, bool):
+            msg = f"{source}: {key} must be true or false; got {value!r}"
+            raise ValueError(msg)
+        return value
     if key == "attach":
         if value is None or value == "auto":
             return None
@@ -96,7 +117,7 @@ def _check(key: str, value: Any, source: str) -> Any:
             msg = f"{source}: attach must be True, False, None or 'auto'; got {value!r}"
             raise ValueError(msg)
         return value
-    if key in ("match_on", "redact"):
+    if key in ("match_on", "redact", "allow_hosts", "urls"):
         return _as_tuple(value, key, source)
     if key == "mask":
         try:
@@ -119,7 +140,7 @@ def merge_layers(
     strict_sources = set(strict)
     scalars: dict[str, Any] = {}
     masks: list[Any] = []
-    redact: list[str] = []
+    additive: dict[str, list[str]] = {"redact": [], "allow_hosts": [], "urls": []}
     for source, values in layers:
         unknown = sorted(set(values) - KNOWN_KEYS)
         if unknown and source in strict_sources:
@@ -135,8 +156,8 @@ def merge_layers(
             if key == "mask":
                 if checked is not None:
                     masks.append(checked)
-            elif key == "redact":
-                redact.extend(checked)
+            elif key in additive:
+                additive[key].extend(checked)
             else:
                 scalars[key] = checked
     return Settings(
@@ -146,9 +167,13 @@ def merge_layers(
         match_on=cast("tuple[Any, ...]", scalars.get("match_on", DEFAULT_MATCH_ON)),
         repeats=cast("RepeatPolicy", scalars.get("repeats", "error")),
         speed=cast("float | None", scalars.get("speed")),
-        redact=tuple(dict.fromkeys(redact)),
+        redact=tuple(dict.fromkeys(additive["redact"])),
         allow_unmatched=bool(scalars.get("allow_unmatched", False)),
         attach=cast("bool | None", scalars.get("attach")),
+        alias_ids=bool(scalars.get("alias_ids", True)),
+        require_all_played=bool(scalars.get("require_all_played", False)),
+        allow_hosts=tuple(dict.fromkeys(additive["allow_hosts"])),
+        urls=tuple(dict.fromkeys(additive["urls"])),
     )
 
 

@@ -44,7 +44,7 @@ class Options:
             return "record"
         if self.record == "missing":
             return "record missing, replay the rest"
-        return "replay (offline)"
+        return "replay"
 
 
 @dataclass
@@ -71,6 +71,9 @@ class PluginState:
     # (node id, rendered diff) of drift that was recorded over (reported, not failed).
     drift: list[tuple[str, str]] = field(default_factory=list)
     server_urls: set[str] = field(default_factory=set)
+    # Tests whose recording saved no interaction, and replays that left interactions unasked.
+    empty: list[str] = field(default_factory=list)
+    unplayed: list[tuple[str, list[str]]] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     # The attached frames files (``.sse``) that go with an unused cassette, by cassette.
     unused_frames: dict[str, str] = field(default_factory=dict)
@@ -109,6 +112,8 @@ class PluginState:
             "partial_modules": sorted(self.partial_modules),
             "drift": [list(entry) for entry in self.drift],
             "server_urls": sorted(self.server_urls),
+            "empty": self.empty,
+            "unplayed": [[nodeid, listed] for nodeid, listed in self.unplayed],
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -119,6 +124,8 @@ class PluginState:
         self.partial_modules.update(data.get("partial_modules", ()))
         self.drift.extend((nodeid, text) for nodeid, text in data.get("drift", ()))
         self.server_urls.update(data.get("server_urls", ()))
+        self.empty.extend(data.get("empty", ()))
+        self.unplayed.extend((nodeid, list(listed)) for nodeid, listed in data.get("unplayed", ()))
 
     def close(self) -> None:
         self.live.stop()

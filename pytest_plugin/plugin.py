@@ -184,6 +184,14 @@ def _project_settings(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
         layer["match_on"] = config.match_on
     if config.attach is not None:
         layer["attach"] = config.attach
+    if config.allow_hosts:
+        layer["allow_hosts"] = config.allow_hosts
+    if config.urls:
+        layer["urls"] = config.urls
+    if config.alias_ids is not None:
+        layer["alias_ids"] = config.alias_ids
+    if config.require_all_played is not None:
+        layer["require_all_played"] = config.require_all_played
     return layer, config.cassette_dir
 
 
@@ -191,7 +199,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, mask=None, modes=None, policy=None, match_on=None, "
-        "repeats=None, speed=None, redact=None, allow_unmatched=False, attach=None): "
+        "repeats=None, speed=None, redact=None, allow_unmatched=False, attach=None, "
+        "alias_ids=True, require_all_played=False, allow_hosts=None, urls=None): "
         "record or replay this test's LangGraph streams through a cassette (see "
         "streamcassette's README).",
     )

@@ -6,6 +6,7 @@ Data flow, one module each: ``_sse`` (bytes <-> frames) -> ``_cassette`` / ``_fo
 ``_diff`` (stream drift in LangGraph terms) -> ``_learn``; ``_config`` ([tool.streamcassette]).
 """
 
+from ._bind import IdBindings
 from ._cassette import (
     AttachedFrames,
     Body,
@@ -29,10 +30,15 @@ from ._diff import (
     diff_streams,
 )
 from ._errors import (
+    BlockedNetworkError,
+    BlockedRequestError,
     CassetteFormatError,
     CassetteNotFoundError,
+    EmptyRecordingWarning,
     StreamCassetteError,
+    StreamCassetteWarning,
     UnmatchedRequestError,
+    UnplayedInteractionsError,
     UnsupportedVersionError,
 )
 from ._format import (
@@ -77,6 +83,8 @@ __all__ = [
     "SUPPORTED_VERSIONS",
     "AsyncRecordingTransport",
     "AttachedFrames",
+    "BlockedNetworkError",
+    "BlockedRequestError",
     "Body",
     "Cassette",
     "CassetteEndError",
@@ -87,8 +95,10 @@ __all__ = [
     "ConfigError",
     "DiffReport",
     "Difference",
+    "EmptyRecordingWarning",
     "FrameDecoder",
     "HeaderRule",
+    "IdBindings",
     "Interaction",
     "KeyRule",
     "LearnedPath",
@@ -114,9 +124,11 @@ __all__ = [
     "SSEFrame",
     "StreamCassetteConfig",
     "StreamCassetteError",
+    "StreamCassetteWarning",
     "StreamComparison",
     "StreamEnd",
     "UnmatchedRequestError",
+    "UnplayedInteractionsError",
     "UnsupportedVersionError",
     "attached_file",
     "diff_cassettes",

@@ -64,9 +64,26 @@ class StreamCassetteConfig:
     match_on: tuple[str, ...] | None = None
     redact: tuple[str, ...] = ()
     attach: bool | None = None  # None: "auto", once the frames reach ATTACH_FROM bytes
+    allow_hosts: tuple[str, ...] = ()  # hosts replay may still reach
+    urls: tuple[str, ...] = ()  # further URLs of the LangGraph server (plain httpx clients)
+    alias_ids: bool | None = None  # None: the default (on)
+    require_all_played: bool | None = None  # None: the default (off)
 
 
-_KNOWN = ("mask", "modes", "policy", "cassette-dir", "record-mode", "match-on", "redact", "attach")
+_KNOWN = (
+    "mask",
+    "modes",
+    "policy",
+    "cassette-dir",
+    "record-mode",
+    "match-on",
+    "redact",
+    "attach",
+    "allow-hosts",
+    "urls",
+    "alias-ids",
+    "require-all-played",
+)
 
 
 def load_config(start: Path) -> StreamCassetteConfig:
@@ -170,6 +187,15 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         if not isinstance(attach, bool) and attach != "auto":
             msg = f'attach must be true, false or "auto", not {attach!r}'
             raise ValueError(msg)
+        allow_hosts = tuple(_strings(settings, "allow-hosts", []))
+        urls = tuple(_strings(settings, "urls", []))
+        switches = {}
+        for key in ("alias-ids", "require-all-played"):
+            value = settings.get(key)
+            if value is not None and not isinstance(value, bool):
+                msg = f"{key} must be true or false, not {value!r}"
+                raise ValueError(msg)
+            switches[key] = value
     except (ValueError, TypeError) as exc:
         msg = f"{where}: {exc}"
         raise ConfigError(msg) from None
@@ -183,6 +209,10 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         match_on=match_on,
         redact=redact,
         attach=None if attach == "auto" else attach,
+        allow_hosts=allow_hosts,
+        urls=urls,
+        alias_ids=switches["alias-ids"],
+        require_all_played=switches["require-all-played"],
     )
 
 

@@ -7,11 +7,16 @@ from pathlib import Path
 import httpx
 
 __all__ = [
+    "BlockedNetworkError",
+    "BlockedRequestError",
     "CassetteFormatError",
     "CassetteNotFoundError",
+    "EmptyRecordingWarning",
     "StreamCassetteError",
+    "StreamCassetteWarning",
     "UnmatchedRequestError",
     "UnmatchedWebSocketError",
+    "UnplayedInteractionsError",
     "UnsupportedVersionError",
 ]
 
@@ -68,3 +73,27 @@ class UnmatchedRequestError(httpx.RequestError):
 class UnmatchedWebSocketError(StreamCassetteError):
     """A replayed WebSocket connection that no recorded connection answers: names the
     cassette, the path, the first message and how the closest recordings differ."""
+
+
+class BlockedRequestError(httpx.RequestError):
+    """A request to a host other than the LangGraph server, attempted during replay.
+
+    Like :class:`UnmatchedRequestError`, not an ``httpx.TransportError``: the SDK would
+    retry it as a reconnect.
+    """
+
+
+class BlockedNetworkError(StreamCassetteError, RuntimeError):
+    """A network connection (any library) attempted during replay to a host not allowed."""
+
+
+class UnplayedInteractionsError(StreamCassetteError, AssertionError):
+    """``require_all_played``: a replay session ended with recorded interactions unasked."""
+
+
+class StreamCassetteWarning(UserWarning):
+    """Base class for streamcassette's warnings."""
+
+
+class EmptyRecordingWarning(StreamCassetteWarning):
+    """A recording session saved no interaction: nothing reached the LangGraph server."""

@@ -8,7 +8,7 @@ joins the whole body before the caller sees the first byte).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
 import httpx
 
@@ -26,7 +26,37 @@ from ._cassette import (
 from ._redact import Redactor
 from ._sse import FrameDecoder
 
-__all__ = ["AsyncRecordingTransport", "RecordingTransport", "is_event_stream", "snapshot_request"]
+__all__ = [
+    "AsyncRecordingTransport",
+    "Recorder",
+    "RecordingTransport",
+    "SessionClock",
+    "is_event_stream",
+    "snapshot_request",
+]
+
+
+class SessionClock:
+    """One clock for every interaction of a recording session: zero at its first request.
+
+    Interactions' ``started`` times on it keep the order of streams that were open at once.
+    """
+
+    __slots__ = ("zero",)
+
+    def __init__(self) -> None:
+        self.zero: float | None = None
+
+    def at(self, moment: float) -> float:
+        """``moment`` (a ``time.perf_counter()`` reading) in seconds on this clock."""
+        if self.zero is None:
+            self.zero = moment
+        return max(0.0, moment - self.zero)
+
+    def start(self) -> None:
+        """Mark a request's sending: the clock starts at the session's first one."""
+        if self.zero is None:
+            self.zero = time.perf_counter()
 
 
 def is_event_stream(headers: httpx.Headers) -> bool:
@@ -51,10 +81,15 @@ class _Capture:
     """Fills one interaction's response while its body streams through."""
 
     def __init__(
-        self, interaction: Interaction, response: httpx.Response, redactor: Redactor
+        self,
+        interaction: Interaction,
+        response: httpx.Response,
+        redactor: Redactor,
+        clock: SessionClock,
     ) -> None:
         self.interaction = interaction
         self.started = time.perf_counter()
+        interaction.started = clock.at(self.started)
         self.finished = False
         self.sse = is_event_stream(response.headers)
         self.decoder = FrameDecoder() if self.sse else None
@@ -163,21 +198,56 @@ def _byte_stream(response: httpx.Response) -> httpx.SyncByteStream | httpx.Async
     return stream
 
 
-class _RecorderBase:
-    def __init__(self, cassette: Cassette, redact: Iterable[str] = ()) -> None:
+class Recorder:
+    """Records interactions into a cassette, sending each request with a given ``send``."""
+
+    def __init__(
+        self, cassette: Cassette, redact: Iterable[str] = (), clock: SessionClock | None = None
+    ) -> None:
         self.cassette = cassette
         self.redactor = Redactor(redact)
+        self.clock = clock if clock is not None else SessionClock()
 
     def _begin(self, request: httpx.Request) -> Interaction:
+        self.clock.start()
         interaction = Interaction(request=snapshot_request(request, self.redactor))
         self.cassette.interactions.append(interaction)
         return interaction
 
     def _failed(self, interaction: Interaction, exc: Exception) -> None:
+        interaction.started = self.clock.at(time.perf_counter())
         interaction.error = RecordedError(type(exc).__name__, str(exc))
 
+    def record_sync(
+        self, request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]
+    ) -> httpx.Response:
+        """Send ``request`` with ``send`` and record the interaction on the way through."""
+        request.read()
+        interaction = self._begin(request)
+        try:
+            response = send(request)
+        except Exception as exc:
+            self._failed(interaction, exc)
+            raise
+        return self._wrap(interaction, response)
+
+    async def record_async(
+        self,
+        request: httpx.Request,
+        send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    ) -> httpx.Response:
+        """The async twin of :meth:`record_sync`."""
+        await request.aread()
+        interaction = self._begin(request)
+        try:
+            response = await send(request)
+        except Exception as exc:
+            self._failed(interaction, exc)
+            raise
+        return self._wrap(interaction, response)
+
     def _wrap(self, interaction: Interaction, response: httpx.Response) -> httpx.Response:
-        capture = _Capture(interaction, response, self.redactor)
+        capture = _Capture(interaction, response, self.redactor, self.clock)
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
@@ -186,7 +256,7 @@ class _RecorderBase:
         )
 
 
-class RecordingTransport(_RecorderBase, httpx.BaseTransport):
+class RecordingTransport(Recorder, httpx.BaseTransport):
     """A sync transport that records every interaction through ``transport`` into ``cassette``."""
 
     def __init__(
@@ -195,25 +265,19 @@ class RecordingTransport(_RecorderBase, httpx.BaseTransport):
         transport: httpx.BaseTransport | None = None,
         *,
         redact: Iterable[str] = (),
+        clock: SessionClock | None = None,
     ) -> None:
-        super().__init__(cassette, redact)
+        super().__init__(cassette, redact, clock)
         self.transport = transport if transport is not None else httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        interaction = self._begin(request)
-        try:
-            response = self.transport.handle_request(request)
-        except Exception as exc:
-            self._failed(interaction, exc)
-            raise
-        return self._wrap(interaction, response)
+        return self.record_sync(request, self.transport.handle_request)
 
     def close(self) -> None:
         self.transport.close()
 
 
-class AsyncRecordingTransport(_RecorderBase, httpx.AsyncBaseTransport):
+class AsyncRecordingTransport(Recorder, httpx.AsyncBaseTransport):
     """The async twin of :class:`RecordingTransport`."""
 
     def __init__(
@@ -222,19 +286,13 @@ class AsyncRecordingTransport(_RecorderBase, httpx.AsyncBaseTransport):
         transport: httpx.AsyncBaseTransport | None = None,
         *,
         redact: Iterable[str] = (),
+        clock: SessionClock | None = None,
     ) -> None:
-        super().__init__(cassette, redact)
+        super().__init__(cassette, redact, clock)
         self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        interaction = self._begin(request)
-        try:
-            response = await self.transport.handle_async_request(request)
-        except Exception as exc:
-            self._failed(interaction, exc)
-            raise
-        return self._wrap(interaction, response)
+        return await self.record_async(request, self.transport.handle_async_request)
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -14,6 +14,7 @@ from typing import Literal
 import anyio
 import httpx
 
+from ._bind import IdBindings, IdConflict, RequestIds
 from ._cassette import (
     Cassette,
     Interaction,
@@ -26,6 +27,7 @@ from ._errors import UnmatchedRequestError
 from ._match import DEFAULT_MATCH_ON, Matcher, differences, resolve
 from ._record import snapshot_request
 from ._redact import Redactor
+from ._sequence import StreamCursor, StreamSequencer
 from .protocols import threads
 
 __all__ = ["CassetteEndError", "RepeatPolicy", "ReplayTransport"]
@@ -46,7 +48,12 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     ``repeats="last"`` plays the most recent match again.
 
     ``speed=None`` streams instantly; ``speed=1.0`` keeps the recorded gaps between
-    frames; ``speed=2.0`` halves them.
+    frames; ``speed=2.0`` halves them. Streams open at once keep their recorded order across
+    streams (see ``_sequence``).
+
+    ``alias_ids=True`` (the default) binds ids the client mints to the ids the recording
+    had at the same place, and serves responses with the client's ids (see ``_bind``);
+    ``False`` matches ids exactly.
     """
 
     def __init__(
@@ -57,6 +64,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         speed: float | None = None,
         repeats: RepeatPolicy = "error",
         redact: Iterable[str] = (),
+        alias_ids: bool = True,
     ) -> None:
         if speed is not None and speed <= 0:
             msg = f"speed must be positive (or None for instant), got {speed!r}"
@@ -71,29 +79,73 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.redactor = Redactor(redact)
         self.played = [False] * len(cassette.interactions)
         self.unmatched: list[UnmatchedRequestError] = []
+        self.bindings = IdBindings() if alias_ids else None
+        self.sequencer = StreamSequencer()
+        self.sequencer.gates.update(
+            (index, interaction.started)
+            for index, interaction in enumerate(cassette.interactions)
+            if interaction.started is not None
+            and threads.orders_events(interaction.request.method, interaction.request.path)
+        )
+        self._recorded_ids: dict[int, RequestIds] = {}
         self._lock = threading.Lock()
+
+    def unplayed(self) -> list[tuple[int, Interaction]]:
+        """The interactions no request has asked for (yet)."""
+        return [
+            (index, interaction)
+            for index, interaction in enumerate(self.cassette.interactions)
+            if not self.played[index]
+        ]
 
     # -- matching -------------------------------------------------------------------
 
+    def _recorded_request_ids(self, index: int) -> RequestIds:
+        ids = self._recorded_ids.get(index)
+        if ids is None:
+            ids = self._recorded_ids[index] = RequestIds(self.cassette.interactions[index].request)
+        return ids
+
+    def _as_recorded(
+        self, live: RecordedRequest, live_ids: RequestIds | None, index: int
+    ) -> tuple[RecordedRequest, dict[str, str], list[IdConflict]]:
+        """``live`` in the recording's ids, as far as the bindings allow, for interaction
+        ``index``; with the bindings it would add and the ids it could not bind."""
+        bindings = self.bindings
+        if bindings is None or live_ids is None:
+            return live, {}, []
+        new, conflicts = bindings.propose(live_ids, self._recorded_request_ids(index))
+        return bindings.translate(live, new), new, conflicts
+
     def _select(self, request: httpx.Request) -> Interaction:
         live = snapshot_request(request, self.redactor)
+        live_ids = RequestIds(live) if self.bindings is not None else None
+        if live_ids is not None and not live_ids and not self.bindings.to_recorded:  # type: ignore[union-attr]
+            live_ids = None  # no id to bind and none bound: exact matching is the same
         interactions = self.cassette.interactions
         with self._lock:
             last_played: int | None = None
             for index, interaction in enumerate(interactions):
-                if differences(live, interaction.request, self.matchers):
+                candidate, new, _conflicts = self._as_recorded(live, live_ids, index)
+                if differences(candidate, interaction.request, self.matchers):
                     continue
                 if not self.played[index]:
                     self.played[index] = True
+                    self.sequencer.passed(index)
+                    if self.bindings is not None:
+                        self.bindings.commit(new)
                     return interaction
                 last_played = index
             if last_played is not None and self.repeats == "last":
                 return interactions[last_played]
-        error = UnmatchedRequestError(self._explain(live, repeated=last_played), request=request)
+            message = self._explain(live, live_ids, repeated=last_played)
+        error = UnmatchedRequestError(message, request=request)
         self.unmatched.append(error)
         raise error
 
-    def _explain(self, live: RecordedRequest, *, repeated: int | None) -> str:
+    def _explain(
+        self, live: RecordedRequest, live_ids: RequestIds | None, *, repeated: int | None
+    ) -> str:
         total = len(self.cassette.interactions)
         lines = [
             f"no recorded interaction matches {live.describe()}",
@@ -107,26 +159,34 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 f"  interaction #{repeated} matched but was already played, and repeats="
                 f"{self.repeats!r}; pass repeats='last' to play it again"
             )
-        ranked = sorted(
-            (
-                (len(found), index, found)
-                for index, interaction in enumerate(self.cassette.interactions)
-                if (found := differences(live, interaction.request, self.matchers))
-            ),
-            key=lambda item: (item[0], item[1]),
-        )[:3]
+        ranked: list[tuple[int, int, list[str], list[IdConflict]]] = []
+        for index, interaction in enumerate(self.cassette.interactions):
+            candidate, _new, conflicts = self._as_recorded(live, live_ids, index)
+            found = differences(candidate, interaction.request, self.matchers)
+            if found:
+                ranked.append((len(found), index, found, conflicts))
+        ranked = sorted(ranked, key=lambda item: (item[0], item[1]))[:3]
         if ranked:
             lines.append("  closest recorded requests:")
-            for _count, index, found in ranked:
+            for _count, index, found, conflicts in ranked:
                 recorded = self.cassette.interactions[index].request
                 state = "played" if self.played[index] else "not played"
                 lines.append(f"    #{index} {recorded.describe()} ({state}): {'; '.join(found)}")
+                lines.extend(f"      {conflict.describe()}" for conflict in conflicts)
         elif total == 0:
             lines.append("  the cassette has no interactions")
         lines.append(
             "  to fix: re-record the cassette (e.g. `pytest --record-streams` or "
             "`streamcassette record`), or loosen `match_on`"
         )
+        if self.bindings is not None and self.bindings.to_recorded:
+            bound = ", ".join(
+                f"{live_id} -> {recorded_id}"
+                for live_id, recorded_id in list(self.bindings.to_recorded.items())[:4]
+                if live_id != recorded_id
+            )
+            if bound:
+                lines.append(f"  ids bound so far (live -> recorded): {bound}")
         return "\n".join(lines)
 
     # -- responses ------------------------------------------------------------------
@@ -135,14 +195,39 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         response = interaction.response
         if response is None:
             raise _rebuild_error(interaction.error, request, self.cassette.name)
+        # Decided when the response starts: ids are bound by the requests before it.
+        bindings = self.bindings if self.bindings is not None and self.bindings.rewrites else None
+        headers = response.headers
+        if bindings is not None:
+            headers = [(key, bindings.to_live_text(value)) for key, value in headers]
         stream: httpx.SyncByteStream | httpx.AsyncByteStream
         if response.stream is not None:
-            stream = _ReplayStream(response.stream, request, self.speed, self.cassette.name)
+            cursor = None
+            if interaction.started is not None:
+                first = response.stream.frames[0].at if response.stream.frames else 0.0
+                cursor = self.sequencer.cursor(interaction.started + first)
+            stream = _ReplayStream(
+                response.stream,
+                request,
+                self.speed,
+                self.cassette.name,
+                bindings=bindings,
+                cursor=cursor,
+                started=interaction.started or 0.0,
+            )
         else:
-            stream = httpx.ByteStream(response.body.content if response.body else b"")
+            content = response.body.content if response.body else b""
+            if bindings is not None:
+                content = bindings.to_live_bytes(content)
+                length = str(len(content))  # ids of another length change it
+                headers = [
+                    (key, length if key.lower() == "content-length" else value)
+                    for key, value in headers
+                ]
+            stream = httpx.ByteStream(content)
         return httpx.Response(
             status_code=response.status,
-            headers=response.headers,
+            headers=headers,
             stream=stream,
             request=request,
         )
@@ -157,15 +242,30 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """Yields a recorded stream frame by frame, then ends it the way the recording ended."""
+    """Yields a recorded stream frame by frame, then ends it the way the recording ended.
+
+    Frames carry the client's ids where ids are bound (``bindings``); with a ``cursor`` the
+    stream keeps its place on the session clock, so streams open at once stay in order.
+    """
 
     def __init__(
-        self, stream: RecordedStream, request: httpx.Request, speed: float | None, source: str
+        self,
+        stream: RecordedStream,
+        request: httpx.Request,
+        speed: float | None,
+        source: str,
+        *,
+        bindings: IdBindings | None = None,
+        cursor: StreamCursor | None = None,
+        started: float = 0.0,
     ) -> None:
         self._stream = stream
         self._request = request
         self._speed = speed
         self._source = source
+        self._bindings = bindings
+        self._cursor = cursor
+        self._started = started
         # A v3 ``stream/events`` stream the recording's client closed never ends by itself:
         # after its last frame it stays open until this client closes it too.
         self._held = stream.end is StreamEnd.CLIENT_STOPPED and threads.stays_open(
@@ -175,38 +275,79 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._aclosed: anyio.Event | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        speed = self._speed
-        if speed is None:
-            for raw in self._stream.raws():
-                yield raw
-        else:
-            start = time.perf_counter()
-            for at, raw in self._stream.frames:
-                delay = start + at / speed - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                yield raw
-        if self._stream.tail:
-            yield self._stream.tail
+        speed, bindings, cursor = self._speed, self._bindings, self._cursor
+        stream = self._stream
+        try:
+            if speed is None and bindings is None:
+                if cursor is None:
+                    yield from stream.raws()  # the hot path: nothing to wait for or rewrite
+                else:
+                    cursor.start_reading()
+                    sequencer, frames = cursor.sequencer, stream.frames
+                    started = self._started
+                    for index, raw in enumerate(stream.raws()):
+                        if sequencer.ordering:  # another stream is open, or a gate: keep the order
+                            at = cursor.next_at = started + frames[index].at
+                            cursor.wait_sync(at)
+                        yield raw
+            else:
+                if cursor is not None:
+                    cursor.start_reading()
+                start = time.perf_counter()
+                for at, raw in stream.frames:
+                    if speed is not None:
+                        delay = start + at / speed - time.perf_counter()
+                        if delay > 0:
+                            time.sleep(delay)
+                    if cursor is not None and cursor.sequencer.ordering:
+                        cursor.next_at = self._started + at
+                        cursor.wait_sync(cursor.next_at)
+                    yield raw if bindings is None else bindings.to_live_bytes(raw)
+            if stream.tail:
+                yield stream.tail
+        finally:
+            if cursor is not None:
+                cursor.close()
         if self._held:
             self._closed.wait()
             return
         self._raise_end()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        speed = self._speed
-        if speed is None:
-            for raw in self._stream.raws():
-                yield raw
-        else:
-            start = time.perf_counter()
-            for at, raw in self._stream.frames:
-                delay = start + at / speed - time.perf_counter()
-                if delay > 0:
-                    await anyio.sleep(delay)
-                yield raw
-        if self._stream.tail:
-            yield self._stream.tail
+        speed, bindings, cursor = self._speed, self._bindings, self._cursor
+        stream = self._stream
+        try:
+            if speed is None and bindings is None:
+                if cursor is None:
+                    for raw in stream.raws():  # the hot path
+                        yield raw
+                else:
+                    cursor.start_reading()
+                    sequencer, frames = cursor.sequencer, stream.frames
+                    started = self._started
+                    for index, raw in enumerate(stream.raws()):
+                        if sequencer.ordering:  # another stream is open, or a gate: keep the order
+                            at = cursor.next_at = started + frames[index].at
+                            await cursor.wait_async(at)
+                        yield raw
+            else:
+                if cursor is not None:
+                    cursor.start_reading()
+                start = time.perf_counter()
+                for at, raw in stream.frames:
+                    if speed is not None:
+                        delay = start + at / speed - time.perf_counter()
+                        if delay > 0:
+                            await anyio.sleep(delay)
+                    if cursor is not None and cursor.sequencer.ordering:
+                        cursor.next_at = self._started + at
+                        await cursor.wait_async(cursor.next_at)
+                    yield raw if bindings is None else bindings.to_live_bytes(raw)
+            if stream.tail:
+                yield stream.tail
+        finally:
+            if cursor is not None:
+                cursor.close()
         if self._held:
             self._aclosed = anyio.Event()
             if not self._closed.is_set():
@@ -216,11 +357,15 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def close(self) -> None:
         self._closed.set()
+        if self._cursor is not None:
+            self._cursor.close()
 
     async def aclose(self) -> None:
         self._closed.set()
         if self._aclosed is not None:
             self._aclosed.set()
+        if self._cursor is not None:
+            self._cursor.close()
 
     def _raise_end(self) -> None:
         stream = self._stream

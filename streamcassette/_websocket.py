@@ -23,10 +23,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import anyio
 
+from ._bind import RequestIds
 from ._cassette import (
     Body,
     Cassette,
@@ -40,9 +41,12 @@ from ._cassette import (
 )
 from ._errors import UnmatchedWebSocketError
 from ._match import json_difference
+from ._record import SessionClock
 from ._redact import Redactor
+from ._sequence import StreamCursor
 
 if TYPE_CHECKING:
+    from ._replay import ReplayTransport
     from ._sdk import CassetteSession
 
 __all__ = [
@@ -59,8 +63,6 @@ WEBSOCKET_METHOD = "WEBSOCKET"
 
 # Handshake headers that are random per connection and mean nothing to a replay.
 _HANDSHAKE_NOISE = frozenset({"sec-websocket-key", "sec-websocket-accept"})
-
-Clock = Callable[[], float]
 
 
 def _handshake_request(
@@ -201,21 +203,34 @@ class _SyncRecordingWebSocket:
 class WebSocketRecorder:
     """Records the WebSocket connections opened through a real ``connect`` into a cassette.
 
-    ``clock`` gives the session's time in seconds for an interaction's ``started`` (None:
-    not recorded).
+    An interaction's ``started`` is when its handshake completed, on the session's ``clock``
+    (the one its HTTP interactions use), and its messages' times count from there.
+    ``redirect_to`` (an http(s) URL) sends every connection to that server instead.
     """
 
     def __init__(
-        self, cassette: Cassette, *, redact: Iterable[str] = (), clock: Clock | None = None
+        self,
+        cassette: Cassette,
+        *,
+        redact: Iterable[str] = (),
+        clock: SessionClock | None = None,
+        redirect_to: str | None = None,
     ) -> None:
         self.cassette = cassette
         self.redactor = Redactor(redact)
-        self.clock = clock
+        self.clock = clock if clock is not None else SessionClock()
+        self.redirect_to = redirect_to
+
+    def _target(self, url: str) -> str:
+        if self.redirect_to is None:
+            return url
+        base = urlsplit(self.redirect_to)
+        scheme = "wss" if base.scheme == "https" else "ws"
+        return urlunsplit(urlsplit(url)._replace(scheme=scheme, netloc=base.netloc))
 
     def _begin(self, url: str, headers: Iterable[tuple[str, str]]) -> Interaction:
+        self.clock.start()
         interaction = Interaction(request=_handshake_request(url, headers, self.redactor))
-        if self.clock is not None:
-            interaction.started = self.clock()
         self.cassette.interactions.append(interaction)
         return interaction
 
@@ -228,6 +243,8 @@ class WebSocketRecorder:
             )
             interaction.request.headers = recorded.headers
         websocket = RecordedWebSocket()
+        capture = _Capture(interaction, websocket)
+        interaction.started = self.clock.at(capture.opened)
         interaction.response = RecordedResponse(
             status=getattr(response, "status_code", 101),
             headers=self.redactor.headers(
@@ -237,9 +254,10 @@ class WebSocketRecorder:
             ),
             websocket=websocket,
         )
-        return _Capture(interaction, websocket)
+        return capture
 
     def _refused(self, interaction: Interaction, exc: BaseException) -> None:
+        interaction.started = self.clock.at(time.perf_counter())
         response = getattr(exc, "response", None)  # InvalidStatus: the server said no
         if response is not None and hasattr(response, "status_code"):
             interaction.response = RecordedResponse(
@@ -258,7 +276,7 @@ class WebSocketRecorder:
         async def connect(url: str, **kwargs: Any) -> AsyncIterator[Any]:
             interaction = recorder._begin(url, kwargs.get("additional_headers") or ())
             try:
-                manager = real(url, **kwargs)
+                manager = real(recorder._target(url), **kwargs)
                 connection = await manager.__aenter__()
             except Exception as exc:
                 recorder._refused(interaction, exc)
@@ -286,7 +304,7 @@ class WebSocketRecorder:
         def connect(url: str, **kwargs: Any) -> Iterator[Any]:
             interaction = recorder._begin(url, kwargs.get("additional_headers") or ())
             try:
-                manager = real(url, **kwargs)
+                manager = real(recorder._target(url), **kwargs)
                 connection = manager.__enter__()
             except Exception as exc:
                 recorder._refused(interaction, exc)
@@ -348,7 +366,7 @@ class _Script:
         return self.client_closed or self.sent >= self.expected_sends()
 
 
-def _closed_error(websocket: RecordedWebSocket, source: str) -> Exception:
+def _closed_error(websocket: RecordedWebSocket) -> Exception:
     """What ``websockets`` raises once the recorded connection has ended as it ended."""
     from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
     from websockets.frames import Close
@@ -370,12 +388,18 @@ def _client_closed(code: int, reason: str) -> Exception:
 
 
 class _ReplayedConnection:
-    """One replayed WebSocket connection, sync or async alike up to the waiting."""
+    """One replayed WebSocket connection, sync or async alike up to the waiting.
+
+    Received messages carry the client's ids where the session bound them, and keep their
+    place on the session clock among the other open streams (``_sequence``).
+    """
 
     def __init__(self, replayer: WebSocketReplayer, url: str, headers: Any) -> None:
         self.replayer = replayer
         self.request = _handshake_request(url, headers or (), replayer.redactor)
         self.script: _Script | None = None
+        self.started = 0.0  # the recorded connection's start on the session clock
+        self.cursor: StreamCursor | None = None
         self.opened = time.perf_counter()
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -388,20 +412,49 @@ class _ReplayedConnection:
 
     def sent(self, message: Any) -> None:
         if self.script is None:
-            self.script = _Script(self.replayer.select(self.request, message))
+            interaction, websocket = self.replayer.select(self.request, message)
+            self.script = _Script(websocket)
+            self.started = interaction.started or 0.0
+            received = next(websocket.received(), None)
+            first = self.started + (received.at if received is not None else 0.0)
+            self.cursor = self.replayer.transport.sequencer.cursor(first)
         self.script.sent += 1
 
     def delay(self, message: RecordedMessage) -> float:
-        speed = self.replayer.speed
+        speed = self.replayer.transport.speed
         if speed is None:
             return 0.0
         return self.opened + message.at / speed - time.perf_counter()
+
+    def ordered_at(self, message: RecordedMessage) -> float | None:
+        """The session time to wait for before ``message``, when another stream is open."""
+        cursor = self.cursor
+        if cursor is None or not cursor.sequencer.ordering:
+            return None
+        cursor.next_at = self.started + message.at
+        return cursor.next_at
+
+    def live(self, message: RecordedMessage) -> str | bytes:
+        """The message as this client should see it: recorded ids swapped for its own."""
+        bindings = self.replayer.transport.bindings
+        data = message.data
+        if bindings is None or not bindings.rewrites:
+            return data
+        if isinstance(data, str):
+            return bindings.to_live_text(data)
+        return bindings.to_live_bytes(data)
+
+    def finished(self) -> None:
+        """No more messages come: other streams stop waiting for this one."""
+        if self.cursor is not None:
+            self.cursor.close()
 
     def closed_by_client(self, code: int, reason: str) -> None:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
         if self.script is not None:
             self.script.client_closed = True
+        self.finished()
 
     def end_error(self) -> Exception:
         """What reading raises after the recording's last server message."""
@@ -410,7 +463,7 @@ class _ReplayedConnection:
         if self.close_code is None:
             self.close_code = websocket.close_code
             self.close_reason = websocket.close_reason
-        return _closed_error(websocket, self.replayer.source)
+        return _closed_error(websocket)
 
 
 class _AsyncReplayWebSocket:
@@ -434,9 +487,10 @@ class _AsyncReplayWebSocket:
         self._changed = anyio.Event()
 
     async def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
-        if self._connection.close_code is not None:
-            raise _client_closed(self._connection.close_code, self._connection.close_reason or "")
-        self._connection.sent(message)
+        connection = self._connection
+        if connection.close_code is not None:
+            raise _client_closed(connection.close_code, connection.close_reason or "")
+        connection.sent(message)
         self._wake()
 
     async def recv(self, *args: Any, **kwargs: Any) -> Any:
@@ -450,6 +504,7 @@ class _AsyncReplayWebSocket:
             raise _client_closed(connection.close_code or 1000, connection.close_reason or "")
         message = script.next_received()
         if message is None:
+            connection.finished()
             if script.websocket.end is StreamEnd.CLIENT_STOPPED:
                 # The recording's client closed it: hold it open until this one does.
                 while connection.close_code is None:
@@ -459,11 +514,17 @@ class _AsyncReplayWebSocket:
         delay = connection.delay(message)
         if delay > 0:
             await anyio.sleep(delay)
-        return message.data
+        at = connection.ordered_at(message)
+        if at is not None:
+            assert connection.cursor is not None
+            await connection.cursor.wait_async(at)
+        return connection.live(message)
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         from websockets.exceptions import ConnectionClosedOK
 
+        if self._connection.cursor is not None:
+            self._connection.cursor.start_reading()
         try:
             while True:
                 yield await self.recv()
@@ -491,11 +552,11 @@ class _SyncReplayWebSocket:
         return self._connection.close_reason
 
     def send(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        connection = self._connection
         with self._changed:
-            if self._connection.close_code is not None:
-                code, reason = self._connection.close_code, self._connection.close_reason
-                raise _client_closed(code, reason or "")
-            self._connection.sent(message)
+            if connection.close_code is not None:
+                raise _client_closed(connection.close_code, connection.close_reason or "")
+            connection.sent(message)
             self._changed.notify_all()
 
     def recv(self, *args: Any, **kwargs: Any) -> Any:
@@ -510,6 +571,7 @@ class _SyncReplayWebSocket:
                 raise _client_closed(connection.close_code or 1000, connection.close_reason or "")
             message = script.next_received()
             if message is None:
+                connection.finished()
                 if script.websocket.end is StreamEnd.CLIENT_STOPPED:
                     while connection.close_code is None:
                         self._changed.wait()
@@ -518,11 +580,17 @@ class _SyncReplayWebSocket:
         delay = connection.delay(message)
         if delay > 0:
             time.sleep(delay)
-        return message.data
+        at = connection.ordered_at(message)
+        if at is not None:
+            assert connection.cursor is not None
+            connection.cursor.wait_sync(at)
+        return connection.live(message)
 
     def __iter__(self) -> Iterator[Any]:
         from websockets.exceptions import ConnectionClosedOK
 
+        if self._connection.cursor is not None:
+            self._connection.cursor.start_reading()
         try:
             while True:
                 yield self.recv()
@@ -536,67 +604,76 @@ class _SyncReplayWebSocket:
 
 
 class WebSocketReplayer:
-    """Answers WebSocket connects from a cassette's recorded connections.
+    """Answers WebSocket connects from the cassette of a replay ``transport``.
 
-    A connection is matched on its path and query, then on its first client message
-    (compared as JSON); each recorded connection plays once.
+    A connection is matched on its path (ids bound as the transport binds them, so a thread
+    id the client minted reads as the recorded one) and query, then on its first client
+    message, compared as JSON. Each recorded connection plays once and counts as played in
+    the transport's ``played``, like its HTTP interactions.
     """
 
-    def __init__(
-        self,
-        cassette: Cassette,
-        *,
-        speed: float | None = None,
-        redact: Iterable[str] = (),
-        path_matches: Callable[[str, str], bool] | None = None,
-    ) -> None:
-        self.cassette = cassette
-        self.speed = speed
-        self.redactor = Redactor(redact)
-        self.source = cassette.name
-        self.played: set[int] = set()
-        self._lock = threading.Lock()
-        self._path_matches = path_matches or (lambda live, recorded: live == recorded)
+    def __init__(self, transport: ReplayTransport) -> None:
+        self.transport = transport
+        self.cassette = transport.cassette
+        self.redactor = transport.redactor
+        self.source = transport.cassette.name
 
-    def _candidates(self, request: RecordedRequest) -> list[tuple[int, Interaction]]:
-        return [
-            (index, interaction)
-            for index, interaction in self.cassette.websockets()
-            if index not in self.played
-            and self._path_matches(request.path, interaction.request.path)
-            and sorted(request.query) == sorted(interaction.request.query)
-        ]
+    def _as_recorded(self, request: RecordedRequest, index: int) -> tuple[str, dict[str, str]]:
+        """The live path in the recording's ids for interaction ``index``, with the new
+        bindings that would take."""
+        bare = RecordedRequest(request.method, request.path)  # headers name no thread
+        if self.transport.bindings is None:
+            return bare.path, {}
+        candidate, new, _conflicts = self.transport._as_recorded(bare, RequestIds(bare), index)
+        return candidate.path, new
+
+    def _candidates(
+        self, request: RecordedRequest
+    ) -> list[tuple[int, Interaction, dict[str, str]]]:
+        """Unplayed recorded connections to this path and query, with their bindings."""
+        found = []
+        played = self.transport.played
+        for index, interaction in self.cassette.websockets():
+            if played[index] or sorted(request.query) != sorted(interaction.request.query):
+                continue
+            path, new = self._as_recorded(request, index)
+            if path == interaction.request.path:
+                found.append((index, interaction, new))
+        return found
+
+    def _play(self, index: int, new: dict[str, str]) -> None:
+        self.transport.played[index] = True
+        if self.transport.bindings is not None:
+            self.transport.bindings.commit(new)
 
     def refused(self, request: RecordedRequest) -> Exception | None:
         """The handshake error to raise if the next recording of this connect was refused."""
-        with self._lock:
+        with self.transport._lock:
             candidates = self._candidates(request)
             if not candidates or _accepted(candidates[0][1]):
                 return None
-            index, interaction = candidates[0]
-            self.played.add(index)
+            index, interaction, new = candidates[0]
+            self._play(index, new)
         return _refusal(interaction, self.source)
 
-    def select(self, request: RecordedRequest, first: Any) -> RecordedWebSocket:
+    def select(self, request: RecordedRequest, first: Any) -> tuple[Interaction, RecordedWebSocket]:
         """The recorded connection whose first client message is ``first``."""
         live = _json_or_text(first)
-        with self._lock:
-            candidates = [
-                (index, interaction)
-                for index, interaction in self._candidates(request)
-                if _accepted(interaction)
-            ]
-            for index, interaction in candidates:
-                websocket = interaction.response.websocket  # type: ignore[union-attr]
-                assert websocket is not None
+        with self.transport._lock:
+            candidates = [item for item in self._candidates(request) if _accepted(item[1])]
+            for index, interaction, new in candidates:
+                websocket = _websocket_of(interaction)
                 sent = [message for message in websocket.messages if message.sent]
                 if sent and _json_or_text(sent[0].data) == live:
-                    self.played.add(index)
-                    return websocket
+                    self._play(index, new)
+                    return interaction, websocket
         raise UnmatchedWebSocketError(self._explain(request, first, candidates))
 
     def _explain(
-        self, request: RecordedRequest, first: Any, candidates: list[tuple[int, Interaction]]
+        self,
+        request: RecordedRequest,
+        first: Any,
+        candidates: list[tuple[int, Interaction, dict[str, str]]],
     ) -> str:
         text = first if isinstance(first, str) else repr(first)
         lines = [
@@ -607,10 +684,8 @@ class WebSocketReplayer:
         if candidates:
             lines.append("  recorded connections to that path not played yet:")
             live = _json_or_text(first)
-            for index, interaction in candidates[:3]:
-                websocket = interaction.response.websocket  # type: ignore[union-attr]
-                assert websocket is not None
-                sent = [message.data for message in websocket.messages if message.sent]
+            for index, interaction, _new in candidates[:3]:
+                sent = [m.data for m in _websocket_of(interaction).messages if m.sent]
                 found = json_difference(_json_or_text(sent[0]), live) if sent else "sends nothing"
                 lines.append(f"    #{index}: first message {found}")
         else:
@@ -656,6 +731,13 @@ def _accepted(interaction: Interaction) -> bool:
     return response is not None and response.websocket is not None
 
 
+def _websocket_of(interaction: Interaction) -> RecordedWebSocket:
+    response = interaction.response
+    assert response is not None
+    assert response.websocket is not None
+    return response.websocket
+
+
 def _refusal(interaction: Interaction, source: str) -> Exception:
     """The error the recorded handshake failed with."""
     from websockets.datastructures import Headers
@@ -668,8 +750,7 @@ def _refusal(interaction: Interaction, source: str) -> Exception:
         message = error.message if error is not None else "connection failed"
         return OSError(f"{message} (replayed from {source})")
     body = response.body.content if response.body is not None else b""
-    reason = "Refused"
-    return InvalidStatus(Response(response.status, reason, Headers(response.headers), body))
+    return InvalidStatus(Response(response.status, "Refused", Headers(response.headers), body))
 
 
 def _json_or_text(data: Any) -> Any:
@@ -738,13 +819,14 @@ def websocket_seam(
 
 def session_websockets(session: CassetteSession) -> contextlib.AbstractContextManager[None]:
     """``websocket_seam`` for a cassette session: its WebSocket connections are recorded
-    into its cassette, or replayed from it, with its redaction and speed."""
-    if session.recording:
-        return websocket_seam(recorder=WebSocketRecorder(session.cassette, redact=session.redact))
-    speed = session.replayer.speed if session.replayer is not None else None
-    return websocket_seam(
-        replayer=WebSocketReplayer(session.cassette, speed=speed, redact=session.redact)
+    into its cassette on its clock, or replayed from it by its replay transport."""
+    if session.replayer is not None:
+        return websocket_seam(replayer=WebSocketReplayer(session.replayer))
+    redirect = str(session.redirect_to) if session.redirect_to is not None else None
+    recorder = WebSocketRecorder(
+        session.cassette, redact=session.redact, clock=session.clock, redirect_to=redirect
     )
+    return websocket_seam(recorder=recorder)
 
 
 def how_it_closed(websocket: RecordedWebSocket) -> str:

@@ -8,7 +8,6 @@ see the same events, values, interrupts and output as the live run, every time.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,9 @@ PROGRAMS = [
     Program("subgraph", "subgraph", {"foo": "foo"}),
     Program("custom", "custom", {}),
     Program("failing", "failing", {}),
+    Program("interrupt", "interrupting", {}, respond="yes"),
 ]
-SYNC_PROGRAMS = ["joke", "tool-agent"]
+SYNC_PROGRAMS = ["joke", "tool-agent", "interrupt"]
 
 
 def _session(
@@ -56,12 +56,11 @@ def test_thread_session_replays_as_recorded(
     transport: str,
     program: Program,
 ) -> None:
-    """A recorded v3 session replays offline with the live events, values, interrupts and
-    output, the same on every replay."""
+    """A recorded v3 session replays offline, under a new client-minted thread id, with the
+    live events, values, interrupts and output, the same on every replay."""
     path = tmp_path / "session.json"
-    thread_id = str(uuid.uuid4())
     with use_cassette(path, mode="record"):
-        live = _session(flavor, langgraph_server.url, program, transport, thread_id)
+        live = _session(flavor, langgraph_server.url, program, transport, None)
     assert live.events
     assert threads.is_terminal(live.events[-1])
     if program.respond is not None:
@@ -72,7 +71,8 @@ def test_thread_session_replays_as_recorded(
     replays = []
     for _ in range(2):
         with use_cassette(path):
-            replays.append(_session(flavor, DEAD_URL, program, transport, thread_id))
+            # The SDK mints a new thread id: replay binds it to the recorded one.
+            replays.append(_session(flavor, DEAD_URL, program, transport, None))
     for replayed in replays:
         assert replayed.events == live.events
         assert replayed.output == live.output

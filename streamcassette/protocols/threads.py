@@ -37,6 +37,7 @@ __all__ = [
     "event_of",
     "is_protocol_request",
     "is_terminal",
+    "orders_events",
     "run_id_of",
     "stays_open",
     "thread_id_of",
@@ -72,6 +73,12 @@ def is_protocol_request(method: str, path: str) -> bool:
     if method == "POST" and COMMANDS_PATH.match(path):
         return True
     return method in ("POST", "WEBSOCKET") and bool(EVENTS_PATH.match(path))
+
+
+def orders_events(method: str, path: str) -> bool:
+    """Whether events recorded after this request came because of it (a command: the run
+    it starts or resumes streams afterwards), so a replay must not serve them before it."""
+    return method.upper() == "POST" and bool(COMMANDS_PATH.match(path))
 
 
 def stays_open(method: str, path: str) -> bool:

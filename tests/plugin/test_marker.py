@@ -120,8 +120,8 @@ def test_unknown_marker_setting_is_an_error(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.stream_cassette on test_typo.py::test_typo: unknown setting(s) "
-            "'polcy'; known settings: allow_unmatched, attach, mask, match_on, modes, policy, "
-            "redact, repeats, speed*"
+            "'polcy'; known settings: alias_ids, allow_hosts, allow_unmatched, attach, mask, "
+            "match_on, modes, policy, redact, repeats, require_all_played, speed, urls*"
         ]
     )
 
