@@ -79,7 +79,9 @@ def test_thread_session_replays_as_recorded(
         assert replayed.error == live.error
         assert replayed.interrupts == live.interrupts
         assert replayed.run_ids == live.run_ids
-        if flavor == "async":
+        if flavor == "async" and program.respond is None:
+            # After an interrupt, how many thread.values snapshots arrive before the session
+            # stops reading them varies even live.
             assert replayed.values == live.values
 
 

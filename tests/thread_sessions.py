@@ -28,7 +28,8 @@ class Program:
 
 @dataclass
 class Seen:
-    """What a session saw: every event of ``thread.events``, the ``thread.values``
+    """What a session saw: every event of ``thread.events`` (command replies left out), the
+    ``thread.values``
     snapshots, the interrupts, and the output (or the error ``thread.output`` raised)."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -54,6 +55,8 @@ async def run_async(url: str, program: Program, transport: str, thread_id: str |
 
             async def collect_events() -> None:
                 async for event in thread.events:
+                    if threads.event_of(event) is None:
+                        continue  # over WebSocket: the subscribe command's reply
                     seen.events.append(dict(event))
                     if _done(event):
                         return
@@ -105,6 +108,8 @@ def run_sync(url: str, program: Program, transport: str, thread_id: str | None) 
 
             def collect() -> None:
                 for event in thread.events:
+                    if threads.event_of(event) is None:
+                        continue
                     seen.events.append(dict(event))
                     if _done(event):
                         break

@@ -42,8 +42,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from .._cassette import RecordedFrame, RecordedResponse, StreamEnd
 from ..protocols.runs import (
@@ -54,6 +55,7 @@ from ..protocols.runs import (
     mode_matches,
 )
 from ._library import Entry, Library, RecordedRun, RunKind
+from ._threads import ThreadProtocol
 
 __all__ = [
     "CASSETTE_HEADER",
@@ -169,6 +171,7 @@ class ReplayServer:
         self.cursor: dict[str | None, int] = {}
         # thread asked for -> recorded thread whose run answered it
         self.aliases: dict[str, str] = {}
+        self.threads = ThreadProtocol(library, speed=speed)  # the v3 thread protocol
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -176,9 +179,11 @@ class ReplayServer:
         scope, path = self._scope(request)
         if isinstance(path, Response):
             return path
+        method = request.method.upper()
+        if self.threads.claims(method, path):
+            return await self.threads.handle(request, path, scope)
         content = await request.body()
         body = _json_or_none(content)
-        method = request.method.upper()
         query = list(request.query_params.multi_items())
         listing = path in ("/cassettes", "/cassettes/") or (path == "/" and scope is not None)
         if method == "GET" and listing:
@@ -192,7 +197,15 @@ class ReplayServer:
             return self._join(match.group(2), path, query, last_event_id, scope)
         return self._plain(method, path, query, body, scope)
 
-    def _scope(self, request: Request) -> tuple[str | None, str | Response]:
+    async def websocket(self, websocket: WebSocket) -> None:
+        """WebSocket connections: the v3 protocol's event streams."""
+        scope, path = self._scope(websocket)
+        if isinstance(path, Response):
+            await websocket.close(code=1008, reason="no such cassette")
+            return
+        await self.threads.websocket(websocket, path, scope)
+
+    def _scope(self, request: Request | WebSocket) -> tuple[str | None, str | Response]:
         path = request.url.path
         names = self.library.names
         header = request.headers.get(CASSETTE_HEADER)
@@ -468,7 +481,11 @@ def replay_app(
             )
         )
     app = Starlette(
-        routes=[Route("/{path:path}", server.handle, methods=_METHODS)], middleware=middleware
+        routes=[
+            Route("/{path:path}", server.handle, methods=_METHODS),
+            WebSocketRoute("/{path:path}", server.websocket),
+        ],
+        middleware=middleware,
     )
     app.state.replay = server
     return app
