@@ -39,6 +39,8 @@ __all__ = [
     "is_terminal",
     "orders_events",
     "run_id_of",
+    "run_start_params",
+    "starts_run",
     "stays_open",
     "thread_id_of",
     "token_text",
@@ -73,6 +75,25 @@ def is_protocol_request(method: str, path: str) -> bool:
     if method == "POST" and COMMANDS_PATH.match(path):
         return True
     return method in ("POST", "WEBSOCKET") and bool(EVENTS_PATH.match(path))
+
+
+def starts_run(method: str, path: str, body: Any) -> bool:
+    """Whether the request is a ``run.start`` command."""
+    return (
+        method.upper() == "POST"
+        and bool(COMMANDS_PATH.match(path))
+        and isinstance(body, dict)
+        and body.get("method") == "run.start"
+    )
+
+
+def run_start_params(commands: Iterable[Any]) -> dict[str, Any] | None:
+    """The params of the first ``run.start`` among commands (parsed JSON), if any."""
+    for command in commands:
+        if isinstance(command, dict) and command.get("method") == "run.start":
+            params = command.get("params")
+            return params if isinstance(params, dict) else {}
+    return None
 
 
 def orders_events(method: str, path: str) -> bool:

@@ -18,12 +18,13 @@ buffered replay; it stays open, with heartbeats, until the client closes it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import orjson
@@ -36,10 +37,20 @@ from .._match import json_difference
 from ..protocols import threads
 from ._library import Library, canonical_assistant
 
-__all__ = ["HEARTBEAT", "ThreadProtocol"]
+__all__ = ["HEARTBEAT", "MAX_HOLD", "ThreadProtocol"]
+
+
+class EventSelector(Protocol):
+    """What selects a subscription's events: one filter, or a connection's several."""
+
+    def matches(self, event: dict[str, Any]) -> bool: ...
+
 
 # Seconds between heartbeat comments on a quiet SSE stream (sse-starlette's ping interval).
 HEARTBEAT = 15.0
+# Longest an event waits for another subscription to send its earlier ones (a client that
+# stopped reading one stream must not stall the others).
+MAX_HOLD = 5.0
 
 
 @dataclass
@@ -145,6 +156,10 @@ def _threads_of(name: str, interactions: list[Interaction]) -> list[RecordedThre
                 thread = found[thread_id] = RecordedThread(name, thread_id)
             thread.states.append((at, interaction, label))
         elif threads.stays_open(request.method, request.path):
+            for command in _websocket_commands(interaction, label):
+                if thread is None:
+                    thread = found[thread_id] = RecordedThread(name, thread_id)
+                thread.commands.append(command)
             seen = events.setdefault(thread_id, {})
             for event, when, frame, text in _stream_events(interaction):
                 seq = event.get("seq")
@@ -158,8 +173,34 @@ def _threads_of(name: str, interactions: list[Interaction]) -> list[RecordedThre
                 known.frame = known.frame or frame
                 known.text = known.text or text
     for thread_id, thread in found.items():
+        thread.commands.sort(key=lambda command: command.at)
         thread.events = sorted(events.get(thread_id, {}).values(), key=lambda e: e.seq)
     return [thread for thread in found.values() if thread.commands]
+
+
+def _websocket_commands(interaction: Interaction, label: str) -> Iterator[RecordedCommand]:
+    """The commands a client sent over a WebSocket (the JS SDK sends ``run.start`` and
+    ``input.respond`` there too), each with the reply that carried its ``id``."""
+    response = interaction.response
+    if response is None or response.websocket is None:
+        return
+    messages = response.websocket.messages
+    replies: dict[Any, tuple[dict[str, Any], float]] = {}
+    for message in messages:
+        reply = _json(message.data)
+        if not message.sent and isinstance(reply, dict) and reply.get("type") != "event":
+            replies.setdefault(reply.get("id"), (reply, message.at))
+    started = _session_time(interaction)
+    for message in messages:
+        command = _json(message.data) if message.sent else None
+        if not isinstance(command, dict) or not isinstance(command.get("method"), str):
+            continue
+        if command["method"].startswith("subscription."):
+            continue  # answered by the subscription itself, not replayed as a command
+        reply, at = replies.get(command.get("id"), ({}, message.at))
+        params = command.get("params") if isinstance(command.get("params"), dict) else {}
+        status = 200 if reply.get("type") == "success" else 400
+        yield RecordedCommand(command["method"], params or {}, reply, status, started + at, label)
 
 
 def _stream_events(
@@ -200,11 +241,21 @@ class LiveThread:
         self.replayed: list[float] = []  # when each recorded command was replayed
         # Recording time of the last run end sent to the client (inf: none sent yet).
         self.ended_at = math.inf
+        # Each open subscription's place in the recorded events (see ``_released``).
+        self.positions: dict[object, int] = {}
         self.changed = anyio.Event()
 
     def wake(self) -> None:
         self.changed.set()
         self.changed = anyio.Event()
+
+    def behind(self, token: object, position: int) -> bool:
+        """Whether another subscription still has an event before ``position`` to send."""
+        return any(other < position for key, other in self.positions.items() if key is not token)
+
+    def ended(self, event: RecordedEvent) -> None:
+        """A run's end was sent: note its recording time (state reads after it)."""
+        self.ended_at = event.at if math.isinf(self.ended_at) else max(self.ended_at, event.at)
 
     def release_time(self, event: RecordedEvent, speed: float | None) -> float | None:
         """When the event may go (``anyio.current_time()`` clock); None: not yet known."""
@@ -379,39 +430,53 @@ class ThreadProtocol:
         return before[-1] if before else states[0]
 
     async def _released(
-        self, live: LiveThread, event_filter: threads.EventFilter, heartbeat: float | None
+        self, live: LiveThread, event_filter: EventSelector, heartbeat: float | None
     ) -> AsyncIterator[RecordedEvent | None]:
         """The events the filter selects, each when the recording released it, and None
         whenever ``heartbeat`` seconds pass without one; it never ends (the client closes
-        the stream)."""
+        the stream).
+
+        Across a thread's open subscriptions events go in ``seq`` order: one waits (at most
+        ``MAX_HOLD`` seconds) while another subscription still has an earlier event to send,
+        so a watcher's "completed" never overtakes the main stream's last values.
+        """
+        token = object()
         position = 0
         quiet_since = anyio.current_time()
-        while True:
-            recorded = live.recorded
-            due: float | None = None  # when the next event goes; None: on a change
-            if recorded is not None and position < len(recorded.events):
-                event = recorded.events[position]
-                if not event_filter.matches(event.event):
-                    position += 1
-                    continue
-                due = live.release_time(event, self.speed)
-                if due is not None and due <= anyio.current_time():
-                    position += 1
+        live.positions[token] = position
+        try:
+            while True:
+                recorded = live.recorded
+                until = math.inf if heartbeat is None else quiet_since + heartbeat
+                if recorded is not None and position < len(recorded.events):
+                    event = recorded.events[position]
+                    if not event_filter.matches(event.event):
+                        position += 1
+                        live.positions[token] = position
+                        continue
+                    due = live.release_time(event, self.speed)
+                    now = anyio.current_time()
+                    if due is not None and due <= now:
+                        if not live.behind(token, position) or now >= due + MAX_HOLD:
+                            position += 1
+                            live.positions[token] = position
+                            live.wake()
+                            quiet_since = now
+                            if threads.is_terminal(event.event):
+                                live.ended(event)
+                            yield event
+                            continue
+                        until = min(until, due + MAX_HOLD)
+                    elif due is not None:
+                        until = min(until, due)
+                with anyio.move_on_after(max(0.0, until - anyio.current_time())):
+                    await live.changed.wait()
+                if heartbeat is not None and anyio.current_time() >= quiet_since + heartbeat:
                     quiet_since = anyio.current_time()
-                    if threads.is_terminal(event.event):
-                        live.ended_at = (
-                            event.at if math.isinf(live.ended_at) else max(live.ended_at, event.at)
-                        )
-                    yield event
-                    continue
-            until = math.inf if heartbeat is None else quiet_since + heartbeat
-            if due is not None:
-                until = min(until, due)
-            with anyio.move_on_after(max(0.0, until - anyio.current_time())):
-                await live.changed.wait()
-            if heartbeat is not None and anyio.current_time() >= quiet_since + heartbeat:
-                quiet_since = anyio.current_time()
-                yield None
+                    yield None
+        finally:
+            del live.positions[token]
+            live.wake()
 
     async def _sse(
         self, live: LiveThread, event_filter: threads.EventFilter
@@ -422,56 +487,77 @@ class ThreadProtocol:
     # -- WebSocket --------------------------------------------------------------------
 
     async def websocket(self, websocket: WebSocket, path: str, scope: str | None) -> None:
-        """``WS /threads/{id}/stream/events``: commands in, replies and events out."""
+        """``WS /threads/{id}/stream/events``: commands in, replies and events out.
+
+        As on the server, a connection sends each event once, when any of its subscriptions
+        selects it.
+        """
         thread_id = threads.thread_id_of(path)
         if thread_id is None or not threads.EVENTS_PATH.match(path):
             await websocket.close(code=1008, reason="not a v3 thread event stream")
             return
         live = self._thread(thread_id)
+        subscriptions = _Subscriptions()
         await websocket.accept()
         async with anyio.create_task_group() as group:
             try:
                 while True:
                     command = _json(await websocket.receive_text())
-                    if _is_subscribe(command):
-                        event_filter = threads.EventFilter.from_body(command.get("params"))
-                        await websocket.send_text(orjson.dumps(_subscribed(command, live)).decode())
-                        group.start_soon(self._push, websocket, live, event_filter)
+                    method = command.get("method") if isinstance(command, dict) else None
+                    if method == "subscription.subscribe":
+                        reply = subscriptions.add(command, live)
+                        await websocket.send_text(orjson.dumps(reply).decode())
+                        if len(subscriptions.filters) == 1:
+                            group.start_soon(self._push, websocket, live, subscriptions)
                         continue
-                    reply, _status = self.command(live, command, scope)
+                    if method == "subscription.unsubscribe":
+                        reply = subscriptions.remove(command)
+                    else:
+                        reply, _status = self.command(live, command, scope)
                     await websocket.send_text(orjson.dumps(reply).decode())
             except WebSocketDisconnect:
                 pass
             group.cancel_scope.cancel()
 
     async def _push(
-        self, websocket: WebSocket, live: LiveThread, event_filter: threads.EventFilter
+        self, websocket: WebSocket, live: LiveThread, subscriptions: _Subscriptions
     ) -> None:
-        async for event in self._released(live, event_filter, None):
-            if event is not None:
-                await websocket.send_text(live.to_live(event.ws().encode()).decode())
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client is gone
+            async for event in self._released(live, subscriptions, None):
+                if event is not None:
+                    await websocket.send_text(live.to_live(event.ws().encode()).decode())
+
+
+class _Subscriptions:
+    """The subscriptions of one WebSocket connection: an event goes once if any selects it."""
+
+    def __init__(self) -> None:
+        self.filters: dict[str, threads.EventFilter] = {}
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        return any(event_filter.matches(event) for event_filter in self.filters.values())
+
+    def add(self, command: dict[str, Any], live: LiveThread) -> dict[str, Any]:
+        """Subscribe; the reply, as the server words it."""
+        subscription_id = str(uuid.uuid4())
+        self.filters[subscription_id] = threads.EventFilter.from_body(command.get("params"))
+        return {
+            "type": "success",
+            "id": command.get("id"),
+            "result": {"subscription_id": subscription_id, "replayed_events": 0},
+            "meta": {"applied_through_seq": 0},
+        }
+
+    def remove(self, command: dict[str, Any]) -> dict[str, Any]:
+        params = command.get("params")
+        subscription_id = params.get("subscription_id") if isinstance(params, dict) else None
+        self.filters.pop(str(subscription_id), None)
+        return {"type": "success", "id": command.get("id"), "result": {}}
 
 
 def _run_key(params: dict[str, Any]) -> tuple[str | None, Any]:
     """What picks a recorded run: its assistant (graph name or UUID alike) and input."""
     return canonical_assistant(params.get("assistant_id")), params.get("input")
-
-
-def _is_subscribe(command: Any) -> bool:
-    return isinstance(command, dict) and command.get("method") == "subscription.subscribe"
-
-
-def _subscribed(command: dict[str, Any], live: LiveThread) -> dict[str, Any]:
-    """The reply to ``subscription.subscribe``, as the server words it."""
-    applied = 0
-    if live.recorded is not None and live.replayed:
-        applied = live.recorded.commands[len(live.replayed) - 1].applied_through
-    return {
-        "type": "success",
-        "id": command.get("id"),
-        "result": {"subscription_id": str(uuid.uuid4()), "replayed_events": 0},
-        "meta": {"applied_through_seq": applied},
-    }
 
 
 def _command_difference(
