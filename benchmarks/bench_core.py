@@ -128,19 +128,29 @@ ANSWER = (
 WORDS = ANSWER.split(" ")
 
 
-def _metadata(step: int, node: str, checkpoint: str, *, model: bool) -> dict[str, Any]:
+def run_metadata(
+    step: int,
+    node: str,
+    checkpoint: str,
+    *,
+    model: bool,
+    ids: tuple[str, str, str] = (THREAD_ID, RUN_ID, ASSISTANT_ID),
+) -> dict[str, Any]:
+    """The metadata the server puts beside every message of a run (``ids``: thread, run and
+    assistant); ``checkpoint`` is the node's task id."""
+    thread_id, run_id, assistant_id = ids
     meta: dict[str, Any] = {
         "created_by": "system",
         "graph_id": "agent",
-        "assistant_id": ASSISTANT_ID,
+        "assistant_id": assistant_id,
         "run_attempt": 1,
         "langgraph_version": "1.2.22",
         "langgraph_api_version": "0.16.7",
         "langgraph_plan": "enterprise",
         "langgraph_host": "self-hosted",
         "langgraph_api_url": "http://127.0.0.1:51357",
-        "run_id": RUN_ID,
-        "thread_id": THREAD_ID,
+        "run_id": run_id,
+        "thread_id": thread_id,
         "ls_integration": "langchain_chat_model" if model else "langgraph",
         "langgraph_step": step,
         "langgraph_node": node,
@@ -203,7 +213,7 @@ def _payloads(rng: random.Random) -> Iterator[tuple[str, Any]]:
         checkpoint, message_id = uid(), f"lc_run--{uid()}"
         call_id = f"call_{uid()[:24]}"
         args = orjson.dumps({"query": "weather in los angeles"}).decode()
-        meta = _metadata(step, "agent", checkpoint, model=True)
+        meta = run_metadata(step, "agent", checkpoint, model=True)
         call = {"name": "search", "args": args[:12], "id": call_id, "index": 0}
         yield (
             "messages",
@@ -242,12 +252,12 @@ def _payloads(rng: random.Random) -> Iterator[tuple[str, Any]]:
             "artifact": None,
             "status": "success",
         }
-        yield "messages", [tool_message, _metadata(step, "action", uid(), model=False)]
+        yield "messages", [tool_message, run_metadata(step, "action", uid(), model=False)]
         yield "updates", {"action": {"messages": [tool_message]}}
 
         step += 1
         checkpoint, message_id = uid(), f"lc_run--{uid()}"
-        meta = _metadata(step, "agent", checkpoint, model=True)
+        meta = run_metadata(step, "agent", checkpoint, model=True)
         tokens = [rng.choice(WORDS) + " " for _ in range(rng.randint(20, 80))]
         for token in tokens:
             yield "messages", [_chunk(message_id, token), meta]

@@ -38,7 +38,14 @@ __all__ = [
 
 MARKER = "stream_cassette"
 Action = Literal["replay", "record", "diff"]
-RECORD_HINT = "run `pytest --record-streams` to record it"
+
+
+def record_hint(nodeid: str) -> str:
+    """How to record one missing cassette without re-recording every other one."""
+    return (
+        f"record it with `pytest --record-streams=missing {nodeid!r}` (records only the "
+        "cassettes that do not exist yet)"
+    )
 
 
 def _failure(message: str) -> BaseException:
@@ -213,7 +220,9 @@ def open_cassette(
             recorded = load(path)
         except FileNotFoundError:
             state.counts["missing"] += 1
-            message = f"{shown}: no cassette to compare the live stream with; {RECORD_HINT}"
+            message = (
+                f"{shown}: no cassette to compare the live stream with; {record_hint(item.nodeid)}"
+            )
             raise _failure(message) from None
         except CassetteFormatError as error:
             raise _failure(f"{error}\nre-record it with `pytest --record-streams`") from None
@@ -233,10 +242,14 @@ def open_cassette(
         "alias_ids": settings.alias_ids,
         "allow_hosts": settings.allow_hosts,
         "urls": settings.urls,
+        "redact_keys": settings.redact_keys,
+        "redact_paths": settings.redact_paths,
+        "before_record_request": settings.before_record_request,
+        "before_record_response": settings.before_record_response,
     }
     if action == "replay" and not path.is_file():
         state.counts["missing"] += 1
-        raise _failure(f"{shown}: no such cassette; {RECORD_HINT}")
+        raise _failure(f"{shown}: no such cassette; {record_hint(item.nodeid)}")
     try:
         session = CassetteSession(
             path,

@@ -1,8 +1,10 @@
 """The live server that recording and drift runs talk to.
 
 The URL comes from ``--langgraph-url``, else ``$STREAMCASSETTE_LANGGRAPH_URL``, else an
-embedded ``langgraph dev`` started on a free loopback port from ``--langgraph-config`` or
-the ``langgraph.json`` in the rootdir. The embedded server starts the first time a test
+embedded dev server started on a free loopback port from ``--langgraph-config`` or the
+``langgraph.json`` in the rootdir: ``langgraph dev`` for Python graphs, the project's
+JavaScript server (``npx @langchain/langgraph-cli dev``) for JavaScript/TypeScript graphs or
+``--langgraph-server=js``. The embedded server starts the first time a test
 needs it (replay never does) and stops when pytest ends; under pytest-xdist the controller
 starts the one server of a recording or drift run and hands its URL to the workers.
 """
@@ -12,8 +14,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
+
+from streamcassette._intercept import BYPASS
 from streamcassette._sdk import server_info
-from streamcassette.devserver import DevServerError, LangGraphDevServer
+from streamcassette.devserver import DevServerError, LangGraphDevServer, ServerChoice
 
 __all__ = [
     "URL_ENV",
@@ -23,6 +28,8 @@ __all__ = [
 
 URL_ENV = "STREAMCASSETTE_LANGGRAPH_URL"
 DEFAULT_CONFIG_NAME = "langgraph.json"
+# The one probe of a given server (seconds): a wrong --langgraph-url fails at once.
+PROBE_TIMEOUT = 2.0
 
 
 class LiveServerError(RuntimeError):
@@ -33,16 +40,27 @@ class LiveServer:
     """Resolves, and if need be starts, the one live server of this pytest process."""
 
     def __init__(
-        self, url: str | None, config_path: Path | None, *, failure: str | None = None
+        self,
+        url: str | None,
+        config_path: Path | None,
+        *,
+        failure: str | None = None,
+        server: ServerChoice = "auto",
     ) -> None:
         self._given_url = url.rstrip("/") if url else None
         self.config_path = config_path
+        self.server_choice = server
         self.server: LangGraphDevServer | None = None
         self._failure: str | None = failure
+        self._probed = False
 
     @classmethod
     def from_options(
-        cls, url_option: str | None, config_option: str | None, rootdir: Path
+        cls,
+        url_option: str | None,
+        config_option: str | None,
+        rootdir: Path,
+        server_option: ServerChoice = "auto",
     ) -> LiveServer:
         url = url_option or os.environ.get(URL_ENV) or None
         config_path: Path | None = None
@@ -52,7 +70,7 @@ class LiveServer:
                 config_path = rootdir / config_path
         elif (rootdir / DEFAULT_CONFIG_NAME).is_file():
             config_path = rootdir / DEFAULT_CONFIG_NAME
-        return cls(url, config_path)
+        return cls(url, config_path, server=server_option)
 
     @property
     def configured(self) -> bool:
@@ -79,24 +97,26 @@ class LiveServer:
         if self._given_url is not None:
             return self._given_url
         if self.server is not None:
-            return f"{self.server.url} (langgraph dev, {self.config_path})"
+            return f"{self.server.url} ({self.server.name}, {self.config_path})"
         if self.config_path is not None:
-            return f"langgraph dev from {self.config_path} (not started)"
+            return f"a dev server from {self.config_path} (not started)"
         return "none"
 
     def url(self) -> str:
         """The live server's URL, starting the embedded server on first use."""
-        if self._given_url is not None:
-            return self._given_url
         if self._failure is not None:
             raise LiveServerError(self._failure)
+        if self._given_url is not None:
+            if not self._probed:
+                self._probe(self._given_url)
+            return self._given_url
         if self.server is not None:
             return self.server.url
         if self.config_path is None:
             msg = (
                 "no live LangGraph server to record from: pass --langgraph-url URL, set "
                 f"${URL_ENV}, or put a langgraph.json in the rootdir (or name one with "
-                "--langgraph-config) so that the plugin starts `langgraph dev` itself"
+                "--langgraph-config) so that the plugin starts its dev server itself"
             )
             raise LiveServerError(msg)
         if not self.config_path.is_file():
@@ -105,18 +125,37 @@ class LiveServer:
                 "name an existing langgraph.json"
             )
             raise LiveServerError(self._failure)
-        # ``langgraph dev`` resolves the graphs and dependencies of langgraph.json against
-        # its working folder, so it runs in the config's folder, as it does by hand.
-        server = LangGraphDevServer(self.config_path, workdir=self.config_path.parent)
+        # The dev servers resolve the graphs and dependencies of langgraph.json against
+        # their working folder, so they run in the config's folder, as they do by hand.
+        server = LangGraphDevServer(
+            self.config_path, workdir=self.config_path.parent, server=self.server_choice
+        )
         try:
             server.start()
             server.wait_ready()
         except (DevServerError, OSError) as error:
             server.stop()
-            self._failure = f"the embedded langgraph dev server did not start:\n{error}"
+            self._failure = f"the embedded {server.name} server did not start:\n{error}"
             raise LiveServerError(self._failure) from None
         self.server = server
         return server.url
+
+    def _probe(self, url: str) -> None:
+        """One quick request to a given URL before the first test uses it: a server that is
+        not there fails the session at once, not each test after the SDK's retries."""
+        self._probed = True
+        try:
+            with httpx.Client(timeout=PROBE_TIMEOUT, trust_env=False) as client:
+                # Past any active cassette: the probe is not the code under test's request.
+                client.get(url + "/ok", extensions={BYPASS: True})
+        except httpx.HTTPError as error:
+            self._failure = (
+                f"cannot reach the LangGraph server at {url} ({type(error).__name__}: "
+                f"{error}). Start it (`langgraph dev` prints its URL) and pass that URL to "
+                f"--langgraph-url (or ${URL_ENV}), or leave both unset to let the plugin start "
+                "`langgraph dev` from the rootdir's langgraph.json"
+            )
+            raise LiveServerError(self._failure) from None
 
     def server_info(self) -> dict[str, str | int]:
         """The server's ``GET /info`` (versions), for cassette provenance; ``{}`` if none."""

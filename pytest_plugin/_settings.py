@@ -4,18 +4,20 @@ Layers, lowest precedence first: built-in defaults, ``[tool.streamcassette]`` in
 pyproject.toml, the ``stream_cassette_config`` fixture, ``@pytest.mark.stream_cassette``
 (markers on classes/modules below markers on the test itself). Command-line options
 (mode and server) are above them all. Scalar settings take the highest layer that sets
-them; ``mask``, ``redact``, ``allow_hosts`` and ``urls`` add up over all layers.
+them; ``mask``, ``redact``, ``redact_keys``, ``redact_paths``, ``allow_hosts`` and ``urls``
+add up over all layers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from streamcassette import DEFAULT_MATCH_ON, RepeatPolicy
 from streamcassette._diff import KNOWN_MODES
-from streamcassette._mask import MaskRules
+from streamcassette._mask_rules import MaskRules
+from streamcassette._redact import Redactor
 
 __all__ = ["DEFAULT_MODES", "KNOWN_KEYS", "Settings", "build_mask_rules", "merge_layers"]
 
@@ -33,8 +35,11 @@ _SCALARS = (
     "attach",
     "alias_ids",
     "require_all_played",
+    "before_record_request",
+    "before_record_response",
 )
-_ADDITIVE = ("mask", "redact", "allow_hosts", "urls")
+_NAME_LISTS = ("redact", "redact_keys", "redact_paths", "allow_hosts", "urls")
+_ADDITIVE = ("mask", *_NAME_LISTS)
 KNOWN_KEYS = frozenset((*_SCALARS, *_ADDITIVE))
 
 
@@ -51,7 +56,12 @@ class Settings:
     match_on: tuple[Any, ...] = DEFAULT_MATCH_ON
     repeats: RepeatPolicy = "error"
     speed: float | None = None
-    redact: tuple[str, ...] = ()
+    redact: tuple[str, ...] = ()  # more header / query parameter names to redact
+    redact_keys: tuple[str, ...] = ()  # more JSON keys to redact in bodies and frames
+    redact_paths: tuple[str, ...] = ()  # JSON-path globs to redact in bodies and frames
+    # Called with each recorded request / response before saving (see streamcassette._redact).
+    before_record_request: Callable[[Any], Any] | None = None
+    before_record_response: Callable[[Any], Any] | None = None
     # Do not fail a passing test whose code swallowed an unmatched replay request.
     allow_unmatched: bool = False
     # Where a recording's frames go: a .sse file beside the cassette (True), inside the
@@ -117,7 +127,20 @@ def _check(key: str, value: Any, source: str) -> Any:
             msg = f"{source}: attach must be True, False, None or 'auto'; got {value!r}"
             raise ValueError(msg)
         return value
-    if key in ("match_on", "redact", "allow_hosts", "urls"):
+    if key in ("before_record_request", "before_record_response"):
+        if value is not None and not callable(value):
+            msg = f"{source}: {key} must be a callable or None; got {value!r}"
+            raise TypeError(msg)
+        return value
+    if key in _NAME_LISTS:
+        names = _as_tuple(value, key, source)
+        if not all(isinstance(name, str) and name for name in names):
+            msg = f"{source}: {key} must be a list of non-empty strings; got {value!r}"
+            raise TypeError(msg)
+        if key == "redact_paths":
+            _check_paths(names, source)
+        return names
+    if key == "match_on":
         return _as_tuple(value, key, source)
     if key == "mask":
         try:
@@ -140,7 +163,7 @@ def merge_layers(
     strict_sources = set(strict)
     scalars: dict[str, Any] = {}
     masks: list[Any] = []
-    additive: dict[str, list[str]] = {"redact": [], "allow_hosts": [], "urls": []}
+    names: dict[str, list[str]] = {key: [] for key in _NAME_LISTS}
     for source, values in layers:
         unknown = sorted(set(values) - KNOWN_KEYS)
         if unknown and source in strict_sources:
@@ -156,8 +179,8 @@ def merge_layers(
             if key == "mask":
                 if checked is not None:
                     masks.append(checked)
-            elif key in additive:
-                additive[key].extend(checked)
+            elif key in names:
+                names[key].extend(checked)
             else:
                 scalars[key] = checked
     return Settings(
@@ -167,14 +190,26 @@ def merge_layers(
         match_on=cast("tuple[Any, ...]", scalars.get("match_on", DEFAULT_MATCH_ON)),
         repeats=cast("RepeatPolicy", scalars.get("repeats", "error")),
         speed=cast("float | None", scalars.get("speed")),
-        redact=tuple(dict.fromkeys(additive["redact"])),
+        redact=tuple(dict.fromkeys(names["redact"])),
+        redact_keys=tuple(dict.fromkeys(names["redact_keys"])),
+        redact_paths=tuple(dict.fromkeys(names["redact_paths"])),
+        before_record_request=scalars.get("before_record_request"),
+        before_record_response=scalars.get("before_record_response"),
         allow_unmatched=bool(scalars.get("allow_unmatched", False)),
         attach=cast("bool | None", scalars.get("attach")),
         alias_ids=bool(scalars.get("alias_ids", True)),
         require_all_played=bool(scalars.get("require_all_played", False)),
-        allow_hosts=tuple(dict.fromkeys(additive["allow_hosts"])),
-        urls=tuple(dict.fromkeys(additive["urls"])),
+        allow_hosts=tuple(dict.fromkeys(names["allow_hosts"])),
+        urls=tuple(dict.fromkeys(names["urls"])),
     )
+
+
+def _check_paths(paths: tuple[str, ...], source: str) -> None:
+    try:
+        Redactor(paths=paths)
+    except ValueError as error:
+        msg = f"{source}: redact_paths: {error}"
+        raise ValueError(msg) from None
 
 
 def _apply_mask_layer(rules: MaskRules, layer: Any) -> MaskRules:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,17 +89,20 @@ class PluginState:
     def claim(self, path: Path, nodeid: str) -> str | None:
         """Claim ``path`` for ``nodeid``'s recording; return the node id of an earlier claim.
 
-        The claim is an exclusively created file, so two processes cannot both win it.
+        The claim is a file linked into place with its content already written: two
+        processes cannot both win it, and the loser never reads a half-written claim.
         """
         assert self.claims_dir is not None, "claims are only made when recording"
         key = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()
         claim = self.claims_dir / key
+        draft = self.claims_dir / f".{key}.{os.getpid()}.{threading.get_ident()}"
+        draft.write_text(nodeid, encoding="utf-8")
         try:
-            fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.link(draft, claim)
         except FileExistsError:
             return claim.read_text(encoding="utf-8")
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(nodeid)
+        finally:
+            draft.unlink()
         return None
 
     # -- xdist transfer ---------------------------------------------------------------

@@ -33,7 +33,8 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
 
 from streamcassette import Cassette, RecordedStream, SSEFrame
-from streamcassette._mask import Masker, MaskRules
+from streamcassette._alias import Masker
+from streamcassette._mask_rules import MaskRules
 
 __all__ = ["HEADER", "StreamSnapshotExtension", "render_stream", "stream_snapshot"]
 
@@ -141,7 +142,8 @@ class StreamSnapshotExtension(SingleFileSnapshotExtension):
 
 @pytest.fixture
 def stream_snapshot(snapshot: SnapshotAssertion, request: pytest.FixtureRequest) -> Any:
-    """``snapshot`` with :class:`StreamSnapshotExtension`, masking with this test's rules."""
+    """``snapshot`` with :class:`StreamSnapshotExtension`, masking with this test's rules;
+    under ``--record-streams`` a missing snapshot is written."""
     from ._fixtures import resolve_settings
     from ._settings import build_mask_rules
     from ._state import STATE_KEY
@@ -156,4 +158,10 @@ def stream_snapshot(snapshot: SnapshotAssertion, request: pytest.FixtureRequest)
         (StreamSnapshotExtension,),
         {"mask_rules": build_mask_rules(settings)},
     )
-    return snapshot.use_extension(extension)
+    assertion = snapshot.use_extension(extension)
+    if state.options.record is not None:
+        # A recording run writes the stream snapshots that do not exist yet (as
+        # --snapshot-update-new-only would), so a new test records in one command; existing
+        # snapshots are still compared: drift is never written over silently.
+        assertion.update_new_snapshots_only = True
+    return assertion

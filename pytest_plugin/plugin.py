@@ -15,8 +15,9 @@ Modes, chosen on the command line only:
   the cassettes are rewritten and the drift is listed in the terminal summary instead.
 
 The live server: ``--langgraph-url URL`` (or ``$STREAMCASSETTE_LANGGRAPH_URL``);
-otherwise, when recording, ``langgraph dev`` is started from ``--langgraph-config`` or
-the rootdir's ``langgraph.json`` on a free loopback port and stopped at the end.
+otherwise, when recording, a dev server is started from ``--langgraph-config`` or the
+rootdir's ``langgraph.json`` on a free loopback port and stopped at the end: ``langgraph dev``,
+or the project's JavaScript server for JavaScript graphs (``--langgraph-server``).
 
 Precedence of settings, highest first: command-line options > the marker
 ``@pytest.mark.stream_cassette(...)`` > the ``stream_cassette_config`` fixture >
@@ -108,6 +109,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ),
     )
     group.addoption(
+        "--langgraph-server",
+        default="auto",
+        choices=("auto", "python", "js"),
+        dest="streamcassette_server",
+        help=(
+            "which dev server to start from the langgraph.json: `langgraph dev` (python) or "
+            "the project's `npx @langchain/langgraph-cli dev` (js); auto (default) reads the "
+            "config's graphs."
+        ),
+    )
+    group.addoption(
         "--langgraph-config",
         default=None,
         metavar="PATH",
@@ -179,6 +191,8 @@ def _project_settings(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
         "modes": config.modes,
         "policy": config.policy,
         "redact": config.redact,
+        "redact_keys": config.redact_keys,
+        "redact_paths": config.redact_paths,
     }
     if config.match_on is not None:
         layer["match_on"] = config.match_on
@@ -199,8 +213,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name=None, *, mask=None, modes=None, policy=None, match_on=None, "
-        "repeats=None, speed=None, redact=None, allow_unmatched=False, attach=None, "
-        "alias_ids=True, require_all_played=False, allow_hosts=None, urls=None): "
+        "repeats=None, speed=None, redact=None, redact_keys=None, redact_paths=None, "
+        "before_record_request=None, before_record_response=None, allow_unmatched=False, "
+        "attach=None, alias_ids=True, require_all_played=False, allow_hosts=None, urls=None): "
         "record or replay this test's LangGraph streams through a cassette (see "
         "streamcassette's README).",
     )
@@ -215,6 +230,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.getoption("streamcassette_url"),
             config.getoption("streamcassette_config"),
             config.rootpath,
+            config.getoption("streamcassette_server"),
         )
     claims_dir: Path | None = None
     owns_claims_dir = False

@@ -23,7 +23,15 @@ BUNDLED: dict[str, tuple[str, object, list[str]]] = {
     "weather_agent.json": (
         "agent",
         WEATHER,
-        ["--mode", "updates", "--mode", "messages-tuple"],
+        # Tokens 20-60 ms apart, like a hosted model: real-time playback visibly streams.
+        [
+            "--mode",
+            "updates",
+            "--mode",
+            "messages-tuple",
+            "--config",
+            json.dumps({"configurable": {"token_pacing": True}}),
+        ],
     ),
 }
 
@@ -42,6 +50,7 @@ def main() -> None:
                 "--output",
                 str(output),
                 "--quiet",
+                "--force",  # replace the bundled copy
                 # Only *.json ships as package data (pyproject.toml): a bundled cassette
                 # must hold its frames, however big it grows.
                 "--embed",

@@ -14,12 +14,16 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-# The JS SDK that tests/test_serve.py and tests/test_proxy.py drive (node is needed for those
-# tests). `npm ci` replaces node_modules, stamp included, so it reruns only when the lock changes.
+# Node projects the tests use (node is needed for those tests): tests/js, the JS SDK that
+# tests/test_serve.py and tests/test_proxy.py drive; tests/js_graphs, LangGraph.js graphs and
+# the JavaScript LangGraph server (`@langchain/langgraph-cli`) that the JS tests start.
+# `npm ci` replaces node_modules, stamp included, so it reruns only when the lock changes.
 if command -v npm >/dev/null 2>&1; then
-  js_stamp=tests/js/node_modules/.installed-$(sha1sum tests/js/package-lock.json | cut -c1-12)
-  if [ ! -f "$js_stamp" ]; then
-    npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
-    touch "$js_stamp"
-  fi
+  for project in tests/js tests/js_graphs; do
+    js_stamp=$project/node_modules/.installed-$(sha1sum "$project/package-lock.json" | cut -c1-12)
+    if [ ! -f "$js_stamp" ]; then
+      npm ci --prefix "$project" --no-audit --no-fund --loglevel=error
+      touch "$js_stamp"
+    fi
+  done
 fi

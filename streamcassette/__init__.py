@@ -2,10 +2,12 @@
 
 Data flow, one module each: ``_sse`` (bytes <-> frames) -> ``_cassette`` / ``_format``
 (the model and its file) -> ``_record`` (tee transport) -> ``_replay`` (fake transport)
--> ``_sdk`` (SDK clients and ``use_cassette``); ``_mask`` (volatile values aliased) ->
+-> ``_sdk`` (SDK clients and ``use_cassette``); ``_mask_rules`` (what is volatile) -> ``_alias``
+(the aliasing engine: volatile values found and aliased) -> ``_masked`` (masked streams) ->
 ``_diff`` (stream drift in LangGraph terms) -> ``_learn``; ``_config`` ([tool.streamcassette]).
 """
 
+from ._alias import Masker
 from ._bind import IdBindings
 from ._cassette import (
     AttachedFrames,
@@ -53,21 +55,11 @@ from ._format import (
     save,
 )
 from ._learn import LearnedPath, Learning, learn_rules
-from ._mask import (
-    HeaderRule,
-    KeyRule,
-    MaskedFrame,
-    MaskedStream,
-    Masker,
-    MaskRules,
-    PathRule,
-    PatternRule,
-    mask_cassette,
-    mask_stream,
-)
+from ._mask_rules import HeaderRule, KeyRule, MaskRules, PathRule, PatternRule, SseIdRule
+from ._masked import MaskedFrame, MaskedStream, mask_cassette, mask_stream
 from ._match import DEFAULT_MATCH_ON, MATCHERS, Matcher
 from ._record import AsyncRecordingTransport, RecordingTransport
-from ._redact import DEFAULT_REDACTED_HEADERS, Redactor
+from ._redact import DEFAULT_REDACTED_HEADERS, Redactor, is_secret_key
 from ._replay import CassetteEndError, RepeatPolicy, ReplayTransport
 from ._sdk import CassetteSession, Mode, replay_client, replay_sync_client, use_cassette
 from ._sse import FrameDecoder, SSEFrame, encode_frames, parse_frame
@@ -122,6 +114,7 @@ __all__ = [
     "RepeatPolicy",
     "ReplayTransport",
     "SSEFrame",
+    "SseIdRule",
     "StreamCassetteConfig",
     "StreamCassetteError",
     "StreamCassetteWarning",
@@ -136,6 +129,7 @@ __all__ = [
     "dumps",
     "encode_frames",
     "frames_file_path",
+    "is_secret_key",
     "learn_rules",
     "load",
     "load_config",

@@ -26,14 +26,13 @@ from typing import Any
 
 import orjson
 
+from ._alias import TOOL_CALL_PATTERN, UUID_PATTERN
 from ._cassette import Body, RecordedRequest
-from ._mask import UUID_PATTERN
 
 __all__ = ["ID_PATTERN", "IdBindings", "IdConflict", "RequestIds"]
 
-# Tool-call ids of any provider shape (a digit is not required: ~1.5 % of random ids have none).
-_TOOL_CALL_ID = r"(?<![A-Za-z0-9_])(?:call|toolu)_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"
-ID_PATTERN = f"{UUID_PATTERN}|{_TOOL_CALL_ID}"
+# The id shapes the masking engine knows (one definition for matching and diffing).
+ID_PATTERN = f"{UUID_PATTERN}|{TOOL_CALL_PATTERN}"
 _ID = re.compile(ID_PATTERN)
 # Request headers whose ids say nothing about the world the client sees.
 _IGNORED_HEADERS = frozenset({"user-agent", "host", "content-length", "date", "traceparent"})

@@ -86,6 +86,10 @@ class AttachedFrames(Sequence[RecordedFrame]):
     def nbytes(self) -> int:
         return self._offsets[-1] - self._offsets[0]
 
+    def span(self) -> bytes:
+        """All the frames' bytes, as one slice of the buffer."""
+        return bytes(self._buffer[self._offsets[0] : self._offsets[-1]])
+
     def raws(self) -> Iterator[bytes]:
         """Each frame's bytes, in order: what replay serves."""
         buffer, offsets = self._buffer, self._offsets
@@ -226,7 +230,7 @@ class Body:
     def json_or_none(self) -> Any:
         try:
             return self.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             return None
 
 

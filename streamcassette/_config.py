@@ -32,8 +32,9 @@ from typing import Any
 
 from ._diff import POLICIES, Policy, _check
 from ._errors import StreamCassetteError
-from ._mask import MaskRules
+from ._mask_rules import MaskRules
 from ._match import MATCHERS
+from ._redact import Redactor
 
 __all__ = [
     "ConfigError",
@@ -60,15 +61,23 @@ class StreamCassetteConfig:
     modes: tuple[str, ...] = ("updates",)
     policy: Policy = "exact"
     cassette_dir: Path | None = None  # relative paths are resolved against the file's folder
+    # What `streamcassette record` does with an existing cassette (see RECORD_MODES).
     record_mode: str | None = None
     match_on: tuple[str, ...] | None = None
     redact: tuple[str, ...] = ()
+    redact_keys: tuple[str, ...] = ()
+    redact_paths: tuple[str, ...] = ()
     attach: bool | None = None  # None: "auto", once the frames reach ATTACH_FROM bytes
     allow_hosts: tuple[str, ...] = ()  # hosts replay may still reach
     urls: tuple[str, ...] = ()  # further URLs of the LangGraph server (plain httpx clients)
     alias_ids: bool | None = None  # None: the default (on)
     require_all_played: bool | None = None  # None: the default (off)
 
+
+# `streamcassette record` and an existing cassette: "once" (the default) keeps it unless
+# --force; "all" always records over it; "missing" skips the run when the cassette exists;
+# "none" never records (the command refuses to run).
+RECORD_MODES = ("once", "all", "none", "missing")
 
 _KNOWN = (
     "mask",
@@ -78,6 +87,8 @@ _KNOWN = (
     "record-mode",
     "match-on",
     "redact",
+    "redact-keys",
+    "redact-paths",
     "attach",
     "allow-hosts",
     "urls",
@@ -172,8 +183,11 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
             msg = f"cassette-dir must be a path string, not {cassette_dir!r}"
             raise ValueError(msg)
         record_mode = settings.get("record-mode")
-        if record_mode is not None and not isinstance(record_mode, str):
-            msg = f"record-mode must be a string, not {record_mode!r}"
+        if record_mode is not None and record_mode not in RECORD_MODES:
+            msg = (
+                f"record-mode must be one of {', '.join(map(repr, RECORD_MODES))}, "
+                f"not {record_mode!r}"
+            )
             raise ValueError(msg)
         match_on = settings.get("match-on")
         if match_on is not None:
@@ -183,6 +197,9 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
                 msg = f"match-on: unknown matcher {unknown[0]!r}; known: {', '.join(MATCHERS)}"
                 raise ValueError(msg)
         redact = tuple(_strings(settings, "redact", []))
+        redact_keys = tuple(_strings(settings, "redact-keys", []))
+        redact_paths = tuple(_strings(settings, "redact-paths", []))
+        Redactor(paths=redact_paths)  # a glob it cannot read fails here, naming the file
         attach = settings.get("attach", "auto")
         if not isinstance(attach, bool) and attach != "auto":
             msg = f'attach must be true, false or "auto", not {attach!r}'
@@ -208,6 +225,8 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         record_mode=record_mode,
         match_on=match_on,
         redact=redact,
+        redact_keys=redact_keys,
+        redact_paths=redact_paths,
         attach=None if attach == "auto" else attach,
         allow_hosts=allow_hosts,
         urls=urls,

@@ -6,7 +6,7 @@ masked form, so that a node that ran in one stream only, an extra frame or a cha
 reported as such rather than as a cascade of field differences. Only frames that align but
 differ are explained field by field, with DeepDiff.
 
-Masked frames are compared with frame-local references to placeholders (see ``_mask``), so a
+Masked frames are compared with frame-local references to placeholders (see ``_alias``), so a
 frame's key does not depend on how the stream's numbering went; the links between frames (the
 same id in two places) are then checked as a one-to-one correspondence between the recorded
 and the live placeholders. An extra node that shifts every later ``<uuid:n>`` is one difference,
@@ -30,17 +30,11 @@ import orjson
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 
+from ._alias import Original, _numbered, _reindex
 from ._cassette import Cassette
 from ._gc import paused_gc
-from ._mask import (
-    MaskedFrame,
-    MaskedStream,
-    MaskRules,
-    Original,
-    _numbered,
-    _reindex,
-    mask_cassette,
-)
+from ._mask_rules import MaskRules
+from ._masked import MaskedFrame, MaskedStream, mask_cassette
 from ._match import json_difference
 
 __all__ = [
@@ -305,8 +299,13 @@ def _diff_cassettes(
     policy: Policy,
     rules: MaskRules | None,
 ) -> DiffReport:
-    recorded_streams = mask_cassette(recorded, rules)
-    live_streams = mask_cassette(live, rules)
+    selectors = [_selector(mode) for mode in dict.fromkeys([*modes, "error"])]
+
+    def compared(name: str) -> bool:
+        return any(selected(name) for selected in selectors)
+
+    recorded_streams = mask_cassette(recorded, rules, events=compared)  # only what is compared
+    live_streams = mask_cassette(live, rules, events=compared)
     comparisons: list[StreamComparison] = []
     for number in range(max(len(recorded_streams), len(live_streams))):
         ours = recorded_streams[number] if number < len(recorded_streams) else None

@@ -73,18 +73,29 @@ received, text as text, and how it closed::
                                  ...
                                ]}}
 
-Version 1 is version 2 without attached streams; version 2 is version 3 without ``started``
-and WebSocket interactions.
+Version 3 also adds an optional last key, ``"sse_crc32"``: the CRC-32 of the ``.sse``
+file's frames, which ``save`` also writes as that file's last line, an SSE comment
+(``: streamcassette crc32 3f9ca2b1``) after the last frame. Loading compares the two
+(without reading the frames) and refuses a pair that disagrees, naming both files: a save
+interrupted between its two renames, or files from two different saves, cannot pass for
+one recording however equal their frame lengths, while saving the same frames again writes
+the same bytes. A pair without them (written before they existed) reads as before.
+
+Version 1 is version 2 without attached streams; version 2 is version 3 without ``started``,
+WebSocket interactions and ``sse_crc32``.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import mmap
 import os
 import tempfile
+import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -132,6 +143,11 @@ CURRENT_VERSION = 3
 # No recording is a week long: a larger time is a corrupt file, not a slow server.
 _MAX_SECONDS = 7 * 24 * 3600.0
 
+# JSON values (bodies, provenance) nested deeper than this are not read as JSON: recording
+# keeps such a body as text, and loading refuses a deeper ``json`` value by name, so that no
+# later step (saving, matching, masking) runs out of stack on it.
+MAX_JSON_DEPTH = 256
+
 # ``save`` attaches a cassette's frames (see the module docstring) from this many bytes on.
 ATTACH_FROM = 1 << 20
 
@@ -143,7 +159,8 @@ def _upgrade_v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _upgrade_v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 3 only added optional fields (an interaction's ``started`` time on the
-    session clock, a response's ``websocket``): a version 2 document reads as it is."""
+    session clock, a response's ``websocket``, the ``.sse`` file's ``sse_crc32``): a
+    version 2 document reads as it is."""
     return doc
 
 
@@ -202,19 +219,48 @@ def _member(obj: Any, *keys: str) -> Any:
     return obj
 
 
+# The last line of a ``.sse`` file: an SSE comment with the CRC-32 of the frames before it.
+_CRC_PREFIX = b": streamcassette crc32 "
+
+
 class _FramesFile:
-    """The attached frames of the cassette ``save`` is writing, streams one after another."""
+    """The attached frames of the cassette ``save`` is writing, streams one after another,
+    then a line with their CRC-32 (see the module docstring)."""
 
     def __init__(self, handle: BinaryIO) -> None:
         self.handle = handle
         self.size = 0
+        self._crc = 0
+        self.used = False  # whether any stream attached its frames
+
+    @property
+    def crc32(self) -> str:
+        return f"{self._crc:08x}"
 
     def add(self, stream: RecordedStream) -> int:
         """Append the stream's frames; the offset they start at."""
         offset = self.size
-        self.handle.writelines(stream.raws())
+        self.used = True
+        crc, write = self._crc, self.handle.write
+        frames = stream.frames
+        if isinstance(frames, AttachedFrames):  # one slice of the buffer it came from
+            data = frames.span()
+            write(data)
+            crc = zlib.crc32(data, crc)
+        else:
+            # A thousand frames at a time: one write and one CRC call each, not one per
+            # frame (a Python call per frame made saving 100k frames a third slower).
+            raws = stream.raws()
+            while batch := list(itertools.islice(raws, 1024)):
+                data = b"".join(batch)
+                write(data)
+                crc = zlib.crc32(data, crc)
+        self._crc = crc
         self.size += stream.nbytes
         return offset
+
+    def finish(self) -> None:
+        self.handle.write(_CRC_PREFIX + self.crc32.encode("ascii") + b"\n")
 
 
 def _dump(cassette: Cassette, frames_file: _FramesFile | None) -> Iterator[str]:
@@ -233,7 +279,11 @@ def _dump(cassette: Cassette, frames_file: _FramesFile | None) -> Iterator[str]:
     for index, interaction in enumerate(cassette.interactions):
         yield ",\n    " if index else "\n    "
         yield from _dump_interaction(interaction, frames_file)
-    yield "\n  ]\n}\n" if cassette.interactions else "]\n}\n"
+    yield "\n  ]" if cassette.interactions else "]"
+    if frames_file is not None and frames_file.used:
+        frames_file.finish()
+        yield f',\n  "sse_crc32": "{frames_file.crc32}"'
+    yield "\n}\n"
 
 
 def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | None = None) -> Path:
@@ -243,7 +293,10 @@ def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | N
     by default that happens once they reach ``ATTACH_FROM`` bytes. The ``.sse`` file is
     renamed into place before the cassette, so a cassette never attaches frames that
     are not there yet; a ``.sse`` file that an earlier save attached and this one does not
-    need is removed.
+    need is removed. Both files carry the frames' CRC-32, so a crash between the
+    renames leaves a pair that ``load`` refuses rather than mixes; concurrent saves to one
+    folder rename one after the other (an advisory lock on the folder, where the platform
+    has ``fcntl``).
     """
     target = Path(path) if path is not None else cassette.path
     if target is None:
@@ -261,19 +314,43 @@ def save(cassette: Cassette, path: Path | str | None = None, *, attach: bool | N
             if attach:
                 frames_file = _FramesFile(_stage(sidecar, "wb", files, staged))
             _stage(target, "w", files, staged).writelines(_dump(cassette, frames_file))
-        stale = not attach and _attaches(target, sidecar)
-        for tmp, final in staged:
-            os.chmod(tmp, _file_mode(final))
-            os.replace(tmp, final)
+        # Writers to one folder take turns for the renames (never for the writing), so two
+        # saves of one cassette cannot interleave theirs: the last to rename wins, whole.
+        with _renaming(target.parent):
+            stale = not attach and _attaches(target, sidecar)
+            for tmp, final in staged:
+                os.chmod(tmp, _file_mode(final))
+                os.replace(tmp, final)
+            if stale:
+                with contextlib.suppress(OSError):  # a leftover is harmless; a failed save is not
+                    sidecar.unlink()
     except BaseException:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
         raise
-    if stale:
-        with contextlib.suppress(OSError):  # a leftover is harmless; a failed save is not
-            sidecar.unlink()
     cassette.path = target
     return target
+
+
+@contextlib.contextmanager
+def _renaming(folder: Path) -> Iterator[None]:
+    """Hold the folder's advisory lock (``flock`` on the folder itself: no lock file to leave
+    behind) while a save renames its files into place; a no-op where there is no ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: saves of one cassette from two processes may interleave
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder we can write but not open: rename unlocked, as before
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _stage(
@@ -448,11 +525,11 @@ def _raw_value(raw: bytes) -> str | dict[str, str]:
 def _body_dict(body: Body) -> dict[str, Any]:
     content = body.content
     try:
-        value = json.loads(content)
-    except ValueError:
+        value = orjson.loads(content)
+    except orjson.JSONDecodeError:  # also what orjson says to JSON nested past 1024 levels
         pass
     else:
-        if _compact_json(value) == content:
+        if json_depth(value) <= MAX_JSON_DEPTH and _compact_json(value) == content:
             return {"json": value}
     try:
         return {"text": content.decode("utf-8")}
@@ -493,14 +570,32 @@ def _indent(text: str, by: int) -> str:
 def load(path: Path | str) -> Cassette:
     """Read and validate a cassette file; errors name the file and what is wrong."""
     path = Path(path)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise CassetteNotFoundError(path) from None
-    except IsADirectoryError:
-        raise CassetteFormatError(path, "is a directory, not a cassette file") from None
-    with handle, _contents(handle) as data:
-        return _parse(data, path)
+    for attempt in itertools.count():
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise CassetteNotFoundError(path) from None
+        except IsADirectoryError:
+            raise CassetteFormatError(path, "is a directory, not a cassette file") from None
+        try:
+            with handle, _contents(handle) as data:
+                return _parse(data, path)
+        except _GenerationMismatch:
+            # Read between the two renames of a save: the next read sees the new pair. A
+            # mismatch that lasts is a broken pair, and the error says so.
+            if attempt >= _MISMATCH_RETRIES:
+                raise
+            time.sleep(_MISMATCH_PAUSE)
+    raise AssertionError("unreachable")
+
+
+# How long ``load`` waits out a save that is renaming the pair it reads: 20 x 10 ms.
+_MISMATCH_RETRIES = 20
+_MISMATCH_PAUSE = 0.01
+
+
+class _GenerationMismatch(CassetteFormatError):
+    """A cassette and a ``.sse`` file from different saves."""
 
 
 # Files from this size on are mapped rather than read (see ``_contents``).
@@ -569,7 +664,7 @@ def _plain_frames(raw_frames: list[Any]) -> list[RecordedFrame] | None:
         frames = [
             RecordedFrame(at, raw.encode("utf-8"))
             for at, raw in raw_frames
-            if type(at) is float and at >= 0
+            if type(at) is float and 0.0 <= at < _MAX_SECONDS
         ]
     except (TypeError, ValueError, AttributeError):
         return None
@@ -588,6 +683,7 @@ def _attached_frames(values: list[Any]) -> tuple[list[float], list[int]] | None:
         set(map(type, ats)) != {float}
         or set(map(type, lengths)) != {int}
         or min(ats) < 0
+        or max(ats) >= _MAX_SECONDS
         or min(lengths) < 0
     ):
         return None
@@ -601,6 +697,14 @@ class _FramesBuffer:
         self.path = path
         self.buffer = buffer
         self.spans: list[tuple[int, int]] = []  # (start, end) of each stream using it
+        # The CRC-32 its last line gives (None in files without one), and where the
+        # frames end: before that line.
+        self.crc32: str | None = None
+        self.end = len(buffer)
+        tail_at = buffer.rfind(_CRC_PREFIX, max(0, len(buffer) - 64))
+        if tail_at >= 0 and buffer[-1:] == b"\n":
+            self.crc32 = bytes(buffer[tail_at + len(_CRC_PREFIX) : -1]).decode("ascii", "replace")
+            self.end = tail_at
 
 
 class _Reader:
@@ -609,6 +713,7 @@ class _Reader:
     def __init__(self, path: Path | str | None) -> None:
         self.path = path
         self.frames_buffer: _FramesBuffer | None = None  # the .sse file, once read
+        self.crc32: str | None = None  # the .sse file's CRC-32 as the cassette names it
 
     def fail(self, where: str, problem: str) -> CassetteFormatError:
         return CassetteFormatError(self.path, f"{where}: {problem}" if where else problem)
@@ -646,6 +751,11 @@ class _Reader:
         provenance = doc.get("provenance", {})
         if not isinstance(provenance, dict):
             raise self.fail("provenance", "must be an object")
+        self.check_depth(provenance, "provenance")
+        crc32 = doc.get("sse_crc32")
+        if crc32 is not None and not isinstance(crc32, str):
+            raise self.fail("sse_crc32", f"must be a string, found {_describe(crc32)}")
+        self.crc32 = crc32
         interactions = self.field(doc, "interactions", list, "")
         return Cassette(
             interactions=[
@@ -704,7 +814,7 @@ class _Reader:
                 self.field(obj, "websocket", dict, where), f"{where}.websocket"
             )
         return RecordedResponse(
-            status=self.field(obj, "status", int, where),
+            status=self.status(obj, where),
             headers=self.pairs(obj.get("headers", []), f"{where}.headers"),
             body=self.body(obj, where),
             stream=stream,
@@ -758,6 +868,10 @@ class _Reader:
     def stream(self, obj: dict[str, Any], where: str) -> RecordedStream:
         end = self.end(obj, where)
         duration = self.field(obj, "duration", (int, float), where)
+        if not 0 <= duration < _MAX_SECONDS:
+            raise self.fail(
+                f"{where}.duration", f"must be seconds >= 0 and under a week, found {duration!r}"
+            )
         raw_frames = self.field(obj, "frames", list, where)
         frames: Sequence[RecordedFrame] | None
         if "attached" in obj:
@@ -785,6 +899,10 @@ class _Reader:
         at, raw = item
         if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
             raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
+        if at >= _MAX_SECONDS:
+            raise self.fail(
+                where, f"offset must be under a week ({_MAX_SECONDS:g} s), found {at!r}"
+            )
         return RecordedFrame(float(at), self.raw(raw, where))
 
     def attached(self, obj: dict[str, Any], raw_frames: list[Any], where: str) -> AttachedFrames:
@@ -807,23 +925,19 @@ class _Reader:
         frames_file = self.frames_file(f"{where}.attached")
         frames = AttachedFrames(frames_file.buffer, offset, lengths, ats, source=frames_file.path)
         end = offset + frames.nbytes
-        if offset < 0 or end > len(frames_file.buffer):
+        if offset < 0 or end > frames_file.end:
             raise self.fail(
                 f"{where}.attached",
                 f"its {len(frames)} frames take bytes {offset} to {end} of "
-                f"{frames_file.path}, which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
+                f"{frames_file.path}, which has {frames_file.end}; " + _MISMATCH_ADVICE,
             )
         frames_file.spans.append((offset, end))
         return frames
 
     def attached_pair(self, values: list[Any], index: int, where: str) -> tuple[float, int]:
         at, length = values[index], values[index + 1]
-        if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
-            raise self.fail(
-                f"{where}[{index}]",
-                f"frame {index // 2}: offset must be a non-negative number of seconds, "
-                f"found {_describe(at)}",
-            )
+        if at_error := _seconds_error(at):
+            raise self.fail(f"{where}[{index}]", f"frame {index // 2}: {at_error}")
         if not isinstance(length, int) or isinstance(length, bool) or length < 0:
             raise self.fail(
                 f"{where}[{index + 1}]",
@@ -855,8 +969,18 @@ class _Reader:
             ) from None
         except (OSError, ValueError) as exc:  # a folder, no permission, ...
             raise self.fail(where, f"cannot read its frames file {path}: {exc}") from None
-        self.frames_buffer = _FramesBuffer(path, buffer)
-        return self.frames_buffer
+        frames_file = _FramesBuffer(path, buffer)
+        if self.crc32 != frames_file.crc32:
+            raise _GenerationMismatch(
+                self.path,
+                f"the cassette gives its frames' CRC-32 as {self.crc32 or '(none)'} but "
+                f"{path} ends with {frames_file.crc32 or '(none)'}: the two files are not "
+                "from the same save (a save was interrupted between its two renames, or one "
+                "file was copied from another recording); re-record the cassette, or restore "
+                "both files from one save",
+            )
+        self.frames_buffer = frames_file
+        return frames_file
 
     def check_frames_file(self) -> None:
         """The streams attached in the ``.sse`` file cover it exactly, each byte once: a
@@ -876,11 +1000,11 @@ class _Reader:
                 )
                 raise self.fail("", f"{problem}; " + _MISMATCH_ADVICE)
             covered = end
-        if covered != len(frames_file.buffer):
+        if covered != frames_file.end:
             raise self.fail(
                 "",
                 f"its streams account for {covered} bytes of {frames_file.path}, "
-                f"which has {len(frames_file.buffer)}; " + _MISMATCH_ADVICE,
+                f"which has {frames_file.end} bytes of frames; " + _MISMATCH_ADVICE,
             )
 
     def raw(self, value: Any, where: str) -> bytes:
@@ -892,8 +1016,26 @@ class _Reader:
             where, f'raw bytes must be a string or {{"base64": ...}}, found {_describe(value)}'
         )
 
+    def status(self, obj: dict[str, Any], where: str) -> int:
+        status: int = self.field(obj, "status", int, where)
+        if not 100 <= status <= 599:
+            raise self.fail(
+                f"{where}.status", f"must be an HTTP status, 100 to 599, found {status}"
+            )
+        return status
+
+    def check_depth(self, value: Any, where: str) -> None:
+        depth = json_depth(value)
+        if depth > MAX_JSON_DEPTH:
+            raise self.fail(
+                where,
+                f"nested {depth} levels deep, deeper than the {MAX_JSON_DEPTH} streamcassette "
+                'reads as JSON; store such a body as "text" instead',
+            )
+
     def body(self, obj: dict[str, Any], where: str) -> Body | None:
         if "json" in obj:
+            self.check_depth(obj["json"], f"{where}.json")
             return Body(_compact_json(obj["json"]))
         if "text" in obj:
             return Body(self.field(obj, "text", str, where).encode("utf-8"))
@@ -943,6 +1085,27 @@ _JSON_NAMES = {
     "dict": "an object",
     "int/float": "a number",
 }
+
+
+def _seconds_error(at: Any) -> str | None:
+    """What is wrong with an attached frame's time, or None."""
+    if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
+        return f"offset must be a non-negative number of seconds, found {_describe(at)}"
+    if at >= _MAX_SECONDS:
+        return f"offset must be under a week ({_MAX_SECONDS:g} s), found {at!r}"
+    return None
+
+
+def json_depth(value: Any) -> int:
+    """How deeply a JSON value nests (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest = 0
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _describe(value: Any) -> str:

@@ -1,7 +1,9 @@
 """Learning noise: the values that differ between two recordings of the same requests.
 
 Given two recordings that should be equal, every path whose values differ and that the rules
-do not already mask becomes a path rule (list indices generalised to ``[*]``). The rules are
+do not already mask becomes a path rule (list indices generalised to ``[*]``); SSE ids that
+are integers rising through both streams (the JavaScript server's frame numbers, shifted by a
+frame more or less) become an SSE id rule. The rules are
 checked by diffing the recordings again with them: after learning the recordings compare equal,
 while a real behaviour change (a node that ran in one only, a different event) cannot be learned
 and is reported instead.
@@ -12,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import orjson
 
 from ._cassette import Cassette
 from ._config import dump_mask_table
 from ._diff import Change, Difference, diff_cassettes
-from ._mask import MaskRules, PathRule
+from ._mask_rules import ORDINAL_ID_MATCH, MaskRules, PathRule, SseIdRule
 
 __all__ = ["LearnedPath", "Learning", "learn_rules"]
 
@@ -32,7 +35,7 @@ _ROUNDS = 4  # learn, check, learn what is left (a link), check again
 class LearnedPath:
     """A path whose values differ between the recordings, and an example of the difference."""
 
-    rule: PathRule
+    rule: PathRule | SseIdRule
     example: str  # "frame 3, node 'agent': ...: 'a' -> 'b'"
 
 
@@ -59,7 +62,8 @@ class Learning:
         lines = ["# Learned by `streamcassette learn`: values that differ between two recordings"]
         lines += ["# of the same requests. Keep the paths that are really noise."]
         for learned in self.learned:
-            lines.append(f"#   {learned.rule.path}: {learned.example}")
+            target = learned.rule.path if isinstance(learned.rule, PathRule) else "(id)"
+            lines.append(f"#   {target}: {learned.example}")
         return "\n".join(lines) + "\n" + dump_mask_table(self.rules.to_config())
 
 
@@ -96,7 +100,9 @@ def learn_rules(first: Cassette, second: Cassette, rules: MaskRules | None = Non
                     # differently (a random value reused). Mask it without a number.
                     rule = PathRule(glob, existing.kind, numbered=False)
                     learning.learned = [
-                        LearnedPath(rule, item.example) if item.rule.path == glob else item
+                        LearnedPath(rule, item.example)
+                        if isinstance(item.rule, PathRule) and item.rule.path == glob
+                        else item
                         for item in learning.learned
                     ]
                 else:
@@ -107,6 +113,11 @@ def learn_rules(first: Cassette, second: Cassette, rules: MaskRules | None = Non
                 learned_now = True
             if unlearnable:
                 remaining.append(difference)
+        shift = _ordinal_shift(remaining)
+        if shift is not None and not any(r.rule == shift.rule for r in learning.learned):
+            learning.learned.append(shift)
+            remaining = [d for d in remaining if not _only_id_changes(d)]
+            learned_now = True
         learning.remaining = remaining
         if not learned_now:
             break
@@ -114,6 +125,34 @@ def learn_rules(first: Cassette, second: Cassette, rules: MaskRules | None = Non
         report = diff_cassettes(first, second, modes=_EVERYTHING, rules=learning.rules)
         learning.remaining = report.differences
     return learning
+
+
+def _only_id_changes(difference: Difference) -> bool:
+    return difference.kind == "frame_changed" and all(
+        change.path == "(id)" for change in difference.changes
+    )
+
+
+def _ordinal_shift(differences: Sequence[Difference]) -> LearnedPath | None:
+    """An SSE id rule, when the SSE ids that differ are integers rising through both streams:
+    frame numbers shifted by a frame more or less earlier on, not behaviour."""
+    pairs: list[tuple[int, int]] = []
+    example = ""
+    for difference in sorted(differences, key=lambda d: d.recorded_frame or 0):
+        for change in difference.changes:
+            if change.path != "(id)":
+                continue
+            ours, theirs = change.recorded, change.live
+            if not (isinstance(ours, str) and ours.isdigit()):
+                return None
+            if not (isinstance(theirs, str) and theirs.isdigit()):
+                return None
+            pairs.append((int(ours), int(theirs)))
+            example = example or f"{difference.message}: {change.describe()}"
+    if not pairs:
+        return None
+    rising = all(a[0] < b[0] and a[1] < b[1] for a, b in pairwise(pairs))
+    return LearnedPath(SseIdRule(ORDINAL_ID_MATCH), example) if rising else None
 
 
 def _maskable(change: Change) -> Sequence[str | int]:

@@ -73,7 +73,7 @@ def snapshot_request(request: httpx.Request, redactor: Redactor) -> RecordedRequ
         path=url.path,
         query=redactor.query(url.params.multi_items()) if url.query else [],  # parsing costs
         headers=redactor.headers(request.headers.multi_items()),
-        body=Body(content) if content else None,
+        body=Body(redactor.body(content)) if content else None,
     )
 
 
@@ -95,6 +95,8 @@ class _Capture:
         self.decoder = FrameDecoder() if self.sse else None
         self.chunks: list[bytes] = []
         self.frames: list[RecordedFrame] = []  # what chunk() fills: the stream's frames
+        self.redact_frame = redactor.frame
+        self.redact_body = redactor.body
         stream = RecordedStream(frames=self.frames) if self.sse else None
         self.recorded = RecordedResponse(
             status=response.status_code,
@@ -112,9 +114,9 @@ class _Capture:
         if frames:
             # The frames one chunk completed arrived together, so they share its time.
             at = time.perf_counter() - self.started
-            append = self.frames.append
+            append, redact = self.frames.append, self.redact_frame
             for raw in frames:
-                append(RecordedFrame(at, raw))
+                append(RecordedFrame(at, redact(raw)))
 
     def finish(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if self.finished:
@@ -123,11 +125,11 @@ class _Capture:
         elapsed = time.perf_counter() - self.started
         stream = self.recorded.stream
         if stream is None:
-            self.recorded.body = Body(b"".join(self.chunks))
+            self.recorded.body = Body(self.redact_body(b"".join(self.chunks)))
             return
         assert self.decoder is not None
         frames, stream.tail = self.decoder.flush()
-        self.frames.extend(RecordedFrame(elapsed, raw) for raw in frames)
+        self.frames.extend(RecordedFrame(elapsed, self.redact_frame(raw)) for raw in frames)
         stream.end = end
         stream.duration = elapsed
         if error is not None:
@@ -202,10 +204,13 @@ class Recorder:
     """Records interactions into a cassette, sending each request with a given ``send``."""
 
     def __init__(
-        self, cassette: Cassette, redact: Iterable[str] = (), clock: SessionClock | None = None
+        self,
+        cassette: Cassette,
+        redact: Iterable[str] | Redactor = (),
+        clock: SessionClock | None = None,
     ) -> None:
         self.cassette = cassette
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor.of(redact)
         self.clock = clock if clock is not None else SessionClock()
 
     def _begin(self, request: httpx.Request) -> Interaction:
@@ -264,7 +269,7 @@ class RecordingTransport(Recorder, httpx.BaseTransport):
         cassette: Cassette,
         transport: httpx.BaseTransport | None = None,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         clock: SessionClock | None = None,
     ) -> None:
         super().__init__(cassette, redact, clock)
@@ -285,7 +290,7 @@ class AsyncRecordingTransport(Recorder, httpx.AsyncBaseTransport):
         cassette: Cassette,
         transport: httpx.AsyncBaseTransport | None = None,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         clock: SessionClock | None = None,
     ) -> None:
         super().__init__(cassette, redact, clock)

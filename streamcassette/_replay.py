@@ -63,7 +63,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         match_on: Iterable[str | Matcher] = DEFAULT_MATCH_ON,
         speed: float | None = None,
         repeats: RepeatPolicy = "error",
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         alias_ids: bool = True,
     ) -> None:
         if speed is not None and speed <= 0:
@@ -76,7 +76,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.matchers = resolve(match_on)
         self.speed = speed
         self.repeats = repeats
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor.of(redact)
         self.played = [False] * len(cassette.interactions)
         self.unmatched: list[UnmatchedRequestError] = []
         self.bindings = IdBindings() if alias_ids else None
@@ -118,10 +118,10 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return bindings.translate(live, new), new, conflicts
 
     def _select(self, request: httpx.Request) -> Interaction:
-        live = snapshot_request(request, self.redactor)
+        live = self.redactor.matchable(snapshot_request(request, self.redactor))
         live_ids = RequestIds(live) if self.bindings is not None else None
-        if live_ids is not None and not live_ids and not self.bindings.to_recorded:  # type: ignore[union-attr]
-            live_ids = None  # no id to bind and none bound: exact matching is the same
+        if not live_ids:
+            live_ids = None  # no id to bind or translate: exact matching is the same
         interactions = self.cassette.interactions
         with self._lock:
             last_played: int | None = None

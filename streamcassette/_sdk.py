@@ -33,6 +33,7 @@ from ._intercept import (
 )
 from ._match import DEFAULT_MATCH_ON, Matcher
 from ._record import AsyncRecordingTransport, Recorder, RecordingTransport, SessionClock
+from ._redact import Redactor, RequestHook, ResponseHook
 from ._replay import RepeatPolicy, ReplayTransport
 from ._websocket import session_websockets
 
@@ -119,7 +120,9 @@ def server_info(url: str) -> dict[str, str | int] | None:
     origin = _origin(url)
     if origin not in _SERVER_INFO:
         if not _INFO_CLIENT:
-            _INFO_CLIENT.append(httpx.Client(trust_env=False, timeout=2.0))
+            # Built once (the CA bundle costs tens of ms); it keeps no connection open.
+            limits = httpx.Limits(max_keepalive_connections=0)
+            _INFO_CLIENT.append(httpx.Client(trust_env=False, timeout=2.0, limits=limits))
         try:
             response = _INFO_CLIENT[0].get(
                 str(url).rstrip("/") + "/info", extensions={BYPASS: True}
@@ -163,12 +166,23 @@ class CassetteSession:
         allow_hosts: Iterable[str] = (),
         alias_ids: bool = True,
         redirect_to: str | None = None,
+        redact_keys: Iterable[str] = (),
+        redact_paths: Iterable[str] = (),
+        before_record_request: RequestHook | None = None,
+        before_record_response: ResponseHook | None = None,
     ) -> None:
         if mode not in MODES:
             msg = f"mode must be one of {', '.join(MODES)}; got {mode!r}"
             raise ValueError(msg)
         self.path = Path(path)
-        self.redact = tuple(redact)
+        # One redactor for recording and for matching live requests in replay (see _redact).
+        self.redactor = Redactor(
+            redact,
+            keys=redact_keys,
+            paths=redact_paths,
+            before_record_request=before_record_request,
+            before_record_response=before_record_response,
+        )
         self.recording = mode == "record" or (mode == "missing" and not self.path.exists())
         self.replayer: ReplayTransport | None = None
         self.clock = SessionClock()
@@ -186,10 +200,10 @@ class CassetteSession:
                 match_on=match_on,
                 speed=speed,
                 repeats=repeats,
-                redact=redact,
+                redact=self.redactor,
                 alias_ids=alias_ids,
             )
-        self._recorder = Recorder(self.cassette, self.redact, self.clock)
+        self._recorder = Recorder(self.cassette, self.redactor, self.clock)
         self.redirect_to = httpx.URL(redirect_to) if redirect_to is not None else None
         self.server_origins = {_origin(REPLAY_URL), *(_origin(url) for url in urls)}
         if redirect_to is not None:
@@ -342,13 +356,13 @@ class CassetteSession:
         """A transport for an ``httpx.AsyncClient``: records through ``real``, or replays."""
         if self.replayer is not None:
             return self.replayer
-        return AsyncRecordingTransport(self.cassette, real, redact=self.redact, clock=self.clock)
+        return AsyncRecordingTransport(self.cassette, real, redact=self.redactor, clock=self.clock)
 
     def sync_transport(self, real: httpx.BaseTransport | None = None) -> httpx.BaseTransport:
         """A transport for an ``httpx.Client``: records through ``real``, or replays."""
         if self.replayer is not None:
             return self.replayer
-        return RecordingTransport(self.cassette, real, redact=self.redact, clock=self.clock)
+        return RecordingTransport(self.cassette, real, redact=self.redactor, clock=self.clock)
 
     # -- SDK clients ----------------------------------------------------------------
 
@@ -433,6 +447,7 @@ class CassetteSession:
                 stacklevel=2,
             )
         self._add_server_info()
+        self.redactor.apply_hooks(self.cassette)
         return save(self.cassette, self.path, attach=attach)
 
     def _add_server_info(self) -> None:
@@ -500,6 +515,10 @@ def use_cassette(
     allow_hosts: Iterable[str] = (),
     alias_ids: bool = True,
     require_all_played: bool = False,
+    redact_keys: Iterable[str] = (),
+    redact_paths: Iterable[str] = (),
+    before_record_request: RequestHook | None = None,
+    before_record_response: ResponseHook | None = None,
 ) -> Iterator[CassetteSession]:
     """Record or replay every request to the LangGraph server made inside the block.
 
@@ -509,6 +528,11 @@ def use_cassette(
     so a failed recording never replaces a good one. Replaying, no connection leaves the
     process except to ``allow_hosts``; ``require_all_played=True`` fails the block when a
     recorded interaction was never asked for.
+
+    Secrets are redacted before anything is written (``_redact``): ``redact`` names more
+    headers and query parameters, ``redact_keys`` more JSON keys and ``redact_paths`` JSON
+    paths in bodies and frames; ``before_record_request`` / ``before_record_response``
+    return a changed copy of each recorded request / response, or None to leave it out.
     """
     session = CassetteSession(
         path,
@@ -520,6 +544,10 @@ def use_cassette(
         urls=urls,
         allow_hosts=allow_hosts,
         alias_ids=alias_ids,
+        redact_keys=redact_keys,
+        redact_paths=redact_paths,
+        before_record_request=before_record_request,
+        before_record_response=before_record_response,
     )
     with session:
         yield session

@@ -85,15 +85,20 @@ def _handshake_request(
 class _Capture:
     """Fills one WebSocket interaction while its connection is used."""
 
-    def __init__(self, interaction: Interaction, websocket: RecordedWebSocket) -> None:
+    def __init__(
+        self, interaction: Interaction, websocket: RecordedWebSocket, redactor: Redactor
+    ) -> None:
         self.interaction = interaction
         self.websocket = websocket
+        self.redact = redactor.body  # secret JSON keys in a message, as in any JSON body
         self.opened = time.perf_counter()
         self.client_closed = False
         self.finished = False
 
     def message(self, data: str | bytes, *, sent: bool) -> None:
         at = time.perf_counter() - self.opened
+        if isinstance(data, str):
+            data = self.redact(data.encode("utf-8")).decode("utf-8")
         self.websocket.messages.append(RecordedMessage(at, sent, data))
 
     def finish(self, connection: Any, error: BaseException | None = None) -> None:
@@ -212,12 +217,12 @@ class WebSocketRecorder:
         self,
         cassette: Cassette,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         clock: SessionClock | None = None,
         redirect_to: str | None = None,
     ) -> None:
         self.cassette = cassette
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor.of(redact)
         self.clock = clock if clock is not None else SessionClock()
         self.redirect_to = redirect_to
 
@@ -243,7 +248,7 @@ class WebSocketRecorder:
             )
             interaction.request.headers = recorded.headers
         websocket = RecordedWebSocket()
-        capture = _Capture(interaction, websocket)
+        capture = _Capture(interaction, websocket, self.redactor)
         interaction.started = self.clock.at(capture.opened)
         interaction.response = RecordedResponse(
             status=getattr(response, "status_code", 101),
@@ -824,7 +829,7 @@ def session_websockets(session: CassetteSession) -> contextlib.AbstractContextMa
         return websocket_seam(replayer=WebSocketReplayer(session.replayer))
     redirect = str(session.redirect_to) if session.redirect_to is not None else None
     recorder = WebSocketRecorder(
-        session.cassette, redact=session.redact, clock=session.clock, redirect_to=redirect
+        session.cassette, redact=session.redactor, clock=session.clock, redirect_to=redirect
     )
     return websocket_seam(recorder=recorder)
 

@@ -1,4 +1,10 @@
-"""Run a real ``langgraph dev`` server on a free loopback port, for recording and for tests.
+"""Run a real LangGraph dev server on a free loopback port, for recording and for tests.
+
+Two servers, one way to start, wait for and stop them: ``langgraph dev`` (Python,
+``langgraph-cli[inmem]``) for Python graphs, and the JavaScript server that
+``npx @langchain/langgraph-cli dev`` runs, from the project's own ``node_modules``, for a
+``langgraph.json`` whose graphs are JavaScript or TypeScript files (or that names a
+``node_version``). Both get analytics and tracing off and no browser.
 
 POSIX only: the server runs in its own process group so that ``stop()`` also ends the
 worker processes it spawns.
@@ -22,17 +28,30 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["DevServerError", "LangGraphDevServer"]
+__all__ = [
+    "DevServerError",
+    "LangGraphDevServer",
+    "ServerChoice",
+    "config_server",
+    "find_langgraphjs_executable",
+]
+
+# "auto": what the langgraph.json describes (see ``config_server``).
+ServerChoice = Literal["auto", "python", "js"]
 
 HOST = "127.0.0.1"
 # The server's own default; never ours, so a developer's running server is never hit.
 _RESERVED_PORT = 2024
 _LOG_NAME = "langgraph-dev.log"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Graph files the JavaScript server loads (it compiles TypeScript itself).
+_JS_SUFFIXES = (".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx")
+# The JavaScript CLI's executable, as ``npx @langchain/langgraph-cli`` finds it.
+_JS_CLI = Path("node_modules") / ".bin" / "langgraphjs"
 # ``langgraph dev`` silently moves to another port when the requested one is taken, and
-# announces the port it really uses in its welcome banner.
+# announces the port it really uses in its welcome banner (the JavaScript server too).
 _ANNOUNCED = re.compile(r"API: (http://[^\s/]+:(\d+))")
 # Loopback only: a proxy from the environment must not see (or swallow) these requests.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -67,7 +86,7 @@ _ENV_FORCED = {
 
 
 class DevServerError(RuntimeError):
-    """``langgraph dev`` exited or did not become ready in time."""
+    """The dev server could not start, exited, or did not become ready in time."""
 
 
 def free_port(host: str = HOST) -> int:
@@ -95,6 +114,42 @@ def find_langgraph_executable() -> str:
     return found
 
 
+def config_server(config: str | os.PathLike[str]) -> Literal["python", "js"]:
+    """Which server a ``langgraph.json`` is for: ``"js"`` when it names a ``node_version`` or
+    its graphs are JavaScript/TypeScript files (``"./src/graph.ts:graph"``), else ``"python"``.
+    """
+    try:
+        data = json.loads(Path(config).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "python"  # the server itself reports an unreadable config, with its reasons
+    if not isinstance(data, dict):
+        return "python"
+    if data.get("node_version"):
+        return "js"
+    graphs = data.get("graphs")
+    for spec in graphs.values() if isinstance(graphs, dict) else ():
+        path = spec.get("path") if isinstance(spec, dict) else spec
+        if isinstance(path, str) and path.rpartition(":")[0].endswith(_JS_SUFFIXES):
+            return "js"
+    return "python"
+
+
+def find_langgraphjs_executable(project: str | os.PathLike[str]) -> str:
+    """The project's ``@langchain/langgraph-cli`` (what ``npx @langchain/langgraph-cli``
+    runs): ``node_modules/.bin/langgraphjs`` in ``project`` or the nearest folder above it."""
+    start = Path(project).resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / _JS_CLI
+        if candidate.is_file():
+            return str(candidate)
+    msg = (
+        f"cannot find the JavaScript LangGraph server for {str(start)!r}: no "
+        f"{_JS_CLI.as_posix()} in it or above it; install it in the project with "
+        "`npm install --save-dev @langchain/langgraph-cli`"
+    )
+    raise DevServerError(msg)
+
+
 def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Return ``os.environ`` with LangSmith, analytics and telemetry traffic switched off."""
     env = {k: v for k, v in os.environ.items() if k not in _ENV_REMOVED}
@@ -105,11 +160,15 @@ def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 class LangGraphDevServer:
-    """A ``langgraph dev`` process serving the graphs of one ``langgraph.json``.
+    """A LangGraph dev server process serving the graphs of one ``langgraph.json``.
+
+    ``server`` chooses ``langgraph dev`` (``"python"``) or the JavaScript server (``"js"``);
+    ``"auto"`` (the default) reads the config (:func:`config_server`).
 
     By default the config's folder is copied into a fresh temporary directory and the server
-    runs there, because ``langgraph dev`` writes ``.langgraph_api/`` into its working folder.
-    Pass ``workdir`` to run in (and write into) a folder of your choice instead.
+    runs there, because both servers write ``.langgraph_api/`` into their working folder (a
+    JavaScript project's ``node_modules`` is linked, not copied). Pass ``workdir`` to run in
+    (and write into) a folder of your choice instead.
 
     Use it as a context manager, which starts the server and waits until it is ready::
 
@@ -127,11 +186,18 @@ class LangGraphDevServer:
         n_jobs_per_worker: int | None = None,
         ready_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        server: ServerChoice = "auto",
     ) -> None:
         self.config = Path(config).resolve()
         if not self.config.is_file():
             msg = f"langgraph config {str(self.config)!r} does not exist"
             raise FileNotFoundError(msg)
+        if server not in ("auto", "python", "js"):
+            msg = f"server must be 'auto', 'python' or 'js', not {server!r}"
+            raise ValueError(msg)
+        self.server: Literal["python", "js"] = (
+            config_server(self.config) if server == "auto" else server
+        )
         self._requested_port = port
         self.port = port if port is not None else free_port()
         self._workdir = Path(workdir).resolve() if workdir is not None else None
@@ -148,6 +214,11 @@ class LangGraphDevServer:
     def url(self) -> str:
         """Base URL of the server; final once ``wait_ready`` has returned."""
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def name(self) -> str:
+        """What runs: ``langgraph dev`` or ``langgraphjs dev`` (the JavaScript server)."""
+        return "langgraphjs dev" if self.server == "js" else "langgraph dev"
 
     @property
     def workdir(self) -> Path:
@@ -168,7 +239,7 @@ class LangGraphDevServer:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
-        """Spawn ``langgraph dev``; call ``wait_ready`` before sending requests."""
+        """Spawn the server; call ``wait_ready`` before sending requests."""
         if self._process is not None:
             msg = "the server was already started"
             raise DevServerError(msg)
@@ -179,11 +250,20 @@ class LangGraphDevServer:
             shutil.copytree(
                 self.config.parent,
                 self._workdir,
-                ignore=shutil.ignore_patterns(".langgraph_api", "__pycache__", _LOG_NAME),
+                ignore=shutil.ignore_patterns(
+                    ".langgraph_api", "__pycache__", "node_modules", _LOG_NAME
+                ),
             )
+            modules = self.config.parent / "node_modules"
+            if modules.is_dir():  # big, and only read: the copy's imports resolve through it
+                (self._workdir / "node_modules").symlink_to(modules, target_is_directory=True)
             config = self._workdir / self.config.name
+        if self.server == "js":
+            executable = find_langgraphjs_executable(self.config.parent)
+        else:
+            executable = find_langgraph_executable()
         self.command = [
-            find_langgraph_executable(),
+            executable,
             "dev",
             "--no-browser",
             "--no-reload",
@@ -218,12 +298,12 @@ class LangGraphDevServer:
         while True:
             code = self._process.poll()
             if code is not None:
-                raise self._error("langgraph dev exited before it was ready")
+                raise self._error(f"{self.name} exited before it was ready")
             # Until the banner names our port, /ok could be answered by someone else.
             if self._port_announced() and self._answers_ok():
                 return
             if time.monotonic() > deadline:
-                raise self._error(f"langgraph dev did not answer GET /ok within {limit:g} s")
+                raise self._error(f"{self.name} did not answer GET /ok within {limit:g} s")
             time.sleep(0.1)
 
     def info(self) -> dict[str, Any]:
@@ -275,7 +355,7 @@ class LangGraphDevServer:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"LangGraphDevServer({str(self.config)!r}, url={self.url!r})"
+        return f"LangGraphDevServer({str(self.config)!r}, server={self.server!r}, url={self.url!r})"
 
     def _read_log(self) -> str:
         if self._workdir is None or not self.log_path.is_file():
@@ -289,7 +369,7 @@ class LangGraphDevServer:
         announced = int(match.group(2))
         if announced != self.port:
             if self._requested_port is not None:
-                msg = f"port {self._requested_port} is in use; langgraph dev chose {announced}"
+                msg = f"port {self._requested_port} is in use; {self.name} chose {announced}"
                 raise self._error(msg)
             # We only guessed a free port and lost a race for it; the server's choice is free.
             self.port = announced

@@ -1,7 +1,9 @@
-"""The ``langgraph dev`` launcher, and the test graphs it serves, against the real server."""
+"""The dev server launcher (``langgraph dev`` and the JavaScript server), and the test graphs
+it serves, against the real servers."""
 
 import json
 import socket
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -14,7 +16,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamPart
 
-from streamcassette.devserver import DevServerError, LangGraphDevServer
+from streamcassette.devserver import DevServerError, LangGraphDevServer, config_server
 
 GRAPHS = Path(__file__).parent / "graphs"
 ANSWER = "The weather in Los Angeles is sunny and 72 degrees."
@@ -243,3 +245,64 @@ def test_taken_explicit_port_raises() -> None:
         server = LangGraphDevServer(GRAPHS / "langgraph.json", port=port)
         with pytest.raises(DevServerError, match=f"port {port} is in use"), server:
             pass
+
+
+JS_GRAPHS = Path(__file__).parent / "js_graphs"
+
+
+@pytest.mark.parametrize(
+    ("config", "server"),
+    [
+        ({"dependencies": ["."], "graphs": {"a": "./a.py:graph"}}, "python"),
+        ({"graphs": {"a": "./src/graph.ts:graph"}}, "js"),
+        ({"graphs": {"a": {"path": "./src/graph.mjs:graph"}}}, "js"),
+        ({"node_version": "20", "graphs": {}}, "js"),
+        ({"graphs": {"a": "./agent.py:graph", "b": "./ui.tsx:graph"}}, "js"),
+    ],
+)
+def test_the_config_says_which_server_it_is_for(
+    tmp_path: Path, config: dict[str, Any], server: str
+) -> None:
+    """JavaScript or TypeScript graph files, or a node_version, make a config the JS server's."""
+    path = tmp_path / "langgraph.json"
+    path.write_text(json.dumps(config))
+    assert config_server(path) == server
+    assert LangGraphDevServer(path).server == server
+    assert LangGraphDevServer(path, server="python").server == "python"
+
+
+def test_a_js_project_without_its_cli_says_what_to_install(tmp_path: Path) -> None:
+    """No @langchain/langgraph-cli in the project's node_modules: a clear error, nothing run."""
+    (tmp_path / "langgraph.json").write_text('{"graphs": {"a": "./graph.ts:graph"}}')
+    server = LangGraphDevServer(tmp_path / "langgraph.json", workdir=tmp_path)
+    with pytest.raises(DevServerError, match="npm install --save-dev @langchain/langgraph-cli"):
+        server.start()
+    assert not server.running
+
+
+def test_the_js_server_starts_on_a_free_port_and_stops_with_its_process_group() -> None:
+    """The project's JS server answers on its loopback port; stop() ends its whole group."""
+    with LangGraphDevServer(JS_GRAPHS / "langgraph.json") as server:
+        assert server.server == "js"
+        assert server.command[0] == str(JS_GRAPHS / "node_modules" / ".bin" / "langgraphjs")
+        assert server.info()["context"] == "js"
+        assert server._process is not None
+        group = server._process.pid
+    assert running_in_group(group) == []
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"{server.url}/ok", timeout=2)
+
+
+def running_in_group(group: int) -> list[int]:
+    """The processes of a process group that still run (zombies that no init reaped do not)."""
+    running = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                running.append(int(entry.name))
+    return running

@@ -13,6 +13,7 @@ import mmap
 import pickle
 import re
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,17 @@ BOM_FRAMES = [
     RecordedFrame(0.02, b"event: values\ndata: \xef\xbb\xbf1\n\n"),
 ]
 TAIL = b'event: updates\r\ndata: {"trunc\xff'
+
+
+def with_crc(frames: bytes) -> bytes:
+    """A .sse file's bytes as ``save`` writes them: the frames, then their CRC-32 line."""
+    return frames + b": streamcassette crc32 %08x\n" % zlib.crc32(frames)
+
+
+def split_crc(data: bytes) -> tuple[bytes, bytes]:
+    """A .sse file's frames and its CRC-32 line."""
+    at = data.rindex(b": streamcassette crc32 ")
+    return data[:at], data[at:]
 
 
 def stream_interaction(
@@ -158,7 +170,7 @@ def test_frames_file_is_the_frames_verbatim(tmp_path: Path) -> None:
     path = save(sample(), tmp_path / "agent.json", attach=True)
     sidecar = tmp_path / "agent.sse"
     assert frames_file_path(path) == sidecar
-    assert sidecar.read_bytes() == b"".join(f.raw for f in FRAMES + BOM_FRAMES)
+    assert sidecar.read_bytes() == with_crc(b"".join(f.raw for f in FRAMES + BOM_FRAMES))
     assert TAIL not in sidecar.read_bytes()  # the tail stays in the JSON
 
 
@@ -203,7 +215,7 @@ def test_awkward_frame_bytes_survive(tmp_path: Path, raw: bytes) -> None:
     frames = [RecordedFrame(0.0, raw), RecordedFrame(0.5, b"data: next\n\n")]
     original = Cassette(interactions=[stream_interaction(frames)])
     path = save(original, tmp_path / "odd.json", attach=True)
-    assert (tmp_path / "odd.sse").read_bytes() == raw + b"data: next\n\n"
+    assert (tmp_path / "odd.sse").read_bytes() == with_crc(raw + b"data: next\n\n")
     loaded = stream_of(load(path), 0)
     assert [f.raw for f in loaded.frames] == [raw, b"data: next\n\n"]
     assert list(loaded.events()) == list(stream_of(original, 0).events())
@@ -237,7 +249,9 @@ def test_several_streams_share_one_file_at_increasing_offsets(tmp_path: Path) ->
     assert empty["frames"] == []
     assert doc["interactions"][1]["response"]["json"] == {"thread_id": "t1"}
     assert "stream" not in doc["interactions"][1]["response"]
-    assert (tmp_path / "many.sse").read_bytes() == b"".join(f.raw for f in first + second + third)
+    assert (tmp_path / "many.sse").read_bytes() == with_crc(
+        b"".join(f.raw for f in first + second + third)
+    )
 
     loaded = load(path)
     assert loaded.interactions == original.interactions
@@ -369,7 +383,9 @@ def test_cassette_named_sse_gets_a_distinct_frames_file(tmp_path: Path) -> None:
     assert frames_file_path(Path("a/x.sse.sse")) == Path("a/x.sse.sse.sse")
     path = save(sample(), tmp_path / "x.sse", attach=True)
     assert json.loads(path.read_text(encoding="utf-8"))["format"] == "streamcassette"
-    assert (tmp_path / "x.sse.sse").read_bytes() == b"".join(f.raw for f in FRAMES + BOM_FRAMES)
+    assert (tmp_path / "x.sse.sse").read_bytes() == with_crc(
+        b"".join(f.raw for f in FRAMES + BOM_FRAMES)
+    )
     assert load(path).interactions == sample().interactions
     # Embedding it again removes its frames file, not the cassette.
     save(load(path), path, attach=False)
@@ -409,8 +425,8 @@ def test_truncated_frames_file(tmp_path: Path) -> None:
     """A .sse file too short for the frames names the stream and both sizes."""
     path, _ = saved_doc(tmp_path)
     sidecar = tmp_path / "bad.sse"
-    data = sidecar.read_bytes()
-    sidecar.write_bytes(data[:-3])
+    data, crc_line = split_crc(sidecar.read_bytes())
+    sidecar.write_bytes(data[:-3] + crc_line)
     message = load_error(path)
     # The second stream (interactions[2]) is the one that runs past the end.
     offset = sum(len(f.raw) for f in FRAMES)
@@ -457,13 +473,13 @@ def test_frames_file_with_extra_bytes(tmp_path: Path) -> None:
     """A .sse file longer than its streams is not the one the cassette was saved with."""
     path, _ = saved_doc(tmp_path)
     sidecar = tmp_path / "bad.sse"
-    data = sidecar.read_bytes()
+    data, crc_line = split_crc(sidecar.read_bytes())
     extra = b"data: extra\n\n"
-    sidecar.write_bytes(data + extra)
+    sidecar.write_bytes(data + extra + crc_line)
     message = load_error(path)
     assert message.startswith(
         f"{path}: its streams account for {len(data)} bytes of {sidecar}, "
-        f"which has {len(data) + len(extra)}; "
+        f"which has {len(data) + len(extra)} bytes of frames; "
     )
     assert "not from the same save" in message
 
@@ -482,7 +498,8 @@ def test_converted_line_endings_are_explained(
     cassette = Cassette(interactions=[stream_interaction(frames)])
     path = save(cassette, tmp_path / "g.json", attach=True)
     sidecar = tmp_path / "g.sse"
-    sidecar.write_bytes(sidecar.read_bytes().replace(newline, converted))
+    data, crc_line = split_crc(sidecar.read_bytes())
+    sidecar.write_bytes(data.replace(newline, converted) + crc_line)
     message = load_error(path)
     assert "line endings were converted" in message
     assert "mark *.sse as binary in .gitattributes" in message
@@ -869,7 +886,7 @@ def test_any_frames_round_trip_attached(
         expected_bytes = b"".join(f.raw for frames in frames_per_stream for f in frames)
         assert sidecar.exists() is bool(expected_bytes)
         if expected_bytes:
-            assert sidecar.read_bytes() == expected_bytes
+            assert sidecar.read_bytes() == with_crc(expected_bytes)
         loaded = load(path)
         for index, frames in enumerate(frames_per_stream):
             stream = stream_of(loaded, index)

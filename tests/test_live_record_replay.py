@@ -212,11 +212,16 @@ class Flow:
     record_sync: bool = False
 
 
-def flows() -> list[Flow]:
-    found = [
+def scenario_flows(scenarios: list[Scenario]) -> list[Flow]:
+    """One flow per scenario: the run streamed with the async or the sync client."""
+    return [
         Flow(s.name, lambda c, s=s: run_async(c, s), lambda c, s=s: run_sync(c, s), s.record_sync)
-        for s in SCENARIOS
+        for s in scenarios
     ]
+
+
+def flows() -> list[Flow]:
+    found = scenario_flows(SCENARIOS)
     found.append(
         Flow("interrupt-and-resume", interrupt_and_resume_async, interrupt_and_resume_sync)
     )
@@ -243,17 +248,13 @@ class Recording:
     live: list[StreamPart]
 
 
-@pytest.fixture(scope="module")
-def recordings(
-    langgraph_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Recording]:
-    """Every flow recorded live once, all at the same time."""
-    folder = tmp_path_factory.mktemp("cassettes")
+def record_flows(url: str, flows: list[Flow], folder: Path) -> dict[str, Recording]:
+    """Every flow recorded live once from the server at ``url``, all at the same time."""
     results: dict[str, Recording] = {}
 
     async def record_async(flow: Flow) -> None:
         session = CassetteSession(folder / f"{flow.name}.json", mode="record")
-        client = session.client(langgraph_url)
+        client = session.client(url)
         with anyio.fail_after(60):
             live = await flow.run_async(client)
         await client.aclose()
@@ -261,14 +262,14 @@ def recordings(
 
     def record_sync(flow: Flow) -> None:
         session = CassetteSession(folder / f"{flow.name}.json", mode="record")
-        client = session.sync_client(langgraph_url)
+        client = session.sync_client(url)
         live = flow.run_sync(client)
         client.close()
         results[flow.name] = Recording(session.save(), live)
 
     async def record_all() -> None:
         async with anyio.create_task_group() as group:
-            for flow in FLOWS.values():
+            for flow in flows:
                 if flow.record_sync:
                     group.start_soon(anyio.to_thread.run_sync, record_sync, flow)
                 else:
@@ -276,6 +277,14 @@ def recordings(
 
     anyio.run(record_all)
     return results
+
+
+@pytest.fixture(scope="module")
+def recordings(
+    langgraph_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Recording]:
+    """Every flow recorded live once, all at the same time."""
+    return record_flows(langgraph_url, list(FLOWS.values()), tmp_path_factory.mktemp("cassettes"))
 
 
 @pytest.fixture(scope="module")
@@ -332,11 +341,15 @@ async def test_async_replay_yields_the_live_parts_and_bytes(
 ) -> None:
     """The async SDK replays a recording offline with the same parts and the same bytes,
     with its frames embedded in the cassette or attached in a .sse file."""
-    recording, path = recordings[name], layouts[layout][name]
+    await check_async_replay(FLOWS[name], recordings[name], layouts[layout][name])
+
+
+async def check_async_replay(flow: Flow, recording: Recording, path: Path) -> None:
+    """The flow replayed by the async SDK from ``path`` gives the live parts and bytes."""
     session = CassetteSession(path)
     client = session.client(DEAD_URL)
     served = served_by(session, client)
-    replayed = await FLOWS[name].run_async(client)
+    replayed = await flow.run_async(client)
     await client.aclose()
     assert replayed == recording.live
     assert_same_bytes(recording.path, served)
@@ -354,11 +367,15 @@ def test_sync_replay_yields_the_live_parts_and_bytes(
 ) -> None:
     """The sync SDK replays a recording offline with the same parts and the same bytes,
     with its frames embedded in the cassette or attached in a .sse file."""
-    recording = recordings[name]
-    session = CassetteSession(layouts[layout][name])
+    check_sync_replay(FLOWS[name], recordings[name], layouts[layout][name])
+
+
+def check_sync_replay(flow: Flow, recording: Recording, path: Path) -> None:
+    """The flow replayed by the sync SDK from ``path`` gives the live parts and bytes."""
+    session = CassetteSession(path)
     client = session.sync_client(DEAD_URL)
     served = served_by(session, client)
-    replayed = FLOWS[name].run_sync(client)
+    replayed = flow.run_sync(client)
     client.close()
     assert replayed == recording.live
     assert_same_bytes(recording.path, served)

@@ -20,10 +20,11 @@ from streamcassette import (
     PathRule,
     PatternRule,
     RecordedFrame,
+    SseIdRule,
     mask_cassette,
     parse_frame,
 )
-from streamcassette._mask import UUID_PATTERN
+from streamcassette._alias import UUID_PATTERN
 from streamcassette._sse import event_fields
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -219,9 +220,11 @@ def test_config_round_trip() -> None:
             paths=["**.response_metadata.id"],
             patterns=[PatternRule("chatcmpl-[A-Za-z0-9]+", "completion", numbered=False)],
             headers=["x-request-id"],
+            sse_ids=[SseIdRule("evt-[0-9]+", "event_number")],
         )
     )
     config = rules.to_config()
+    assert config["sse_ids"] == [{"pattern": "evt-[0-9]+", "kind": "event_number"}]
     assert config["disable"] == ["tool_call"]
     assert MaskRules.from_config(config) == rules
     assert MaskRules.from_config({}) == MaskRules.default()
@@ -238,6 +241,8 @@ def test_config_round_trip() -> None:
         ({"keys": [{"key": "a", "kinds": "b"}]}, "mask.keys[0]: unknown setting 'kinds'"),
         ({"disable": ["nope"]}, "no built-in rule has kind 'nope'"),
         ({"keys": [{"key": "a", "kind": "not a kind"}]}, "is not a placeholder name"),
+        ({"sse_ids": ["[0-9]*"]}, "SSE id rule '[0-9]*' matches an empty id"),
+        ({"sse_ids": [{"pattern": "[", "kind": "x"}]}, "SSE id rule: '[' is not a valid"),
     ],
 )
 def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], message: str) -> None:
@@ -369,3 +374,93 @@ def test_usual_frames_take_the_fast_path_and_read_the_same(
     expected = [(masker.mask_text(event), masker.mask_json(data))]
     stream = mask_cassette_of_frames([raw.encode()])
     assert [(f.event, f.data_text) for f in stream.frames] == expected
+
+
+# Tool-call ids minted as providers mint them; about 1.5 % of random 24-character ones have
+# no digit, so the strategies draw such ids on purpose as well as mixed ones.
+_BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_LETTERS = _BASE62[:52]
+PROVIDER_CALL_IDS = st.one_of(
+    st.text(_BASE62, min_size=24, max_size=24).map(lambda s: f"call_{s}"),  # OpenAI
+    st.text(_LETTERS, min_size=24, max_size=24).map(lambda s: f"call_{s}"),  # ... no digit
+    st.text(_BASE62, min_size=22, max_size=22).map(lambda s: f"toolu_01{s}"),  # Anthropic
+    st.text(_LETTERS, min_size=24, max_size=24).map(lambda s: f"toolu_{s}"),
+    st.text(_BASE62, min_size=24, max_size=24).map(lambda s: f"toolu_vrtx_{s}"),  # on Vertex
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=PROVIDER_CALL_IDS, second=PROVIDER_CALL_IDS)
+def test_provider_tool_call_ids_mask_alike_with_or_without_digits(
+    pairs: dict[str, Any], first: str, second: str
+) -> None:
+    """A Python-server recording whose tool-call id is replaced by provider-shaped ids, with
+    or without digits, masks to the same stream whichever id it carries."""
+    recorded, _ = pair(pairs, "agent")
+    _, interaction = next(recorded.streams())
+    assert interaction.response is not None
+    assert interaction.response.stream is not None
+    frames = interaction.response.stream.frames
+    (original,) = {m.group() for f in frames for m in TOOL_CALL.finditer(f.raw.decode())}
+
+    def masked_with(call_id: str) -> list[str | None]:
+        changed = [
+            RecordedFrame(f.at, f.raw.replace(original.encode(), call_id.encode())) for f in frames
+        ]
+        interaction.response.stream.frames = changed  # type: ignore[union-attr]
+        (stream, *_) = mask_cassette(recorded)
+        return [frame.data_text for frame in stream.frames]
+
+    as_recorded = masked_with(original)
+    assert any("<tool_call:1>" in (text or "") for text in as_recorded)
+    assert masked_with(first) == as_recorded
+    assert masked_with(second) == as_recorded
+
+
+def _by_value(shape: str, refs: Any) -> str:
+    """A masked text with each reference written as its kind and value (numbering aside)."""
+    return re.sub(
+        "\ue000([0-9]+)\ue001",
+        lambda m: f"<{refs.kinds[int(m.group(1))]}={refs.values[int(m.group(1))]}>",
+        shape,
+    )
+
+
+_token = st.text(st.sampled_from('ab ,{}"\\:-_0123456789'), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    token=_token,
+    message_id=_ids,
+    run_id=_ids,
+    call=st.text(_BASE62, min_size=24, max_size=24),
+    pad=st.integers(0, 150),
+    more=st.booleans(),
+)
+def test_masking_in_pieces_agrees_with_masking_the_whole_text(
+    token: str, message_id: str, run_id: str, call: str, pad: int, more: bool
+) -> None:
+    """A messages frame masked piece by piece (token, rest of the chunk, metadata) masks the
+    same values at the same places as the whole text masked at once."""
+    from streamcassette._alias import _Refs
+
+    chunk = {"content": token, "id": f"lc_run--{message_id}", "pad": "x" * pad}
+    chunk["tool_call_chunks"] = [{"id": f"call_{call}"}] if more else []
+    meta = {"run_id": run_id, "langgraph_api_url": "http://127.0.0.1:1", "pad": "y" * pad}
+    meta["at"] = "2026-01-02T03:04:05Z"
+    text = json.dumps([chunk, meta], ensure_ascii=False, separators=(",", ":"))
+    masker, pieces, whole = Masker(), _Refs(), _Refs()
+    for _ in range(2):  # the second time from the remembered pieces
+        in_pieces = masker._text(text, pieces)
+        at_once = masker._passes(text, whole)
+        assert _by_value(in_pieces, pieces) == _by_value(at_once, whole)
+        found = sorted(zip(pieces.kinds, pieces.values, strict=True))
+        assert found == sorted(zip(whole.kinds, whole.values, strict=True))
+        pieces, whole = _Refs(), _Refs()
+    if "\\" not in text and pad >= 120:
+        assert masker._pieces  # the metadata (and the rest of the chunk) remembered
+    if not set(token) & set('"\\') and not token.startswith(",") and pad >= 120:
+        from streamcassette._alias import _Piece
+
+        assert any(isinstance(rest, _Piece) for rest in masker._rests.values())

@@ -123,12 +123,20 @@ def test_stream_chunks_reach_the_client_before_the_run_ends(langgraph_url, tmp_p
 
 
 def test_the_cli_proxy_records_what_curl_gets_and_redacts_its_key(langgraph_url, tmp_path):
-    """`streamcassette proxy` (a real process): curl's bytes are recorded, its API key is not."""
+    """`streamcassette proxy` (a real process): curl's bytes are recorded, its API key, the
+    run config's key (echoed by debug frames) and a --redact-key key are not."""
     out = tmp_path / "out"
+    configurable = {"openai_api_key": "sk-proxy-secret", "tenant_code": "tenant-secret"}
     body = json.dumps(
-        {"assistant_id": "joke", "input": {"topic": "cats"}, "stream_mode": "updates"}
+        {
+            "assistant_id": "joke",
+            "input": {"topic": "cats"},
+            "config": {"configurable": configurable},
+            "stream_mode": ["updates", "debug"],
+        }
     )
-    with cli("proxy", "--upstream", langgraph_url, "-o", str(out)) as (url, process):
+    command = ("proxy", "--upstream", langgraph_url, "-o", str(out), "--redact-key", "tenant_code")
+    with cli(*command) as (url, process):
         received = curl(
             "-N",
             "-X",
@@ -144,13 +152,24 @@ def test_the_cli_proxy_records_what_curl_gets_and_redacts_its_key(langgraph_url,
         code = stop(process)
         printed = process.stdout.read()
     assert code == 0
-    path = out / "joke-updates-1.json"
+    path = out / "joke-debug+updates-1.json"
     assert f"recording {path}" in printed
     recorded = load(path)
     stream = next(interaction for _, interaction in recorded.streams())
-    assert stream.response.stream.raw == received
     assert b"event: updates" in received
-    assert "lsv2-live-secret" not in path.read_text()
+    recorded_config = stream.request.body.json()["config"]["configurable"]
+    assert recorded_config == {"openai_api_key": "<redacted>", "tenant_code": "<redacted>"}
+    for written in out.iterdir():
+        for secret in (b"lsv2-live-secret", b"sk-proxy-secret", b"tenant-secret"):
+            assert secret not in written.read_bytes()
+    # Frames without a secret are recorded byte for byte; the others are redacted.
+    decoder = FrameDecoder()
+    sent = decoder.feed(received) + decoder.flush()[0]
+    recorded_frames = [frame.raw for frame in stream.response.stream.frames]
+    assert [raw for raw in recorded_frames if b"<redacted>" not in raw] == [
+        raw for raw in sent if b"secret" not in raw
+    ]
+    assert len(recorded_frames) == len(sent)
     assert stream.request.header("x-api-key") == "<redacted>"
 
 

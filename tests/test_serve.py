@@ -27,6 +27,7 @@ from streamcassette import (
     RecordedStream,
     StreamEnd,
     load,
+    parse_frame,
     save,
     use_cassette,
 )
@@ -517,3 +518,19 @@ def test_serve_without_the_extra_says_what_to_install(tmp_path):
     assert proc.returncode == 1
     assert "pip install 'streamcassette[serve]'" in proc.stderr
     assert "starlette and uvicorn" in proc.stderr
+
+
+def test_a_python_servers_join_resumes_in_ms_seq_order(tmp_path, http):
+    """``<ms>-<seq>`` ids resume in (ms, seq) order, where ``-10`` comes after ``-9`` although
+    it sorts before it as text; the Python server's provenance says which order applies."""
+    ids = [f"1795300154161-{seq}" for seq in range(12)] + ["1795300154162-0"]
+    frames = [frame("values", {"n": n}, id=event_id) for n, event_id in enumerate(ids)]
+    cassette = Cassette([run("t-1", "r-1", frames)])
+    cassette.provenance["server"] = {"version": "0.16.7", "langgraph_py_version": "1.2.22"}
+    save(cassette, tmp_path / "python.json")
+    with BackgroundServer(replay_app(tmp_path, speed=None)) as server:
+        joined = http.get(
+            f"{server.url}/threads/t-1/runs/r-1/stream", headers={"last-event-id": ids[9]}
+        )
+    served = [parse_frame(raw).id for raw in FrameDecoder().feed(joined.content)]
+    assert served == ids[10:]

@@ -25,12 +25,20 @@ def bundled_cassette(name: str = DEMO_CASSETTE) -> Path:
         return Path(__file__).resolve().parents[2] / "cassettes" / name
 
 
+class Failed(click.ClickException):
+    """A command that could not do its job with what it was given (an unreadable cassette, a
+    bad setting): exit status 2, as for a usage error. Status 1 is each command's own "no"
+    (``diff``: the streams differ; ``record``: the run did not record)."""
+
+    exit_code = 2
+
+
 def load_or_fail(path: Path) -> Cassette:
     """Load a cassette, turning its errors into a clean CLI error (exit 2)."""
     try:
         return load(path)
     except (StreamCassetteError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failed(str(exc)) from None
 
 
 def parse_json_option(value: str | None, option: str) -> Any:

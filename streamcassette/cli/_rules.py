@@ -5,22 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import click
-
 from .._cassette import Cassette
 from .._config import ConfigError, StreamCassetteConfig, load_config, read_config
-from ._common import load_or_fail
+from ._common import Failed, load_or_fail
 
 RULES_HELP = (
     "A TOML file with a [tool.streamcassette.mask] table (as `streamcassette learn` writes) "
     "whose rules replace the project's. Default: the nearest pyproject.toml's."
 )
-
-
-class Failed(click.ClickException):
-    """A comparison that could not be made: exit status 2 (1 means the streams differ)."""
-
-    exit_code = 2
 
 
 def settings(rules: Path | None) -> StreamCassetteConfig:
@@ -35,7 +27,4 @@ def settings(rules: Path | None) -> StreamCassetteConfig:
 
 
 def load(path: Path) -> Cassette:
-    try:
-        return load_or_fail(path)
-    except click.ClickException as exc:
-        raise Failed(exc.message) from None
+    return load_or_fail(path)

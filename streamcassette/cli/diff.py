@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from .._diff import KNOWN_MODES, POLICIES, diff_cassettes
-from ._rules import RULES_HELP, Failed, load, settings
+from ._common import Failed
+from ._rules import RULES_HELP, load, settings
 
 
 @click.command()

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .._diff import _selector, _stream_mode
-from .._mask import mask_cassette
+from .._masked import mask_cassette
 from ._rules import RULES_HELP, load, settings
 
 
@@ -36,7 +36,13 @@ def command(
     """Print CASSETTE's SSE streams masked: each volatile value replaced by a placeholder
     numbered by kind in order of first appearance (<uuid:1>, <tool_call:1>, <timestamp>)."""
     project = settings(rules)
-    masked = mask_cassette(load(cassette), project.mask)
+    selectors = [_selector(mode) for mode in modes]
+
+    def wanted(name: str | None) -> bool:
+        return not selectors or any(selected(name or "message") for selected in selectors)
+
+    # Only the chosen modes' events, numbered among themselves, as the diff numbers them.
+    masked = mask_cassette(load(cassette), project.mask, events=wanted if selectors else None)
     if streams:
         missing = [n for n in streams if not 0 <= n < len(masked)]
         if missing:
@@ -46,10 +52,6 @@ def command(
             )
             raise click.UsageError(msg)
     chosen = [(n, stream) for n, stream in enumerate(masked) if not streams or n in streams]
-    selectors = [_selector(mode) for mode in modes]
-
-    def wanted(name: str | None) -> bool:
-        return not selectors or any(selected(name or "message") for selected in selectors)
 
     if as_json:
         out = []
@@ -67,7 +69,7 @@ def command(
 
 
 def _filtered_text(stream: object, wanted: object) -> str:
-    from .._mask import MaskedStream
+    from .._masked import MaskedStream
 
     assert isinstance(stream, MaskedStream)
     assert callable(wanted)

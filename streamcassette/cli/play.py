@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
 from .._cassette import Interaction, StreamEnd
 from .._format import load
@@ -133,5 +134,17 @@ def command(cassette: Path | None, speed: float, instant: bool, raw: bool) -> No
         raise click.BadParameter("must be positive", param_hint="--speed")
     path = cassette or bundled_cassette()
     load_or_fail(path)
-    count = asyncio.run(play(path, None if instant else speed, raw=raw))
+    try:
+        count = asyncio.run(play(path, None if instant else speed, raw=raw))
+    except httpx.HTTPError as exc:
+        # A recorded drop replays as the same error, and a hand-edited cassette may not
+        # replay at all: either way one paragraph, not the SDK's traceback.
+        msg = f"{path}: playback stopped: {type(exc).__name__}: {exc}"
+        raise PlaybackStopped(msg) from None
     click.echo(f"played {count} events from {path}", err=True)
+
+
+class PlaybackStopped(click.ClickException):
+    """The cassette loaded but its streams did not play to their end: exit status 1."""
+
+    exit_code = 1

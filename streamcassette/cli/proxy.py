@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .serve import listen, load_extra, warn_if_exposed
+from .._redact import Redactor
+from .serve import listen, load_extra, max_body_option, warn_if_exposed
 
 DEFAULT_PORT = 8125
 
@@ -40,20 +41,43 @@ DEFAULT_PORT = 8125
     metavar="NAME",
     help="Another header or query parameter whose value must not be written.",
 )
-def command(upstream: str, host: str, port: int, out_dir: Path, redact: tuple[str, ...]) -> None:
+@click.option(
+    "--redact-key",
+    "redact_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Another JSON key whose values must not be written (bodies and frames).",
+)
+@max_body_option
+def command(
+    upstream: str,
+    host: str,
+    port: int,
+    out_dir: Path,
+    redact: tuple[str, ...],
+    redact_keys: tuple[str, ...],
+    max_body_mib: float,
+) -> None:
     """Pass requests through to --upstream and record one cassette per run into --output.
 
     Point the JS SDK, curl or a front end at the printed URL instead of the real server.
     Streams reach the client chunk by chunk as the server sends them. Cassettes are named
-    <assistant>-<stream modes>-<n>.json; API keys, Authorization and cookies are redacted
-    from them (they still reach the server). Stop with Ctrl-C.
+    <assistant>-<stream modes>-<n>.json; API keys, Authorization, cookies and secret-looking
+    JSON keys (api_key, *_api_key, password, access_token, ...) are redacted from them
+    (they still reach the server). Stop with Ctrl-C.
     """
     load_extra()
     from ..serve._proxy import proxy_app
     from ..serve._server import run
 
     try:
-        app = proxy_app(upstream, out_dir, redact=redact, log=_log)
+        app = proxy_app(
+            upstream,
+            out_dir,
+            redact=Redactor(redact, keys=redact_keys),
+            log=_log,
+            max_body=int(max_body_mib * (1 << 20)),
+        )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--upstream") from None
     sock = listen(host, port)

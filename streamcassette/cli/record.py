@@ -1,20 +1,77 @@
-"""``streamcassette record``: run a graph on a live server, print its events, save a cassette."""
+"""``streamcassette record``: run a graph on a live server, print its events, save a cassette.
+
+Nothing is written unless the run recorded whole: a server that cannot be reached, an HTTP
+error, a dropped stream, a run ending in ``event: error`` (unless ``--allow-error``) or
+Ctrl-C leave an existing cassette as it was, and each says so in one paragraph. Exit
+status: 0 recorded (or skipped by ``record-mode = "missing"``), 1 the run did not record,
+2 a usage or settings error (as for every command), 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
+from .._cassette import Cassette, StreamEnd
+from .._config import ConfigError, StreamCassetteConfig, load_config
 from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
-from ._common import parse_json_option
+from ._common import Failed, parse_json_option
 from ._threads import EventPrinter, run_session
 from .play import print_part
+
+# The one probe before the run: long enough for a busy local server, short enough that a
+# wrong URL fails at once (the SDK's own connect retries take ~10 s).
+PROBE_TIMEOUT = 2.0
+
+
+class RecordFailed(click.ClickException):
+    """The run did not record: exit status 1."""
+
+    exit_code = 1
+
+
+class StreamDropped(httpx.RequestError):
+    """Raised for the SDK's reconnect after a dropped stream: ``record`` keeps what it got
+    rather than retrying for ~40 s. Not an ``httpx.TransportError``, so the SDK does not
+    retry it."""
+
+
+class _NoReconnect(httpx.AsyncBaseTransport):
+    """Passes requests on until a recorded stream has dropped, then refuses them."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, cassette: Cassette) -> None:
+        self.inner = inner
+        self.cassette = cassette
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for _, interaction in self.cassette.streams():
+            stream = interaction.response.stream if interaction.response else None
+            if stream is not None and stream.end is StreamEnd.DROPPED:
+                msg = "the stream dropped; streamcassette record does not reconnect"
+                raise StreamDropped(msg, request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class _Run:
+    """What the run got to, for the messages."""
+
+    events: int = 0
+    run_id: str | None = None
+    thread_id: str | None = None
+    error: Any = None  # the data of an ``event: error``
 
 
 def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
@@ -28,6 +85,12 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
 @click.option("--input", "input_json", metavar="JSON", help="The run's input, as JSON.")
 @click.option(
     "--command", "command_json", metavar="JSON", help='A command, e.g. {"resume": "yes"}.'
+)
+@click.option(
+    "--config",
+    "config_json",
+    metavar="JSON",
+    help='The run\'s config, e.g. {"configurable": {"model": "gpt-4o"}}.',
 )
 @click.option(
     "--mode",
@@ -53,10 +116,27 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
     help="Another header or query parameter whose value must not be written.",
 )
 @click.option(
+    "--redact-key",
+    "redact_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Another JSON key whose values must not be written (request, responses, frames).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Cassette to write [default: cassettes/<assistant>-<modes>.json].",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Record over an existing cassette (record-mode 'once', the default, keeps it).",
+)
+@click.option(
+    "--allow-error",
+    is_flag=True,
+    help="Save a run that ended in `event: error` or whose stream dropped, and exit 0.",
 )
 @click.option(
     "--attach/--embed",
@@ -88,13 +168,17 @@ def command(
     assistant: str,
     input_json: str | None,
     command_json: str | None,
+    config_json: str | None,
     modes: tuple[str, ...],
     thread: bool,
     thread_id: str | None,
     subgraphs: bool,
     resumable: bool,
     redact: tuple[str, ...],
+    redact_keys: tuple[str, ...],
     output: Path | None,
+    force: bool,
+    allow_error: bool,
     attach: bool | None,
     protocol: str,
     transport: str,
@@ -103,21 +187,49 @@ def command(
     """Record one run of ASSISTANT on the LangGraph server at URL into a cassette.
 
     The API key, if the server needs one, is read from LANGGRAPH_API_KEY (or
-    LANGSMITH_API_KEY) as the SDK does; it is redacted from the cassette.
+    LANGSMITH_API_KEY) as the SDK does; it is redacted from the cassette, as are
+    secret-looking JSON keys (api_key, *_api_key, password, access_token, ...) in the
+    request, the responses and every frame.
+
+    An existing cassette is kept unless --force, or record-mode = "all" in
+    [tool.streamcassette] ("once", the default, keeps it; "missing" skips the run;
+    "none" refuses to record).
     """
     run_input = parse_json_option(input_json, "--input")
     run_command = parse_json_option(command_json, "--command")
+    run_config = parse_json_option(config_json, "--config")
+    project = _project()
     if protocol == "threads":
         target = output or default_output(assistant, ("threads", transport))
     else:
         target = output or default_output(assistant, modes)
-    session = CassetteSession(target, mode="record", redact=redact)
+    if not _should_record(target, project, force=force):
+        return
+    _probe(url)
+    session = CassetteSession(
+        target,
+        mode="record",
+        redact=(*project.redact, *redact),
+        redact_keys=(*project.redact_keys, *redact_keys),
+        redact_paths=project.redact_paths,
+    )
+    run = _Run()
+    kwargs: dict[str, Any] = {
+        "input": run_input,
+        "stream_mode": list(modes) if len(modes) > 1 else modes[0],
+        "stream_subgraphs": subgraphs,
+        "stream_resumable": resumable,
+    }
+    if run_command is not None:
+        kwargs["command"] = run_command
+    if run_config is not None:
+        kwargs["config"] = run_config
 
-    async def record_threads() -> int:
-        with session.patch_sdk():
+    async def record_threads() -> None:
+        with session:
             client = session.client(url)
             try:
-                return await run_session(
+                run.events = await run_session(
                     client,
                     assistant,
                     run_input,
@@ -128,33 +240,178 @@ def command(
             finally:
                 await client.aclose()
 
-    async def record() -> int:
+    async def record() -> None:
         client = session.client(url)
+        http = client.http.client
+        http._transport = _NoReconnect(http._transport, session.cassette)
         try:
-            run_thread = thread_id
-            if run_thread is None and thread:
-                run_thread = (await client.threads.create())["thread_id"]
-            kwargs: dict[str, Any] = {
-                "input": run_input,
-                "stream_mode": list(modes) if len(modes) > 1 else modes[0],
-                "stream_subgraphs": subgraphs,
-                "stream_resumable": resumable,
-            }
-            if run_command is not None:
-                kwargs["command"] = run_command
-            count = 0
-            async for part in client.runs.stream(run_thread, assistant, **kwargs):
-                count += 1
+            run.thread_id = thread_id
+            if run.thread_id is None and thread:
+                run.thread_id = (await client.threads.create())["thread_id"]
+            async for part in client.runs.stream(run.thread_id, assistant, **kwargs):
+                run.events += 1
+                _note(run, part.event, part.data)
                 if not quiet:
-                    print_part(part.event, part.data)
-            return count
+                    shown, _ = session.redactor.json(part.data)  # the terminal is no safer
+                    print_part(part.event, shown)
         finally:
             await client.aclose()
 
     if "LANGSMITH_API_KEY" in os.environ and "LANGGRAPH_API_KEY" not in os.environ:
         click.echo("using LANGSMITH_API_KEY from the environment (redacted)", err=True)
-    count = asyncio.run(record_threads() if protocol == "threads" else record())
+    kept = _kept(target)
+    try:
+        asyncio.run(record_threads() if protocol == "threads" else record())
+    except KeyboardInterrupt:
+        click.echo(_interrupted(url, run, kept), err=True)
+        raise SystemExit(130) from None
+    except httpx.HTTPStatusError as exc:
+        raise RecordFailed(_http_error(exc, kept)) from None
+    except (StreamDropped, httpx.TransportError) as exc:
+        if not _dropped(session.cassette):
+            raise RecordFailed(_unreachable(url, exc, during_run=True) + " " + kept) from None
+        if not allow_error:
+            raise RecordFailed(_drop_message(run, session.cassette, kept)) from None
+        click.echo(_drop_message(run, session.cassette, "saving it (--allow-error)."), err=True)
+    if run.error is not None and not allow_error:
+        detail = _clip(run.error)
+        msg = (
+            f"the run ended in `event: error` after {run.events} events: {detail}. "
+            f"Nothing was written; {kept} Pass --allow-error to record a failing run."
+        )
+        raise RecordFailed(msg)
     path = session.save(attach=attach)
     attached = attached_file(path)
     where = f" (frames attached in {attached.name})" if attached is not None else ""
-    click.echo(f"recorded {count} events into {path}{where}", err=True)
+    click.echo(f"recorded {run.events} events into {path}{where}", err=True)
+
+
+def _project() -> StreamCassetteConfig:
+    try:
+        return load_config(Path.cwd())
+    except ConfigError as exc:
+        raise Failed(str(exc)) from None
+
+
+def _should_record(target: Path, project: StreamCassetteConfig, *, force: bool) -> bool:
+    """Whether to record, by the record mode and whether the cassette exists."""
+    record_mode = project.record_mode or "once"
+    where = f"record-mode = {record_mode!r} in {project.path}"
+    if record_mode == "none":
+        msg = f"{where}: recording is switched off; change the setting to record"
+        raise Failed(msg)
+    if force or record_mode == "all" or not target.exists():
+        return True
+    if record_mode == "missing":
+        click.echo(f"{target} exists; not recording it again ({where})", err=True)
+        return False
+    msg = (
+        f"{target} exists and is kept; pass --force to record over it (or set "
+        'record-mode = "all" in [tool.streamcassette])'
+    )
+    raise Failed(msg)
+
+
+def _probe(url: str) -> None:
+    """One quick request before the SDK starts, so a wrong URL fails in seconds."""
+    try:
+        httpx.get(url.rstrip("/") + "/ok", timeout=PROBE_TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise RecordFailed(_unreachable(url, exc, during_run=False)) from None
+    except ValueError as exc:  # not a URL httpx can use
+        msg = f"{url!r} is not a server URL ({exc}); give one like http://127.0.0.1:2024"
+        raise Failed(msg) from None
+
+
+def _unreachable(url: str, exc: Exception, *, during_run: bool) -> str:
+    when = "during the run" if during_run else "before the run"
+    return (
+        f"cannot reach the LangGraph server at {url} {when} "
+        f"({type(exc).__name__}: {exc or 'no answer'}). Is it running? Start it with "
+        "`langgraph dev` (it prints its URL), or pass the URL of a running server."
+    )
+
+
+def _note(run: _Run, event: str, data: Any) -> None:
+    if event == "metadata" and isinstance(data, Mapping):
+        run.run_id = data.get("run_id") or run.run_id
+        run.thread_id = run.thread_id or data.get("thread_id")
+    elif event == "error":
+        run.error = data
+
+
+def _kept(target: Path) -> str:
+    if target.exists():
+        return f"the existing {target} was kept."
+    return f"{target} was not created."
+
+
+def _http_error(exc: httpx.HTTPStatusError, kept: str) -> str:
+    request, response = exc.request, exc.response
+    detail = getattr(exc, "message", None) or _clip(response.text if response.is_closed else "")
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping) and body.get("detail"):
+        detail = _clip(body["detail"])
+    return (
+        f"the server answered {request.method} {request.url.path} with "
+        f"{response.status_code} {response.reason_phrase}: {detail}. Nothing was written; "
+        f"{kept}"
+    )
+
+
+def _dropped(cassette: Cassette) -> bool:
+    return any(
+        interaction.response is not None
+        and interaction.response.stream is not None
+        and interaction.response.stream.end is StreamEnd.DROPPED
+        for _, interaction in cassette.streams()
+    )
+
+
+def _drop_message(run: _Run, cassette: Cassette, outcome: str) -> str:
+    error = next(
+        (
+            interaction.response.stream.error
+            for _, interaction in cassette.streams()
+            if interaction.response is not None
+            and interaction.response.stream is not None
+            and interaction.response.stream.error is not None
+        ),
+        None,
+    )
+    why = f" ({error.type}: {error.message})" if error is not None else ""
+    return (
+        f"the stream dropped after {run.events} events{why}; the recording holds those "
+        f"events and where the stream broke. Nothing was written unless --allow-error; "
+        f"{outcome}"
+    )
+
+
+def _interrupted(url: str, run: _Run, kept: str) -> str:
+    if run.run_id is None:
+        return f"interrupted before the run started; nothing was written, {kept}"
+    cancelled = _cancel(url, run)
+    return f"interrupted: {cancelled} Nothing was written; {kept}"
+
+
+def _cancel(url: str, run: _Run) -> str:
+    """Cancel the run on the server (``runs.cancel``), so it does not go on without us."""
+    from langgraph_sdk import get_sync_client
+
+    assert run.run_id is not None
+    client = get_sync_client(url=url, timeout=PROBE_TIMEOUT)
+    try:
+        if run.thread_id is not None:
+            client.runs.cancel(run.thread_id, run.run_id)
+        else:
+            client.runs.cancel_many(run_ids=[run.run_id])
+    except httpx.HTTPError as exc:
+        return f"cancelling run {run.run_id} on the server failed ({type(exc).__name__}: {exc})."
+    finally:
+        client.close()
+    return f"run {run.run_id} was cancelled on the server."
+
+
+def _clip(value: Any, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -65,6 +65,15 @@ def warn_if_exposed(host: str) -> None:
         )
 
 
+max_body_option = click.option(
+    "--max-body-mib",
+    type=click.FloatRange(min=0, min_open=True),
+    default=4,
+    show_default=True,
+    help="Refuse request bodies larger than this many MiB with a 413.",
+)
+
+
 @click.command()
 @click.argument(
     "source", metavar="CASSETTE_OR_FOLDER", type=click.Path(exists=True, path_type=Path)
@@ -87,7 +96,8 @@ def warn_if_exposed(host: str) -> None:
     show_default=True,
     help="Frame timing: 1 as recorded, 4 four times faster, 'instant' without waiting.",
 )
-def command(source: Path, host: str, port: int, speed: float | None) -> None:
+@max_body_option
+def command(source: Path, host: str, port: int, speed: float | None, max_body_mib: float) -> None:
     """Serve the runs recorded in CASSETTE_OR_FOLDER as a LangGraph API server.
 
     Point the JS or Python SDK, curl or a front end at the printed URL. A run is picked by
@@ -103,7 +113,7 @@ def command(source: Path, host: str, port: int, speed: float | None) -> None:
         library = Library.load(source)
     except (LibraryError, StreamCassetteError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    app = replay_app(library, speed=speed)
+    app = replay_app(library, speed=speed, max_body=int(max_body_mib * (1 << 20)))
     sock = listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host

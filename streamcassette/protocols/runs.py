@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "AI_CHUNK_TYPES",
     "JOIN_PATH",
     "NOT_RUN_IDS",
     "RUN_LOCATION",
@@ -84,12 +85,17 @@ def mode_matches(event: str, modes: Sequence[str]) -> bool:
     return "|" in event and event.partition("|")[0] in modes
 
 
+# What an AI message chunk says its type is: ``AIMessageChunk`` from the Python server,
+# ``ai`` from the JavaScript server (LangChain.js serialises a chunk by its message type).
+AI_CHUNK_TYPES = frozenset({"AIMessageChunk", "ai"})
+
+
 def token_text(event: str, data: Any) -> str | None:
     """The text of a streamed LLM token (``messages-tuple`` mode), else ``None``."""
     if not event.startswith("messages") or not isinstance(data, list) or len(data) != 2:
         return None
     chunk = data[0]
-    if not isinstance(chunk, dict) or chunk.get("type") != "AIMessageChunk":
+    if not isinstance(chunk, dict) or chunk.get("type") not in AI_CHUNK_TYPES:
         return None
     content = chunk.get("content")
     text = content if isinstance(content, str) else ""

@@ -7,7 +7,8 @@ How a request is answered:
   :meth:`Library.candidate_runs` for the preferences between several.
 * ``GET /threads/{thread_id}/runs/{run_id}/stream`` (a join) plays a recorded join with the
   same ``Last-Event-ID`` and ``stream_mode``; without one, it plays the run's own recorded
-  stream from after ``Last-Event-ID`` (ids compared as the server compares them), filtered
+  stream from after ``Last-Event-ID`` (in the order of the server that recorded it: see
+  ``_resume``), filtered
   by ``stream_mode`` as the server filters. Without ``Last-Event-ID`` that is the whole run.
 * Anything else plays a recorded interaction with the same method and path; the same query
   and body are preferred. ``POST /threads`` with nothing recorded answers with a new idle
@@ -31,12 +32,12 @@ recorded runs.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -55,6 +56,8 @@ from ..protocols.runs import (
     mode_matches,
 )
 from ._library import Entry, Library, RecordedRun, RunKind
+from ._limits import DEFAULT_MAX_BODY, ECHO_CHARS, BodyTooLarge, clip, read_body, too_large
+from ._resume import ServerKind, recording_server, resumes_after
 from ._threads import ThreadProtocol
 
 __all__ = [
@@ -161,12 +164,15 @@ class RecordedAnswer(Response):
 class ReplayServer:
     """Answers requests from a :class:`Library`; one instance per app (it keeps thread cursors)."""
 
-    def __init__(self, library: Library, *, speed: float | None = 1.0) -> None:
+    def __init__(
+        self, library: Library, *, speed: float | None = 1.0, max_body: int = DEFAULT_MAX_BODY
+    ) -> None:
         if speed is not None and speed <= 0:
             msg = f"speed must be positive (or None for instant), got {speed!r}"
             raise ValueError(msg)
         self.library = library
         self.speed = speed
+        self.max_body = max_body
         # thread id (None: requests on no thread) -> position of the last answered entry
         self.cursor: dict[str | None, int] = {}
         # thread asked for -> recorded thread whose run answered it
@@ -182,8 +188,17 @@ class ReplayServer:
         method = request.method.upper()
         if self.threads.claims(method, path):
             return await self.threads.handle(request, path, scope)
-        content = await request.body()
+        try:
+            content = await read_body(request, self.max_body)
+        except BodyTooLarge:
+            return too_large("streamcassette serve", self.max_body, "--max-body-mib")
         body = _json_or_none(content)
+        if content.strip() and body is None and content.lstrip()[:1] in (b"{", b"["):
+            detail = (
+                "streamcassette serve: the request body is not valid JSON "
+                f"({clip(repr(content[:ECHO_CHARS]))}); LangGraph API requests send JSON"
+            )
+            return JSONResponse({"detail": detail}, status_code=422)
         query = list(request.query_params.multi_items())
         listing = path in ("/cassettes", "/cassettes/") or (path == "/" and scope is not None)
         if method == "GET" and listing:
@@ -294,7 +309,8 @@ class ReplayServer:
                 "to fix: join a recorded run (GET /cassettes lists their ids)"
             )
             return _error(404, detail, self.library.listing(scope))
-        frames = _resumed(run, last_event_id, modes)
+        server = recording_server(self.library.cassettes[run.entry.cassette].provenance, run.frames)
+        frames = _resumed(run, last_event_id, modes, server)
         self._advance(run.entry, None)
         assert run.entry.interaction.response is not None
         label = f"{run.entry.label} joined" + (
@@ -417,12 +433,15 @@ class ReplayServer:
             self.cursor[entry.thread_id] = entry.position
 
 
-def _resumed(run: RecordedRun, last_event_id: str | None, modes: list[str]) -> list[RecordedFrame]:
+def _resumed(
+    run: RecordedRun, last_event_id: str | None, modes: list[str], server: ServerKind
+) -> list[RecordedFrame]:
     """The frames a join after ``last_event_id`` gets, re-timed to start at once."""
+    after = resumes_after(server, last_event_id) if last_event_id is not None else None
     kept: list[RecordedFrame] = []
     for frame in run.frames:
         parsed = frame.parse()
-        if last_event_id is not None and (parsed.id is None or not parsed.id > last_event_id):
+        if after is not None and not after(parsed.id):
             continue
         if parsed.is_event and not mode_matches(parsed.event or "message", modes):
             continue
@@ -444,8 +463,8 @@ def _json_or_none(content: bytes) -> Any:
     if not content:
         return None
     try:
-        return json.loads(content)
-    except ValueError:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:  # also JSON nested past orjson's 1024 levels
         return None
 
 
@@ -458,16 +477,23 @@ def _in(scope: str | None) -> str:
 
 
 def _error(status: int, detail: str, recordings: list[dict[str, Any]]) -> JSONResponse:
-    """A LangGraph-style error body, with the recordings that do exist."""
+    """A LangGraph-style error body, with the recordings that do exist. Each line of the
+    detail is clipped: it may echo what the client sent."""
+    detail = "\n".join(clip(line) for line in detail.split("\n"))
     return JSONResponse({"detail": detail, "recordings": recordings}, status_code=status)
 
 
 def replay_app(
-    source: Library | Path | str, *, speed: float | None = 1.0, cors: bool = True
+    source: Library | Path | str,
+    *,
+    speed: float | None = 1.0,
+    cors: bool = True,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
-    """An ASGI app serving the cassette or folder ``source`` as a LangGraph API server."""
+    """An ASGI app serving the cassette or folder ``source`` as a LangGraph API server;
+    request bodies over ``max_body`` bytes get a 413."""
     library = source if isinstance(source, Library) else Library.load(source)
-    server = ReplayServer(library, speed=speed)
+    server = ReplayServer(library, speed=speed, max_body=max_body)
     middleware = []
     if cors:
         # Front ends on another origin (a dev server on :3000) call the API from the browser.

@@ -19,10 +19,12 @@ Grouping, one cassette per run:
 * Any other request on a thread goes to the cassette of the thread's latest run; before the
   thread's first run it waits for that run.
 * Cassettes are named ``<assistant>-<stream modes>-<n>.json`` (modes joined by ``+``, ``n``
-  counting up from 1 past the files already in the folder) and rewritten (atomically) each
-  time a request of theirs completes; a big one attaches its frames in ``<...>-<n>.sse``
-  beside it (see ``save``). Requests that never led to a run are written to
-  ``requests-<n>.json`` when the proxy stops.
+  counting up from 1 past the files already in the folder; a name is taken by creating its
+  file exclusively, so two proxies on one folder never share one) and rewritten
+  (atomically) each time a request of theirs completes, then let go: the proxy holds no
+  finished recording, and a late request on it loads the file back; a big one attaches
+  its frames in ``<...>-<n>.sse`` beside it (see ``save``). Requests that never led to a
+  run are written to ``requests-<n>.json`` when the proxy stops.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .._cassette import Cassette, Interaction
-from .._format import save
+from .._format import dumps, load, save
 from .._record import AsyncRecordingTransport, SessionClock
+from .._redact import Redactor
 from .._websocket import WebSocketRecorder
 from ..protocols import threads
 from ..protocols.runs import (
@@ -61,6 +64,7 @@ from ..protocols.runs import (
     THREAD_PATH,
     stream_modes,
 )
+from ._limits import DEFAULT_MAX_BODY, BodyTooLarge, read_body, too_large
 
 __all__ = ["RecordingProxy", "proxy_app"]
 
@@ -87,7 +91,9 @@ class _Group:
     """One run's cassette while it is being recorded."""
 
     path: Path
-    cassette: Cassette
+    # None once saved with nothing in flight: the file holds it, and a late request (the
+    # SDK's GET of the run, a join) loads it back. The proxy keeps no finished recording.
+    cassette: Cassette | None
     run_id: str | None
     thread_id: str | None
     in_flight: int = 0
@@ -108,16 +114,18 @@ class RecordingProxy:
         upstream: str,
         out_dir: Path | str,
         *,
-        redact: Iterable[str] = (),
+        redact: Iterable[str] | Redactor = (),
         transport: httpx.AsyncBaseTransport | None = None,
         log: Callable[[str], None] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.upstream = httpx.URL(upstream)
         if self.upstream.scheme not in ("http", "https") or not self.upstream.host:
             msg = f"upstream must be an http(s) URL like 'http://127.0.0.1:2024', got {upstream!r}"
             raise ValueError(msg)
         self.out_dir = Path(out_dir)
-        self.redact = tuple(redact)
+        self.redactor = Redactor.of(redact)
+        self.max_body = max_body
         self.transport = transport if transport is not None else httpx.AsyncHTTPTransport()
         self.written: list[Path] = []
         self.log = log
@@ -126,7 +134,6 @@ class RecordingProxy:
         self._latest_by_thread: dict[str, _Group] = {}
         self._pending_threadless = _Pending()
         self._pending_by_thread: dict[str, _Pending] = {}
-        self._reserved: set[Path] = set()
         self._server_info: dict[str, Any] | None = None
         # One clock for every request, so streams open at once keep their order in replay.
         self.clock = SessionClock()
@@ -134,7 +141,10 @@ class RecordingProxy:
     # -- the pass-through -----------------------------------------------------------------
 
     async def handle(self, request: Request) -> Response:
-        content = await request.body()
+        try:
+            content = await read_body(request, self.max_body)
+        except BodyTooLarge:
+            return too_large("streamcassette proxy", self.max_body, "--max-body-mib")
         outgoing = httpx.Request(
             request.method,
             self._upstream_url(request),
@@ -144,7 +154,7 @@ class RecordingProxy:
         )
         cassette = Cassette()
         recorder = AsyncRecordingTransport(
-            cassette, self.transport, redact=self.redact, clock=self.clock
+            cassette, self.transport, redact=self.redactor, clock=self.clock
         )
         try:
             response = await recorder.handle_async_request(outgoing)
@@ -165,7 +175,7 @@ class RecordingProxy:
         from websockets.exceptions import InvalidStatus
 
         cassette = Cassette()
-        recorder = WebSocketRecorder(cassette, redact=self.redact, clock=self.clock)
+        recorder = WebSocketRecorder(cassette, redact=self.redactor, clock=self.clock)
         url = str(self._upstream_url(websocket).copy_with(scheme=_WS_SCHEMES[self.upstream.scheme]))
         headers = [
             (key, value)
@@ -282,15 +292,27 @@ class RecordingProxy:
 
     async def _completed(self, interaction: Interaction, opened: _Group | None) -> None:
         """File a finished request into its run's cassette, and save that cassette."""
+        hooked = self.redactor.hooked(interaction)  # the user's before_record_* hooks
         if opened is not None:
             opened.in_flight -= 1
+            assert opened.cassette is not None  # kept while its run is in flight
+            interactions = opened.cassette.interactions
+            at = next(i for i, item in enumerate(interactions) if item is interaction)
+            if hooked is None:
+                del interactions[at]
+            else:
+                interactions[at] = hooked
             await self._save(opened)
             return
-        group = self._group_for(interaction)
-        if group is None:
-            self._pend(interaction)
+        if hooked is None:
             return
-        group.cassette.interactions.append(interaction)
+        group = self._group_for(hooked)
+        if group is None:
+            self._pend(hooked)
+            return
+        if group.cassette is None:
+            group.cassette = load(group.path)
+        group.cassette.interactions.append(hooked)
         await self._save(group)
 
     def _group_for(self, interaction: Interaction) -> _Group | None:
@@ -314,21 +336,26 @@ class RecordingProxy:
         pending.items.append((next(self._sequence), interaction))
 
     def _reserve(self, stem: str) -> Path:
+        """A new cassette name, taken by creating the file (an empty cassette) exclusively:
+        another proxy writing to the same folder cannot take it too."""
         slug = re.sub(r"[^A-Za-z0-9_.+-]+", "-", stem).strip("-") or "run"
-        taken = {path.name for path in self.out_dir.glob(f"{slug}-*.json")}
-        taken |= {path.name for path in self._reserved}
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         for n in itertools.count(1):
             path = self.out_dir / f"{slug}-{n}.json"
-            if path.name not in taken:
-                self._reserved.add(path)
-                return path
+            try:
+                with path.open("x", encoding="utf-8") as handle:
+                    handle.write(dumps(Cassette(provenance=self._provenance(None))))
+            except FileExistsError:
+                continue
+            return path
         raise AssertionError("unreachable")
 
     async def _save(self, group: _Group) -> None:
-        if group.in_flight > 0:
+        if group.in_flight > 0 or group.cassette is None:
             return  # saved when its run's response completes
         await self._add_server_info(group.cassette)
         save(group.cassette, group.path)
+        group.cassette = None  # written: let it go
         if group.path not in self.written:
             self.written.append(group.path)
             if self.log is not None:
@@ -483,15 +510,19 @@ def proxy_app(
     upstream: str,
     out_dir: Path | str,
     *,
-    redact: Iterable[str] = (),
+    redact: Iterable[str] | Redactor = (),
     transport: httpx.AsyncBaseTransport | None = None,
     log: Callable[[str], None] | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
     """An ASGI app that records every run passed through to ``upstream`` into ``out_dir``.
 
-    ``log`` is called with a line each time a new cassette is first written.
+    ``log`` is called with a line each time a new cassette is first written; request bodies
+    over ``max_body`` bytes get a 413 and are not sent on.
     """
-    proxy = RecordingProxy(upstream, out_dir, redact=redact, transport=transport, log=log)
+    proxy = RecordingProxy(
+        upstream, out_dir, redact=redact, transport=transport, log=log, max_body=max_body
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

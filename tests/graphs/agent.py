@@ -2,10 +2,15 @@
 
 The model decides from the conversation alone (no shared iterator), so every run on the same
 server streams the same tokens: first a ``search`` tool call, then the final answer.
+
+``config={"configurable": {"token_pacing": True}}`` spaces the tokens 20-60 ms apart, like a
+hosted model (the bundled recording is made so, for real-time playback to visibly stream);
+without it they come as fast as the server sends them, which keeps the live tests quick.
 """
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +19,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -31,6 +37,8 @@ def search(query: str) -> str:
 
 class FakeWeatherModel(BaseChatModel):
     """Calls ``search`` until a tool result is in the conversation, then answers."""
+
+    token_pacing: bool = False  # 20-60 ms between tokens, like a hosted model
 
     @property
     def _llm_type(self) -> str:
@@ -79,6 +87,8 @@ class FakeWeatherModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         chunks = self._chunks(messages)
         for i, message in enumerate(chunks):
+            if self.token_pacing and i:
+                time.sleep(token_gap(i))
             if i == len(chunks) - 1:
                 message.chunk_position = "last"
             chunk = ChatGenerationChunk(message=message)
@@ -87,11 +97,19 @@ class FakeWeatherModel(BaseChatModel):
             yield chunk
 
 
+def token_gap(index: int) -> float:
+    """Seconds before token ``index``: 20 to 60 ms, varied but the same on every run."""
+    return 0.020 + 0.040 * ((index * 7) % 13) / 12
+
+
 model = FakeWeatherModel()
+paced_model = FakeWeatherModel(token_pacing=True)
 
 
-def agent(state: MessagesState) -> dict[str, list[BaseMessage]]:
-    return {"messages": [model.invoke(state["messages"])]}
+def agent(state: MessagesState, config: RunnableConfig) -> dict[str, list[BaseMessage]]:
+    paced = (config.get("configurable") or {}).get("token_pacing")
+    chat = paced_model if paced else model
+    return {"messages": [chat.invoke(state["messages"])]}
 
 
 graph = (

@@ -31,8 +31,9 @@ def test_missing_cassette_fails_and_says_how_to_record(pytester: pytest.Pytester
     result.assert_outcomes(errors=1, deselected=1)
     result.stdout.fnmatch_lines(
         [
-            "*cassettes*test_jokes*test_sync_client.json: no such cassette; "
-            "run `pytest --record-streams` to record it*",
+            "*cassettes*test_jokes*test_sync_client.json: no such cassette; record it with "
+            "`pytest --record-streams=missing 'test_jokes.py::test_sync_client'` (records "
+            "only the cassettes that do not exist yet)*",
             "*cassettes: 1 missing*",
         ]
     )

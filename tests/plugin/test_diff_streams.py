@@ -112,7 +112,7 @@ def test_missing_cassette_fails_without_a_live_run(pytester: pytest.Pytester, la
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
-            "*test_sync_client.json: no cassette to compare the live stream with; run "
-            "`pytest --record-streams` to record it*",
+            "*test_sync_client.json: no cassette to compare the live stream with; record it "
+            "with `pytest --record-streams=missing 'test_jokes.py::test_sync_client'`*",
         ]
     )

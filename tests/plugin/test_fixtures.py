@@ -34,14 +34,14 @@ def test_handle_in_replay(pytester: pytest.Pytester):
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_handle_when_recording(pytester: pytest.Pytester):
+def test_handle_when_recording(pytester: pytest.Pytester, langgraph_url: str):
     """When recording, the handle records afresh and knows the live URL."""
     write_ini(pytester)
     pytester.makepyfile(
-        test_handle=HANDLE_TEST.format(action="record", recording=True, live_url=DEAD_URL)
+        test_handle=HANDLE_TEST.format(action="record", recording=True, live_url=langgraph_url)
     )
 
-    result = pytester.runpytest("--record-streams", "--langgraph-url", DEAD_URL)
+    result = pytester.runpytest("--record-streams", "--langgraph-url", langgraph_url)
 
     result.assert_outcomes(passed=1)
     assert (pytester.path / "cassettes" / "test_handle" / "test_handle.json").is_file()
@@ -84,7 +84,7 @@ def test_async_and_sync_clients_replay_the_same_cassette(
     result.stdout.fnmatch_lines(["*cassettes: 1 replayed (replay (offline))*"])
 
 
-def test_cassette_dir_fixture_moves_the_cassettes(pytester: pytest.Pytester):
+def test_cassette_dir_fixture_moves_the_cassettes(pytester: pytest.Pytester, langgraph_url: str):
     """Overriding ``stream_cassette_dir`` puts a test's cassettes in another folder."""
     write_ini(pytester)
     pytester.makeconftest(
@@ -103,7 +103,9 @@ def test_cassette_dir_fixture_moves_the_cassettes(pytester: pytest.Pytester):
         """
     )
 
-    pytester.runpytest("--record-streams", "--langgraph-url", DEAD_URL).assert_outcomes(passed=1)
+    pytester.runpytest("--record-streams", "--langgraph-url", langgraph_url).assert_outcomes(
+        passed=1
+    )
 
     assert (pytester.path / "recordings" / "test_moved.json").is_file()
     assert not (pytester.path / "cassettes").exists()

@@ -11,19 +11,19 @@ from plugin_helpers import write_ini
 
 pytest_plugins = ["pytester"]
 
-# Recording tests that send no request never reach this (closed) port.
-DEAD_URL = "http://127.0.0.1:9"
 
-
-def _record(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("--record-streams", "--langgraph-url", DEAD_URL, *args)
+def _record(pytester: pytest.Pytester, url: str, *args: str) -> pytest.RunResult:
+    # A recording run probes its server first, so the URL must be live.
+    return pytester.runpytest("--record-streams", "--langgraph-url", url, *args)
 
 
 def _files(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
 
 
-def test_marker_names_the_cassette_and_may_use_subfolders(pytester: pytest.Pytester):
+def test_marker_names_the_cassette_and_may_use_subfolders(
+    pytester: pytest.Pytester, langgraph_url: str
+):
     """A name with ``/`` makes sub-folders of the module's cassette folder."""
     write_ini(pytester)
     pytester.makepyfile(
@@ -40,7 +40,7 @@ def test_marker_names_the_cassette_and_may_use_subfolders(pytester: pytest.Pytes
         """
     )
 
-    _record(pytester).assert_outcomes(passed=2)
+    _record(pytester, langgraph_url).assert_outcomes(passed=2)
 
     assert _files(pytester.path / "cassettes") == [
         "test_names/plain.json",
@@ -48,7 +48,7 @@ def test_marker_names_the_cassette_and_may_use_subfolders(pytester: pytest.Pytes
     ]
 
 
-def test_parametrised_ids_become_safe_file_names(pytester: pytest.Pytester):
+def test_parametrised_ids_become_safe_file_names(pytester: pytest.Pytester, langgraph_url: str):
     """Ids with ``/``, ``..`` or spaces stay inside the folder, and different ids never collide."""
     write_ini(pytester)
     pytester.makepyfile(
@@ -65,7 +65,7 @@ def test_parametrised_ids_become_safe_file_names(pytester: pytest.Pytester):
         """
     )
 
-    _record(pytester).assert_outcomes(passed=6)
+    _record(pytester, langgraph_url).assert_outcomes(passed=6)
 
     names = _files(pytester.path / "cassettes" / "test_ids")
     assert len(names) == 6
@@ -80,7 +80,9 @@ def test_parametrised_ids_become_safe_file_names(pytester: pytest.Pytester):
 
 
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/../../b"])
-def test_names_that_leave_the_folder_are_refused(pytester: pytest.Pytester, name: str):
+def test_names_that_leave_the_folder_are_refused(
+    pytester: pytest.Pytester, name: str, langgraph_url: str
+):
     """A marker name that would write outside the cassette folder fails the test."""
     write_ini(pytester)
     pytester.makepyfile(
@@ -93,7 +95,7 @@ def test_names_that_leave_the_folder_are_refused(pytester: pytest.Pytester, name
         """
     )
 
-    result = _record(pytester)
+    result = _record(pytester, langgraph_url)
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"*cassette name {name!r} would leave the cassette folder*"])
@@ -120,13 +122,16 @@ def test_unknown_marker_setting_is_an_error(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(
         [
             "*@pytest.mark.stream_cassette on test_typo.py::test_typo: unknown setting(s) "
-            "'polcy'; known settings: alias_ids, allow_hosts, allow_unmatched, attach, mask, "
-            "match_on, modes, policy, redact, repeats, require_all_played, speed, urls*"
+            "'polcy'; known settings: alias_ids, allow_hosts, allow_unmatched, attach, "
+            "before_record_request, before_record_response, mask, match_on, modes, policy, "
+            "redact, redact_keys, redact_paths, repeats, require_all_played, speed, urls*"
         ]
     )
 
 
-def test_settings_precedence_marker_over_fixture_over_pyproject(pytester: pytest.Pytester):
+def test_settings_precedence_marker_over_fixture_over_pyproject(
+    pytester: pytest.Pytester, langgraph_url: str
+):
     """Scalars come from the closest layer that sets them; mask rules add up over all layers."""
     write_ini(pytester)
     pytester.makefile(
@@ -178,10 +183,10 @@ def test_settings_precedence_marker_over_fixture_over_pyproject(pytester: pytest
         """
     )
 
-    _record(pytester).assert_outcomes(passed=2)
+    _record(pytester, langgraph_url).assert_outcomes(passed=2)
 
 
-def test_attach_marker_over_fixture_over_pyproject(pytester: pytest.Pytester):
+def test_attach_marker_over_fixture_over_pyproject(pytester: pytest.Pytester, langgraph_url: str):
     """``attach`` is a scalar like the others: the marker's beats the fixture's beats the
     project's; a value that is not True, False, None or "auto" names the marker."""
     write_ini(pytester)
@@ -221,7 +226,7 @@ def test_attach_marker_over_fixture_over_pyproject(pytester: pytest.Pytester):
         """,
     )
 
-    result = _record(pytester)
+    result = _record(pytester, langgraph_url)
 
     result.assert_outcomes(passed=5, errors=1)
     result.stdout.fnmatch_lines(

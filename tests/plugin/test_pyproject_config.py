@@ -16,7 +16,7 @@ def _pyproject(pytester: pytest.Pytester, text: str) -> None:
     pytester.makefile(".toml", pyproject=textwrap.dedent(text))
 
 
-def test_cassette_dir_moves_every_module_folder(pytester: pytest.Pytester):
+def test_cassette_dir_moves_every_module_folder(pytester: pytest.Pytester, langgraph_url: str):
     """``cassette-dir`` holds one folder per module, named by the module's path."""
     write_ini(pytester)
     _pyproject(pytester, '[tool.streamcassette]\ncassette-dir = "recordings"\n')
@@ -25,7 +25,8 @@ def test_cassette_dir_moves_every_module_folder(pytester: pytest.Pytester):
         "def test_one(stream_cassette):\n    pass\n"
     )
 
-    result = pytester.runpytest("--record-streams", "--langgraph-url", DEAD_URL)
+    # A recording run probes its server first, so this one must be live.
+    result = pytester.runpytest("--record-streams", "--langgraph-url", langgraph_url)
 
     result.assert_outcomes(passed=1)
     assert (pytester.path / "recordings" / "api" / "test_chat" / "test_one.json").is_file()
@@ -41,7 +42,7 @@ def test_record_mode_setting_does_not_make_pytest_record(pytester: pytest.Pytest
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*test_one.json: no such cassette; run `pytest --record-streams`*"]
+        ["*test_one.json: no such cassette; record it with `pytest --record-streams=missing*"]
     )
 
 

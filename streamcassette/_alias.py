@@ -1,0 +1,886 @@
+"""The aliasing engine: masking rules compiled into fast passes, and :class:`Masker`.
+
+Two runs of the same request differ in run, thread, checkpoint, task and message ids, tool-call
+ids, timestamps and the like. Masking replaces each such value with a placeholder named by its
+kind and numbered in order of first appearance (``<uuid:1>``, ``<tool_call:2>``): the same
+original value gets the same placeholder everywhere a :class:`Masker` looks, so the links between
+frames survive (an AI message's tool call and the tool message's ``tool_call_id``) and a broken
+link shows up as a difference. Some kinds (timestamps) mask to one unnumbered placeholder.
+The rules themselves are ``_mask_rules``; the id shapes they name (``UUID_PATTERN``,
+``TOOL_CALL_PATTERN``, ...) are exported here too, for code that finds ids the same way.
+
+Masking never happens at record time (later requests reuse the recorded ids); it is applied when
+streams are matched, compared and shown.
+
+Speed: masking is the hot path of ``diff``. The built-in rules run over the raw JSON text of a
+frame, each as one regex with a literal prefix that a C-level substring test guards, and each
+distinct value is replaced with ``str.replace``; JSON is parsed only for path rules, user regexes
+and key rules whose value is an object or a list (then every rule is applied value by value, in
+document order). Inside a frame, masked values are held as frame-local references
+(``\\ue000<n>\\ue001``, :class:`_Refs`) to the values they stand for: the diff compares frames
+with those, whatever the numbering (see ``_diff``), and numbers are given only when a stream is
+shown (``_masked``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+
+from ._mask_rules import (
+    _HEX,
+    EVENT_ID_PATTERN,
+    INTERRUPT_ID_MATCH,
+    ORDINAL_ID_MATCH,
+    TIMESTAMP_PATTERN,
+    TOOL_CALL_BODY,
+    TOOL_CALL_PATTERN,
+    UUID_PATTERN,
+    KeyRule,
+    MaskRules,
+    PathRule,
+    PatternRule,
+    _parse_glob,
+)
+
+__all__ = [
+    "EVENT_ID_PATTERN",
+    "INTERRUPT_ID_MATCH",
+    "ORDINAL_ID_MATCH",
+    "TIMESTAMP_PATTERN",
+    "TOOL_CALL_PATTERN",
+    "UUID_PATTERN",
+    "Masker",
+    "Original",
+]
+
+# --- path globs ------------------------------------------------------------------------------
+
+_PathState = frozenset[tuple[int, int]]
+
+
+class _PathMatcher:
+    """All path globs as one NFA, stepped segment by segment while walking the JSON."""
+
+    def __init__(self, rules: Sequence[PathRule]) -> None:
+        self.rules = list(rules)
+        self.globs = [_parse_glob(rule.path) for rule in rules]
+        self.index_specific = any(s[0] == "index" for g in self.globs for s in g)
+        self.start = self._closure({(number, 0) for number in range(len(self.globs))})
+        self._memo: dict[tuple[_PathState, Any], tuple[_PathState | None, PathRule | None]] = {}
+
+    def _closure(self, states: set[tuple[int, int]]) -> _PathState:
+        pending = list(states)
+        while pending:
+            rule, position = pending.pop()
+            glob = self.globs[rule]
+            if position < len(glob) and glob[position][0] == "deep":
+                following = (rule, position + 1)
+                if following not in states:
+                    states.add(following)
+                    pending.append(following)
+        return frozenset(states)
+
+    def step(
+        self, state: _PathState, segment: str | int
+    ) -> tuple[_PathState | None, PathRule | None]:
+        key: Any = segment
+        if isinstance(segment, int) and not self.index_specific:
+            key = -1  # every index behaves the same
+        memo = self._memo.get((state, key))
+        if memo is not None:
+            return memo
+        following: set[tuple[int, int]] = set()
+        for rule, position in state:
+            glob = self.globs[rule]
+            if position >= len(glob):
+                continue
+            kind, value = glob[position]
+            if kind == "deep":
+                following.add((rule, position))
+            elif isinstance(segment, str):
+                if (
+                    (kind == "key" and value == segment)
+                    or kind == "anykey"
+                    or (
+                        kind == "keyglob" and isinstance(value, str) and fnmatchcase(segment, value)
+                    )
+                ):
+                    following.add((rule, position + 1))
+            elif kind == "anyindex" or (kind == "index" and value == segment):
+                following.add((rule, position + 1))
+        closed = self._closure(following)
+        done = [rule for rule, position in closed if position == len(self.globs[rule])]
+        hit = self.rules[min(done)] if done else None
+        result = (closed or None, hit)
+        self._memo[(state, key)] = result
+        return result
+
+
+# --- compiled rules --------------------------------------------------------------------------
+
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_REF = re.compile("\ue000([0-9]+)\ue001")
+_REFS = [f"{_OPEN}{n}{_CLOSE}" for n in range(256)]
+Original = tuple[str, Any]  # (kind, the value as found)
+
+
+_REF0 = _REFS[0]
+
+
+def _ref(n: int) -> str:
+    return _REFS[n] if n < 256 else f"{_OPEN}{n}{_CLOSE}"
+
+
+class _Refs:
+    """What masking one piece of text builds: frame-local references (``\\ue000<n>\\ue001``) to
+    the distinct values they stand for, with their kinds, in the order they were met. Numbering
+    them (``<uuid:3>``) is left for later, when a stream is shown: comparing needs none."""
+
+    __slots__ = ("kinds", "local", "structural", "values")
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self.values: list[Any] = []
+        self.local: dict[Original, str] | None = None  # once there are many values
+        self.structural = False  # a key rule met an object or a list: parse this one
+
+    def ref(self, kind: str, value: Any, numbered: bool) -> str:
+        """The placeholder text for a value: a frame-local reference, or ``<kind>``."""
+        if not numbered:
+            return f"<{kind}>"
+        values = self.values
+        if not values:  # the first value of a frame
+            values.append(value)
+            self.kinds.append(kind)
+            return _REF0
+        local = self.local
+        if local is None:
+            if value not in values:
+                if len(values) < 32:  # few values: a list search beats making a dict
+                    values.append(value)
+                    self.kinds.append(kind)
+                    return _REFS[len(values) - 1]
+            else:
+                number = values.index(value)
+                if self.kinds[number] == kind:
+                    return _REFS[number]
+            local = self.local = {
+                (k, v): _ref(number)
+                for number, (k, v) in enumerate(zip(self.kinds, values, strict=False))
+            }
+        found = local.get((kind, value))
+        if found is None:
+            found = local[(kind, value)] = _ref(len(values))
+            values.append(value)
+            self.kinds.append(kind)
+        return found
+
+    def truncate(self, length: int) -> None:
+        """Forget the values met after the first ``length`` ones."""
+        del self.kinds[length:]
+        del self.values[length:]
+        self.local = None
+
+    def original_text(self, text: str) -> str:
+        """References replaced by the values they stand for (a stable key for a whole value)."""
+        if _OPEN not in text:
+            return text
+        values = self.values
+        return _REF.sub(lambda m: str(values[int(m.group(1))]), text)
+
+    def unnumbered(self, text: str) -> str:
+        """References replaced by ``<kind>``: how path globs see masked keys."""
+        if _OPEN not in text:
+            return text
+        kinds = self.kinds
+        return _REF.sub(lambda m: f"<{kinds[int(m.group(1))]}>", text)
+
+
+def _numbered(shape: str | None, tokens: Sequence[str]) -> str | None:
+    """A masked text with its references replaced by numbered placeholders."""
+    if shape is None or _OPEN not in shape:
+        return shape
+    return _REF.sub(lambda m: tokens[int(m.group(1))], shape)
+
+
+def _reindex(
+    shapes: Sequence[str | None], kinds: Sequence[str], values: Sequence[Any]
+) -> tuple[list[str | None], list[str], list[Any]]:
+    """References renumbered in order of appearance across ``shapes``, dropping the ones that
+    are no longer there (a path rule masked the value around them)."""
+    order: dict[int, str] = {}
+    kept_kinds: list[str] = []
+    kept_values: list[Any] = []
+
+    def renumber(m: re.Match[str]) -> str:
+        old = int(m.group(1))
+        new = order.get(old)
+        if new is None:
+            new = order[old] = _ref(len(kept_values))
+            kept_kinds.append(kinds[old])
+            kept_values.append(values[old])
+        return new
+
+    renumbered = [_REF.sub(renumber, s) if s is not None else None for s in shapes]
+    return renumbered, kept_kinds, kept_values
+
+
+def _replace_all(text: str, replacements: Mapping[str, str]) -> str:
+    if len(replacements) == 1:
+        for value, placeholder in replacements.items():
+            return text.replace(value, placeholder)
+    for value in sorted(replacements, key=len, reverse=True):  # longer values first
+        text = text.replace(value, replacements[value])
+    return text
+
+
+class _DashPass:
+    """Built-in dash-shaped patterns (UUIDs, timestamps, SSE ids) as one regex that starts with
+    a literal ``-`` (so the scan is a fast literal search); the fixed-width part before the
+    first dash is captured by a lookbehind."""
+
+    guard = "-"
+
+    def __init__(self, specs: Sequence[tuple[PatternRule, str, str, str]]) -> None:
+        alternatives = [
+            f"(?<=(?<!{guard})({before})-)({after})" for _, guard, before, after in specs
+        ]
+        # The ones that start with digits share one cheap test first: four digits before the -.
+        digits = [guard == "[0-9]" for _, guard, _, _ in specs]
+        if sum(digits) > 1 and digits == sorted(digits):
+            first = digits.index(True)
+            shared = "(?<=[0-9]{4}-)(?:" + "|".join(alternatives[first:]) + ")"
+            alternatives = [*alternatives[:first], shared]
+        self.findall = re.compile("-(?:" + "|".join(alternatives) + ")").findall
+        # per alternative: where its groups are in a match, and what it masks
+        self.alternatives = [
+            (2 * number, spec[0].kind, spec[0].numbered) for number, spec in enumerate(specs)
+        ]
+
+    def apply(self, text: str, refs: _Refs) -> str:
+        found = self.findall(text)
+        if not found:
+            return text
+        ref = refs.ref
+        if len(found) == 1:  # the usual case: one id
+            groups = found[0]
+            for group, kind, numbered in self.alternatives:
+                before = groups[group]
+                if before:
+                    value = before + "-" + groups[group + 1]
+                    return text.replace(value, ref(kind, value, numbered))
+        replacements: dict[str, str] = {}
+        for groups in found:
+            for group, kind, numbered in self.alternatives:
+                before = groups[group]
+                if before:
+                    value = before + "-" + groups[group + 1]
+                    if value not in replacements:
+                        replacements[value] = ref(kind, value, numbered)
+                    break
+        return _replace_all(text, replacements)
+
+
+class _LiteralPass:
+    """A built-in pattern that starts with a literal (``call_``), guarded by a substring test."""
+
+    def __init__(self, rule: PatternRule, literal: str, rx: str) -> None:
+        self.kind, self.numbered = rule.kind, rule.numbered
+        self.guard = literal
+        self.findall = re.compile(rx).findall
+
+    def apply(self, text: str, refs: _Refs) -> str:
+        found = self.findall(text)
+        if not found:
+            return text
+        kind, numbered = self.kind, self.numbered
+        if len(found) == 1 or len(set(found)) == 1:
+            return text.replace(found[0], refs.ref(kind, found[0], numbered))
+        replacements = {value: refs.ref(kind, value, numbered) for value in dict.fromkeys(found)}
+        return _replace_all(text, replacements)
+
+
+_JSON_STRING_BODY = r'"((?:[^"\\]|\\.)*)"'
+_JSON_NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
+
+
+class _KeyPass:
+    """A key rule over raw JSON text: ``"key":`` is a literal that guards and anchors it."""
+
+    def __init__(self, rule: KeyRule, fast_match: bool) -> None:
+        self.rule = rule
+        self.guard = orjson.dumps(rule.key).decode() + ":"
+        if fast_match:
+            # The built-in interrupt-id rules: a frame that carries an interrupt says so
+            # (``__interrupt__``, ``interrupts``), and most frames have other ``"id":`` keys.
+            self.guard = "interrupt"
+        self.fast = fast_match  # the value regex is baked in (built-in: cannot overrun a string)
+        self.match = re.compile(rule.match) if rule.match is not None else None
+        if fast_match:
+            value = f'"({rule.match})"'
+        else:
+            value = rf"(?:{_JSON_STRING_BODY}|{_JSON_NUMBER}|([\[{{]))"
+        key = re.escape(orjson.dumps(rule.key).decode() + ":")
+        self.rx = re.compile(key + r"\s*" + value)
+        # An unnumbered rule with no match masks every string or number to the same text: a
+        # substitution with a template, no Python call per value.
+        self.constant: str | None = None
+        if not rule.numbered and rule.match is None and not fast_match:
+            self.constant = f'"<{rule.kind}>"'
+            self.value = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|([\[{]))')
+
+    def apply(self, text: str, refs: _Refs) -> str:
+        if self.constant is not None:
+            return self._constant(text, refs)
+        if self.rx.search(text) is None:
+            return text
+        return self.rx.sub(lambda m: self._replace(m, refs), text)
+
+    def _constant(self, text: str, refs: _Refs) -> str:
+        """Every string or number value of the key replaced by the same placeholder, found
+        with ``str.find`` (cheaper than a regex scan for a key that is in most frames)."""
+        guard, constant, value = self.guard, self.constant or "", self.value
+        pieces: list[str] = []
+        done = 0
+        found = text.find(guard)
+        while found != -1:
+            after = found + len(guard)
+            m = value.match(text, after)
+            if m is not None:
+                if m.group(1) is not None:
+                    refs.structural = True  # an object or a list: masked on the parsed JSON
+                    return text
+                space = m.group()[: len(m.group()) - len(m.group().lstrip())]
+                pieces += (text[done:after], space, constant)
+                done = m.end()
+            found = text.find(guard, after)
+        if not pieces:
+            return text
+        pieces.append(text[done:])
+        return "".join(pieces)
+
+    def _replace(self, m: re.Match[str], refs: _Refs) -> str:
+        rule = self.rule
+        whole = m.group(0)
+        value: Any
+        if self.fast:
+            value = m.group(1)
+            start = m.start(1) - 1  # from the opening quote
+        else:
+            string, number, container = m.group(1, 2, 3)
+            if container is not None:
+                refs.structural = True  # an object or a list: masked on the parsed JSON
+                return whole
+            if string is not None:
+                value = string if "\\" not in string else orjson.loads(f'"{string}"')
+                if self.match is not None and not self.match.fullmatch(value):
+                    return whole
+                start = m.start(1) - 1
+            else:
+                if self.match is not None and not self.match.fullmatch(number):
+                    return whole
+                value = ("#", number)
+                start = m.start(2)
+        prefix = whole[: start - m.start()]
+        return f'{prefix}"{refs.ref(rule.kind, value, rule.numbered)}"'
+
+
+class _SlowPattern:
+    """A user's regex, applied to each decoded string (and dict key) of the parsed JSON."""
+
+    guard = ""
+
+    def __init__(self, rule: PatternRule) -> None:
+        self.rule = rule
+        self.rx = re.compile(rule.pattern)
+
+    def apply(self, text: str, refs: _Refs) -> str:
+        rule = self.rule
+        return self.rx.sub(
+            lambda m: refs.ref(rule.kind, refs.original_text(m.group(0)), rule.numbered), text
+        )
+
+
+class _GuardPass:
+    """A literal that a path rule or a user regex needs in a frame's raw JSON text to match:
+    where it is, the frame is masked on its parsed JSON (``_Masker._structural``); where it
+    is not, the rule costs one substring test."""
+
+    def __init__(self, guard: str) -> None:
+        self.guard = guard
+
+    def apply(self, text: str, refs: _Refs) -> str:
+        refs.structural = True
+        return text
+
+
+_Pass = _DashPass | _LiteralPass | _KeyPass | _SlowPattern | _GuardPass
+
+# Characters that every JSON writer leaves as they are inside strings (no escapes), so a
+# literal made of them appears verbatim in the raw text of any JSON holding it.
+_VERBATIM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-:.@#=+,~%! ")
+_REGEX_META = frozenset(".^$*+?{}[]()|\\")
+_ESCAPED_LITERAL = frozenset("-:.@#=+,~%!_ /*+?{}[]()|^$")
+
+
+def _regex_literal(pattern: str) -> str | None:
+    """A literal every match of ``pattern`` contains (its leading literal characters), when
+    it has one of three characters or more that JSON never escapes; else ``None``."""
+    if "|" in pattern or pattern.startswith("(?"):
+        return None  # alternatives, flags or lookarounds: no safe literal
+    literal: list[str] = []
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if (
+            char == "\\"
+            and position + 1 < len(pattern)
+            and pattern[position + 1] in _ESCAPED_LITERAL
+        ):
+            char, step = pattern[position + 1], 2
+        elif char in _REGEX_META or char not in _VERBATIM:
+            if char in "?*{" and literal:
+                literal.pop()  # the character before is optional
+            break
+        else:
+            step = 1
+        if char not in _VERBATIM:
+            break
+        literal.append(char)
+        position += step
+    text = "".join(literal)
+    return text if len(text) >= 3 else None
+
+
+def _path_literal(path: str) -> str | None:
+    """A ``"key":`` text every frame a path glob matches in contains: its last plain key (the
+    one nearest the value, so the rarest: ``created`` in ``**.response_metadata.created``)."""
+    keys = [
+        value
+        for kind, value in _parse_glob(path)
+        if kind == "key" and isinstance(value, str) and value and set(value) <= _VERBATIM
+    ]
+    return orjson.dumps(keys[-1]).decode() + ":" if keys else None
+
+
+# The built-in patterns' fast forms: (guard before, before the first dash, after it).
+_DASH_FORMS = {
+    UUID_PATTERN: (
+        "[0-9A-Fa-f]",
+        f"{_HEX}{{8}}",
+        f"{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![0-9A-Fa-f])",
+    ),
+    TIMESTAMP_PATTERN: (
+        "[0-9]",
+        "[0-9]{4}",
+        r"[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+        r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?(?![0-9])",
+    ),
+    EVENT_ID_PATTERN: ("[0-9]", "[0-9]{13}", "[0-9]+(?![0-9])"),
+}
+# The built-in patterns a whole SSE id can be, as full-match forms.
+_WHOLE_FORMS = {EVENT_ID_PATTERN: "[0-9]{13}-[0-9]+"}
+# In raw JSON text a value may follow an escape such as \n; the lookbehind accepts that too.
+_TOOL_CALL_FORMS = tuple(
+    (
+        f"{prefix}_",
+        f"{prefix}_(?:(?<![A-Za-z0-9_]{prefix}_)|(?<=\\\\[nrtbf]{prefix}_))"
+        f"{gateway}{TOOL_CALL_BODY}(?![A-Za-z0-9_])",
+    )
+    for prefix, gateway in (("call", ""), ("toolu", "(?:vrtx_|bdrk_)?"))
+)
+
+
+class _Compiled:
+    """Rules turned into passes, once per :class:`MaskRules` (cached)."""
+
+    def __init__(self, rules: MaskRules) -> None:
+        key_passes: list[_Pass] = []
+        self.key_rules = {rule.key: rule for rule in rules.keys}
+        for key_rule in rules.keys:
+            fast = key_rule.match == INTERRUPT_ID_MATCH  # built-in: cannot run past a string
+            key_passes.append(_KeyPass(key_rule, fast))
+        dash_specs: list[tuple[PatternRule, str, str, str]] = []
+        literal_passes: list[_Pass] = []
+        slow: list[_SlowPattern] = []
+        for pattern_rule in rules.patterns:
+            if pattern_rule.pattern in _DASH_FORMS:
+                dash_specs.append((pattern_rule, *_DASH_FORMS[pattern_rule.pattern]))
+            elif pattern_rule.pattern == TOOL_CALL_PATTERN:
+                literal_passes += [_LiteralPass(pattern_rule, *form) for form in _TOOL_CALL_FORMS]
+            else:
+                slow.append(_SlowPattern(pattern_rule))
+        pattern_passes: list[_Pass] = [_DashPass(dash_specs)] if dash_specs else []
+        pattern_passes += literal_passes
+        # User regexes and path rules run on the parsed JSON, but only in frames that hold a
+        # literal they need; one with no such literal makes every frame go that way.
+        guards = [_regex_literal(rule.rule.pattern) for rule in slow]
+        guards += [_path_literal(rule.path) for rule in rules.paths]
+        guard_passes: list[_Pass] = [_GuardPass(guard) for guard in dict.fromkeys(guards) if guard]
+        # Key rules first: a masked value is not searched again by the patterns.
+        self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
+        self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
+        self.text_steps = _steps(self.text_passes)
+        self.plain_steps = _steps(self.plain_passes)
+        self.slow_patterns = tuple(slow)
+        self.paths = _PathMatcher(rules.paths) if rules.paths else None
+        self.structural = None in guards
+        self.headers = {rule.name: rule for rule in rules.headers}
+        # SSE ids: the SSE id rules, then the built-in patterns that an id can be as a whole
+        # (an <epoch_ms>-<seq> id), tested at once instead of through every pattern.
+        self.sse_ids = tuple(
+            (re.compile(rule.pattern).fullmatch, rule.kind, rule.numbered) for rule in rules.sse_ids
+        ) + tuple(
+            (re.compile(_WHOLE_FORMS[rule.pattern]).fullmatch, rule.kind, rule.numbered)
+            for rule in rules.patterns
+            if rule.pattern in _WHOLE_FORMS
+        )
+
+
+_Step = tuple[str, Callable[[str, _Refs], str]]
+
+
+def _steps(passes: Sequence[_Pass]) -> tuple[_Step, ...]:
+    """(guard, apply) pairs; consecutive passes with the same guard share one test."""
+    steps: list[_Step] = []
+    for mask_pass in passes:
+        if steps and steps[-1][0] == mask_pass.guard and mask_pass.guard:
+            first = steps[-1][1]
+            second = mask_pass.apply
+
+            def both(
+                text: str,
+                refs: _Refs,
+                first: Callable[[str, _Refs], str] = first,
+                second: Callable[[str, _Refs], str] = second,
+            ) -> str:
+                return second(first(text, refs), refs)
+
+            steps[-1] = (mask_pass.guard, both)
+        else:
+            steps.append((mask_pass.guard, mask_pass.apply))
+    return tuple(steps)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(rules: MaskRules) -> _Compiled:
+    return _Compiled(rules)
+
+
+# --- the masker ------------------------------------------------------------------------------
+
+_PIECE_MIN = 100  # characters: a smaller piece is masked with the rest
+_PIECES_KEPT = 64  # remembered pieces per masker (a stream repeats a few at a time)
+_UNSEEN: Any = object()
+_NO_PIECES: Any = object()  # a rest that is not cut in two pieces
+
+
+class _Piece:
+    """A piece of JSON text masked alone: its shape with references from 0, and the values
+    they stand for."""
+
+    __slots__ = ("distinct", "kinds", "shapes", "values")
+
+    def __init__(self, shape: str, kinds: list[str], values: list[Any]) -> None:
+        self.kinds = kinds
+        self.values = values
+        self.distinct = frozenset(values)
+        self.shapes: dict[Any, str] = {0: shape}  # by the references it is attached after
+
+    def attach(self, refs: _Refs) -> str:
+        """This piece's shape with its values registered in ``refs`` after what is there."""
+        values = self.values
+        if not values:
+            return self.shapes[0]
+        before = refs.values
+        if not before:  # the usual first piece with values: nothing to shift
+            before.extend(values)
+            refs.kinds.extend(self.kinds)
+            return self.shapes[0]
+        offset = len(before)
+        if refs.local is None and self.distinct.isdisjoint(before):
+            before.extend(values)  # no value shared with the head: references shift by offset
+            refs.kinds.extend(self.kinds)
+            key: Any = offset
+        else:
+            key = tuple(refs.ref(k, v, True) for k, v in zip(self.kinds, values, strict=True))
+        shape = self.shapes.get(key)
+        if shape is None:
+            if isinstance(key, int):
+                shape = _REF.sub(lambda m: _ref(int(m.group(1)) + offset), self.shapes[0])
+            else:
+                shape = _REF.sub(lambda m: key[int(m.group(1))], self.shapes[0])
+            self.shapes[key] = shape
+        return shape
+
+
+class Masker:
+    """Masks values with one set of aliases: use one per stream.
+
+    ``mask_json``, ``mask_text``, ``mask_value`` and ``mask_headers`` return masked values with
+    numbered placeholders; the same original value gets the same placeholder in every call on
+    one masker, numbered by kind in the order values were first met.
+    """
+
+    def __init__(self, rules: MaskRules | None = None) -> None:
+        self.rules = rules if rules is not None else MaskRules.default()
+        self._compiled = _compiled(self.rules)
+        self._numbers: dict[Original, int] = {}  # (kind, original) -> its number
+        self._counts: dict[str, int] = {}  # kind -> placeholders made so far
+        self._names: dict[str, str] = {}  # event names that mask to no reference
+        self._pieces: dict[str, _Piece | None] = {}  # repeated JSON pieces, masked (_text)
+        self._rests: dict[str, Any] = {}  # the last two pieces together (_text)
+
+    def alias(self, kind: str, value: Any) -> str:
+        """The numbered placeholder of a value of a kind, made on first sight."""
+        return f"<{kind}:{self._number((kind, value))}>"
+
+    def number(self, originals: Iterable[Original]) -> list[str]:
+        """Numbered placeholders for originals, in order (numbering the new ones)."""
+        return [f"<{original[0]}:{self._number(original)}>" for original in originals]
+
+    def known(self, original: Original) -> int | None:
+        """The number a value already has, if any."""
+        return self._numbers.get(original)
+
+    def _number(self, original: Original) -> int:
+        number = self._numbers.get(original)
+        if number is None:
+            kind = original[0]
+            number = self._numbers[original] = self._counts[kind] = self._counts.get(kind, 0) + 1
+        return number
+
+    # -- public helpers ---------------------------------------------------------------------
+
+    def mask_text(self, text: str) -> str:
+        """A plain string (an event name, a header value, a URL path) with patterns masked."""
+        refs = _Refs()
+        shape = self._plain(text, refs)
+        return _numbered(shape, self.number(zip(refs.kinds, refs.values, strict=False))) or ""
+
+    def mask_json(self, text: str) -> str:
+        """JSON text with every rule applied; JSON that does not parse is masked as text."""
+        refs = _Refs()
+        shape = self._json(text, refs)
+        return _numbered(shape, self.number(zip(refs.kinds, refs.values, strict=False))) or ""
+
+    def mask_value(self, value: Any) -> Any:
+        """A JSON value (dicts, lists, strings, numbers) with every rule applied."""
+        return orjson.loads(self.mask_json(orjson.dumps(value).decode()))
+
+    def mask_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Response headers: header rules mask whole values, the others go through patterns."""
+        rules = self._compiled.headers
+        masked: list[tuple[str, str]] = []
+        for name, value in headers:
+            rule = rules.get(name.lower())
+            if rule is None:
+                masked.append((name, self.mask_text(value)))
+            elif rule.numbered:
+                masked.append((name, self.alias(rule.kind, value)))
+            else:
+                masked.append((name, f"<{rule.kind}>"))
+        return masked
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _plain(self, text: str, refs: _Refs) -> str:
+        if _OPEN in text:
+            text = text.replace(_OPEN, "\\ue000")
+        for guard, apply in self._compiled.plain_steps:
+            if guard in text:
+                text = apply(text, refs)
+        return text
+
+    def _sse_id(self, event_id: str, refs: _Refs) -> str:
+        """A frame's SSE id: whole, when an SSE id rule matches it, else through the patterns."""
+        for fullmatch, kind, numbered in self._compiled.sse_ids:
+            if fullmatch(event_id) is not None:
+                return refs.ref(kind, event_id, numbered)
+        return self._plain(event_id, refs)
+
+    def _json(self, text: str, refs: _Refs) -> str:
+        if _OPEN in text:
+            text = text.replace(_OPEN, "\\ue000")  # a JSON escape: the same string once parsed
+        compiled = self._compiled
+        if not compiled.structural:
+            mark = len(refs.values)
+            masked = self._text(text, refs)
+            if not refs.structural:
+                return masked
+            refs.truncate(mark)  # a key rule met an object: start again on the parsed JSON
+        refs.structural = True
+        return self._structural(text, refs)
+
+    def _text(self, text: str, refs: _Refs) -> str:
+        """The text passes over raw JSON (``refs.structural`` set when the frame needs its
+        parsed JSON instead).
+
+        Big JSON texts are masked in up to three pieces, cut outside strings: the first
+        string value with what precedes it (``[{"content":"<token>",``), the rest of that
+        element, and the last element of the array after a ``,{"``. LangGraph's ``messages``
+        frames repeat the last two for every token of a message (the message's other fields,
+        the run's metadata), so their masking is remembered. No value can span a cut (each
+        is after a ``,`` that follows a string or precedes an object), so the pieces mask as
+        the whole would; their references are numbered piece by piece, for every text alike.
+        The last two are also remembered together, as the rest after the first piece.
+        """
+        start = text.find('",') + 2
+        if start >= 2:
+            first = text[:start]
+            if "\\" not in first and not first.count('"') % 2:
+                rests = self._rests
+                rest: Any = rests.get(text[start:], _UNSEEN)
+                if rest is _UNSEEN:
+                    if len(rests) >= _PIECES_KEPT:
+                        rests.clear()
+                    rest = rests[text[start:]] = self._rest(text[start:])
+                if rest is None:  # a piece needs the parsed JSON: so does the whole
+                    refs.structural = True
+                    return text
+                if rest is not _NO_PIECES:
+                    masked = self._passes(first, refs)
+                    if refs.structural:
+                        return text
+                    attached: str = rest.attach(refs)
+                    return masked + attached
+        return self._in_pieces(text, refs)
+
+    def _rest(self, rest: str) -> Any:
+        """What follows the first piece, as one piece made of the other two (attached in
+        their order); ``_NO_PIECES`` when that is not how the text is cut."""
+        cut = rest.rfind(',{"') + 1
+        if cut < _PIECE_MIN or len(rest) - cut < _PIECE_MIN:
+            return _NO_PIECES
+        middle = rest[:cut]
+        if "\\" in middle or middle.count('"') % 2:
+            return _NO_PIECES
+        middle_piece, tail_piece = self._piece(middle), self._piece(rest[cut:])
+        if middle_piece is None or tail_piece is None:
+            return None
+        refs = _Refs()
+        shape = middle_piece.attach(refs) + tail_piece.attach(refs)
+        return _Piece(shape, refs.kinds, refs.values)
+
+    def _in_pieces(self, text: str, refs: _Refs) -> str:
+        cut = text.rfind(',{"') + 1
+        if not cut or len(text) - cut < _PIECE_MIN:
+            return self._passes(text, refs)
+        head = text[:cut]
+        if "\\" in head or head.count('"') % 2:  # a backslash, or the cut is in a string
+            return self._passes(text, refs)
+        pieces = self._pieces
+        tail: _Piece | None = pieces.get(text[cut:], _UNSEEN)
+        if tail is _UNSEEN:
+            tail = self._piece(text[cut:])
+        if tail is None:  # the last element needs the parsed JSON: so does the whole
+            refs.structural = True
+            return text
+        middle: _Piece | None = None
+        start = head.find('",') + 2
+        if start >= 2 and len(head) - start >= _PIECE_MIN and not head.count('"', 0, start) % 2:
+            middle = pieces.get(head[start:], _UNSEEN)
+            if middle is _UNSEEN:
+                middle = self._piece(head[start:])
+            if middle is None:
+                refs.structural = True
+                return text
+            head = head[:start]
+        masked = self._passes(head, refs)
+        if refs.structural:
+            return text
+        if middle is not None:
+            masked += middle.attach(refs)
+        return masked + tail.attach(refs)
+
+    def _passes(self, text: str, refs: _Refs) -> str:
+        for guard, apply in self._compiled.text_steps:
+            if guard in text:  # a substring test is far cheaper than a regex scan
+                text = apply(text, refs)
+        return text
+
+    def _piece(self, piece: str) -> _Piece | None:
+        """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON)."""
+        pieces = self._pieces
+        found: _Piece | None = pieces.get(piece, _UNSEEN)
+        if found is _UNSEEN:
+            if len(pieces) >= _PIECES_KEPT:
+                pieces.clear()
+            refs = _Refs()
+            shape = self._passes(piece, refs)
+            found = None if refs.structural else _Piece(shape, refs.kinds, refs.values)
+            pieces[piece] = found
+        return found
+
+    def _structural(self, text: str, refs: _Refs) -> str:
+        """Every rule applied to the parsed JSON, value by value in document order (for path
+        rules, user regexes, and key rules whose value is an object or a list)."""
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return self._plain(text, refs)
+        paths = self._compiled.paths
+        masked = self._walk(value, refs, paths.start if paths is not None else None)
+        return orjson.dumps(masked).decode()
+
+    def _walk(self, value: Any, refs: _Refs, path: _PathState | None) -> Any:
+        compiled = self._compiled
+        if isinstance(value, str):
+            return self._plain(value, refs) if value else value
+        if isinstance(value, dict):
+            result: dict[str, Any] = {}
+            for key, item in value.items():
+                masked_key = self._plain(key, refs) if key else key
+                following: _PathState | None = None
+                if path is not None and compiled.paths is not None:
+                    following, hit = compiled.paths.step(path, refs.unnumbered(masked_key))
+                    if hit is not None:
+                        result[masked_key] = self._whole(item, refs, hit.kind, hit.numbered)
+                        continue
+                key_rule = compiled.key_rules.get(key)
+                if key_rule is not None and _key_rule_masks(key_rule, item):
+                    result[masked_key] = self._whole(item, refs, key_rule.kind, key_rule.numbered)
+                    continue
+                result[masked_key] = self._walk(item, refs, following)
+            return result
+        if isinstance(value, list):
+            items: list[Any] = []
+            for index, item in enumerate(value):
+                following = None
+                if path is not None and compiled.paths is not None:
+                    following, hit = compiled.paths.step(path, index)
+                    if hit is not None:
+                        items.append(self._whole(item, refs, hit.kind, hit.numbered))
+                        continue
+                items.append(self._walk(item, refs, following))
+            return items
+        return value
+
+    def _whole(self, value: Any, refs: _Refs, kind: str, numbered: bool) -> str:
+        original: Any
+        if isinstance(value, str):
+            original = refs.original_text(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            original = ("#", orjson.dumps(value).decode())
+        else:
+            dumped = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+            original = ("json", refs.original_text(dumped))
+        return refs.ref(kind, original, numbered)
+
+
+def _key_rule_masks(rule: KeyRule, value: Any) -> bool:
+    """Whether a key rule masks this value (what its text form masks, and objects and lists)."""
+    if isinstance(value, (dict, list)):
+        return True
+    if value is None or isinstance(value, bool):
+        return False
+    if rule.match is None:
+        return True
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return re.fullmatch(rule.match, text) is not None

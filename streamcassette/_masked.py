@@ -1,0 +1,472 @@
+"""Masked streams: a cassette's SSE interactions as the diff, ``mask`` and ``learn`` see them.
+
+:func:`mask_stream` masks one interaction with its own :class:`~streamcassette._alias.Masker`
+(one set of aliases per stream): request line, body and headers, then every event. A stream's
+events are kept column by column (``_FrameTable``), not as one object each, with frame-local
+references to the values they stand for; numbered placeholders are made only when a frame is
+shown (``MaskedFrame.event``, ``.data``), in stream order. The event loop reads the engine's
+compiled passes directly: it is the hot path of ``diff``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from ._alias import _OPEN, Masker, Original, _numbered, _Refs, _reindex
+from ._cassette import Cassette, Interaction, RecordedFrame, StreamEnd
+from ._gc import paused_gc
+from ._mask_rules import MaskRules
+from ._sse import event_fields
+
+__all__ = ["EventFilter", "MaskedFrame", "MaskedStream", "mask_cassette", "mask_stream"]
+
+# Which events to mask, by name (``"message"`` for a frame with no ``event:`` line).
+EventFilter = Callable[[str], bool]
+
+# --- masked streams --------------------------------------------------------------------------
+
+
+class _FrameTable:
+    """A stream's masked events, column by column: what the diff reads.
+
+    Row ``r`` is the ``r``-th event; ``indices[r]`` its frame's position in the recorded stream;
+    ``events``, ``ids`` and ``datas`` its masked fields with frame-local references. The values
+    those references stand for are kept flat: row ``r``'s are ``values[offsets[r]:offsets[r +
+    1]]``, of the kinds in ``kinds`` (same positions). No container is made per event, so a long
+    stream leaves the garbage collector nothing to traverse but a few big lists.
+    """
+
+    __slots__ = ("datas", "events", "ids", "indices", "kinds", "names", "offsets", "values")
+
+    def __init__(self) -> None:
+        self.indices = array("q")
+        self.names: list[str | None] = []  # event names as sent, which select modes
+        self.events: list[str | None] = []
+        self.ids: list[str | None] = []
+        self.datas: list[str | None] = []
+        self.values: list[Any] = []
+        self.kinds: list[str] = []
+        self.offsets = array("q", [0])
+
+    def __len__(self) -> int:
+        return len(self.datas)
+
+    def key(self, row: int) -> Key:
+        return (self.events[row], self.ids[row], self.datas[row])
+
+    def row_values(self, row: int) -> list[Any]:
+        return self.values[self.offsets[row] : self.offsets[row + 1]]
+
+    def row_kinds(self, row: int) -> list[str]:
+        return self.kinds[self.offsets[row] : self.offsets[row + 1]]
+
+
+Key = tuple[str | None, str | None, str | None]  # masked (event, id, data)
+
+
+class _Numbering:
+    """Numbers the values of a stream's events in stream order, up to an event, when a numbered
+    placeholder is first asked for (diffing equal streams never asks)."""
+
+    __slots__ = ("done", "masker", "table")
+
+    def __init__(self, masker: Masker, table: _FrameTable) -> None:
+        self.masker = masker
+        self.table = table
+        self.done = 0  # rows numbered so far
+
+    def run(self, until: int | None = None) -> None:
+        """Number the values of the rows up to ``until`` (all of them: None)."""
+        table = self.table
+        stop = len(table) if until is None else min(until + 1, len(table))
+        if stop <= self.done:
+            return
+        numbers, counts = self.masker._numbers, self.masker._counts
+        first, last = table.offsets[self.done], table.offsets[stop]
+        # (kind, value) pairs, distinct and in order of appearance, gathered at C speed
+        met = dict.fromkeys(zip(table.kinds[first:last], table.values[first:last], strict=True))
+        for original in met:
+            if original not in numbers:
+                kind = original[0]
+                numbers[original] = counts[kind] = counts.get(kind, 0) + 1
+        self.done = stop
+
+
+class MaskedFrame:
+    """One event of a stream, masked. ``index`` is the frame's position in the recorded stream.
+
+    ``event``, ``id``, ``data_text`` and ``data`` show numbered placeholders. What the diff
+    compares is ``key`` (the masked event, id and data with frame-local references) and
+    ``originals`` (the ``(kind, value)`` pairs those references stand for).
+    """
+
+    __slots__ = ("_data", "_numbering", "_row", "_shapes", "_tokens")
+
+    def __init__(self, numbering: _Numbering, row: int) -> None:
+        self._numbering = numbering
+        self._row = row
+        self._shapes = numbering.table.key(row)
+        self._tokens: list[str] | None = None
+        self._data: Any = _UNSET
+
+    def sse_lines(self) -> list[str]:
+        """The masked frame as SSE field lines (``event:``, ``data:`` per line, ``id:``)."""
+        lines = [] if self.event is None else [f"event: {self.event}"]
+        if self.data_text is not None:
+            lines += [f"data: {line}" for line in self.data_text.split("\n")]
+        if self.id is not None:
+            lines.append(f"id: {self.id}")
+        return lines
+
+    @property
+    def index(self) -> int:
+        return self._numbering.table.indices[self._row]
+
+    @property
+    def name(self) -> str | None:
+        """The event name as sent (which selects the mode)."""
+        return self._numbering.table.names[self._row]
+
+    @property
+    def key(self) -> Key:
+        """The masked ``(event, id, data)`` with frame-local references: what aligns frames."""
+        return self._shapes
+
+    @property
+    def originals(self) -> list[Original]:
+        """The ``(kind, value)`` pairs the references stand for, in reference order."""
+        table = self._numbering.table
+        return list(zip(table.row_kinds(self._row), table.row_values(self._row), strict=True))
+
+    @property
+    def tokens(self) -> list[str]:
+        """The numbered placeholders of ``originals`` (``"<uuid:3>"``), parallel to it."""
+        if self._tokens is None:
+            self._numbering.run(self._row)
+            self._tokens = self._numbering.masker.number(self.originals)
+        return self._tokens
+
+    @property
+    def event_shape(self) -> str | None:
+        """The masked event name with frame-local references."""
+        return self._shapes[0]
+
+    @property
+    def id_shape(self) -> str | None:
+        return self._shapes[1]
+
+    @property
+    def data_shape(self) -> str | None:
+        """The masked data with frame-local references (JSON text when the data is JSON)."""
+        return self._shapes[2]
+
+    @property
+    def event(self) -> str | None:
+        return _numbered(self.event_shape, self.tokens)
+
+    @property
+    def id(self) -> str | None:
+        return _numbered(self.id_shape, self.tokens)
+
+    @property
+    def data_text(self) -> str | None:
+        return _numbered(self.data_shape, self.tokens)
+
+    @property
+    def data(self) -> Any:
+        """The masked data as JSON values, or as text when it is not JSON."""
+        if self._data is _UNSET:
+            text = self.data_text
+            try:
+                self._data = orjson.loads(text) if text is not None else None
+            except orjson.JSONDecodeError:
+                self._data = text
+        return self._data
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"frame": self.index, "event": self.event}
+        if self.id_shape is not None:
+            out["id"] = self.id
+        out["data"] = self.data
+        return out
+
+    def __repr__(self) -> str:
+        return f"MaskedFrame({self.index}, {self.event!r}, {self.data_text!r})"
+
+
+_UNSET: Any = object()
+
+
+class MaskedStream:
+    """One SSE interaction of a cassette, masked with one set of aliases."""
+
+    def __init__(
+        self,
+        *,
+        interaction: int,
+        method: str,
+        path: str,
+        body: Any,
+        status: int,
+        headers: list[tuple[str, str]],
+        table: _FrameTable,
+        masker: Masker,
+        end: StreamEnd = StreamEnd.CLOSED,
+        error: str | None = None,
+    ) -> None:
+        self.interaction = interaction  # the interaction's index in its cassette
+        self.method = method
+        self.path = path  # masked, with the query
+        self.body = body  # the masked request body (JSON values or text), or None
+        self.status = status
+        self.headers = headers
+        self.end = end
+        self.error = error  # "RemoteProtocolError: ..." when the stream dropped
+        self.masker = masker  # holds the numbering
+        self._numbering = _Numbering(masker, table)
+        self._frames: dict[int, MaskedFrame] = {}
+
+    @property
+    def request_line(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def table(self) -> _FrameTable:
+        return self._numbering.table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def frame(self, row: int) -> MaskedFrame:
+        """The ``row``-th event (comment-only frames are not events)."""
+        found = self._frames.get(row)
+        if found is None:
+            if not 0 <= row < len(self):
+                msg = f"stream has {len(self)} events; there is no event {row}"
+                raise IndexError(msg)
+            found = self._frames[row] = MaskedFrame(self._numbering, row)
+        return found
+
+    @property
+    def frames(self) -> list[MaskedFrame]:
+        """Every event, masked."""
+        return [self.frame(row) for row in range(len(self))]
+
+    def token(self, original: Original, *, at: int | None = None) -> str:
+        """The numbered placeholder of a value of this stream (first seen by row ``at``)."""
+        if self.masker.known(original) is None:
+            self._numbering.run(at)
+        return self.masker.alias(*original)
+
+    def text(self) -> str:
+        """The masked stream as readable text, frames in SSE form (diffable with any tool)."""
+        lines = [f"# interaction {self.interaction}: {self.request_line}"]
+        if self.body is not None:
+            body = self.body if isinstance(self.body, str) else orjson.dumps(self.body).decode()
+            lines.append(f"# request body: {body}")
+        lines.append(f"# status {self.status}")
+        lines += [f"# {name}: {value}" for name, value in self.headers]
+        lines.append("")
+        for frame in self.frames:
+            lines.append(f"# frame {frame.index}")
+            lines += frame.sse_lines()
+            lines.append("")
+        ending = f"# stream end: {self.end.value}"
+        if self.error:
+            ending += f" ({self.error})"
+        lines.append(ending)
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "interaction": self.interaction,
+            "request": {"method": self.method, "path": self.path, "body": self.body},
+            "status": self.status,
+            "headers": [list(pair) for pair in self.headers],
+            "frames": [frame.to_json() for frame in self.frames],
+            "end": self.end.value,
+            "error": self.error,
+        }
+
+    def __repr__(self) -> str:
+        return f"<MaskedStream {self.interaction}: {self.request_line}, {len(self)} events>"
+
+
+def _mask_frames(
+    frames: Iterable[RecordedFrame], masker: Masker, events: EventFilter | None = None
+) -> _FrameTable:
+    """The events of a stream's raw frames, masked (comment-only frames are left out, and so
+    are events whose name ``events`` does not select)."""
+    table = _FrameTable()
+    selected: dict[str | None, bool] = {}
+    add_index, add_name = table.indices.append, table.names.append
+    add_event, add_id, add_data = table.events.append, table.ids.append, table.datas.append
+    add_offset = table.offsets.append
+    all_values, all_kinds = table.values, table.kinds
+    refs = _Refs()
+    kinds, values = refs.kinds, refs.values
+    names = masker._names
+    plain = masker._plain
+    id_rules, ref = masker._compiled.sse_ids, refs.ref
+    json_text = masker._json
+    structural = masker._structural
+    compiled = masker._compiled
+    text, always_structural = masker._text, compiled.structural
+    for index, frame in enumerate(frames):
+        raw = frame.raw
+        # event_fields, its usual cases inlined (this is the hot loop): CRLF lines ``event:``,
+        # one ``data:`` and maybe ``id:``
+        first = raw.find(b"\n", 7)
+        second = raw.find(b"\n", first + 7)
+        end = len(raw)
+        fast = (
+            raw.startswith(b"event: ")
+            and raw[first - 1] == 13
+            and raw.startswith(b"data: ", first + 1)
+            and raw[second - 1] == 13
+            and raw.endswith(b"\r\n\r\n")
+        )
+        event_id: str | None = None
+        if fast and second == end - 3 and raw.count(b"\r") == 3:
+            pass
+        elif (
+            fast
+            and raw.startswith(b"id: ", second + 1)
+            and raw.find(b"\n", second + 1) == end - 3
+            and raw.count(b"\r") == 4
+        ):
+            event_id = raw[second + 5 : end - 4].decode("utf-8", "replace")
+        else:
+            fast = False
+        if fast:
+            event: str | None = raw[7 : first - 1].decode("utf-8", "replace")
+            data: str | None = raw[first + 7 : second - 1].decode("utf-8", "replace")
+        else:
+            fields = event_fields(raw)
+            if fields is None:
+                continue
+            event, data, event_id = fields
+        if events is not None:
+            wanted = selected.get(event)
+            if wanted is None:
+                wanted = selected[event] = events(event or "message")
+            if not wanted:
+                continue
+        event_shape = event
+        if event is not None:
+            event_shape = names.get(event)
+            if event_shape is None:
+                event_shape = plain(event, refs)
+                if not values:
+                    names[event] = event_shape
+        data_shape = data
+        if data is not None:  # Masker._json, unrolled
+            if always_structural or _OPEN in data:
+                data_shape = json_text(data, refs)
+            else:
+                mark = len(values)
+                masked = text(data, refs)
+                if refs.structural:  # a key rule met an object, or a path rule or user regex
+                    refs.truncate(mark)  # may match: start again on the parsed JSON
+                    refs.structural = True
+                    masked = structural(data, refs)
+                data_shape = masked
+        id_shape = None
+        if event_id is not None:  # Masker._sse_id, unrolled
+            for fullmatch, kind, numbered in id_rules:
+                if fullmatch(event_id) is not None:
+                    id_shape = ref(kind, event_id, numbered)
+                    break
+            else:
+                id_shape = plain(event_id, refs)
+        if values:
+            if refs.structural:  # references a path rule masked away: drop them
+                (event_shape, data_shape, id_shape), kept_kinds, kept_values = _reindex(
+                    (event_shape, data_shape, id_shape), kinds, values
+                )
+                all_kinds += kept_kinds
+                all_values += kept_values
+            else:
+                all_kinds += kinds
+                all_values += values
+            kinds.clear()
+            values.clear()
+            if refs.local is not None:
+                refs.local = None
+            refs.structural = False
+            add_offset(len(all_values))
+        else:
+            add_offset(len(all_values))
+            if refs.structural:
+                refs.structural = False
+        add_index(index)
+        add_name(event)
+        add_event(event_shape)
+        add_id(id_shape)
+        add_data(data_shape)
+    return table
+
+
+def mask_stream(
+    interaction: Interaction,
+    rules: MaskRules | None = None,
+    *,
+    index: int = 0,
+    events: EventFilter | None = None,
+) -> MaskedStream:
+    """One SSE interaction masked with its own aliases: request, headers, then frames (only
+    the events whose name ``events`` selects, when given: what is not compared is not
+    masked, and placeholders are numbered over the selected events)."""
+    response = interaction.response
+    if response is None or response.stream is None:
+        msg = f"interaction {index} ({interaction.request.describe()}) is not an SSE stream"
+        raise ValueError(msg)
+    masker = Masker(rules)
+    request = interaction.request
+    path = request.path
+    if request.query:
+        path += "?" + "&".join(f"{key}={value}" for key, value in request.query)
+    masked_path = masker.mask_text(path)
+    body: Any = None
+    if request.body is not None and request.body.content:
+        try:
+            text = request.body.content.decode("utf-8")
+        except UnicodeDecodeError:
+            body = f"<{len(request.body.content)} bytes of binary data>"
+        else:
+            masked = masker.mask_json(text)
+            try:
+                body = orjson.loads(masked)
+            except orjson.JSONDecodeError:
+                body = masked
+    headers = masker.mask_headers(response.headers)
+    stream = response.stream
+    error = f"{stream.error.type}: {stream.error.message}" if stream.error is not None else None
+    return MaskedStream(
+        interaction=index,
+        method=request.method,
+        path=masked_path,
+        body=body,
+        status=response.status,
+        headers=headers,
+        table=_mask_frames(stream.frames, masker, events),
+        masker=masker,
+        end=stream.end,
+        error=error,
+    )
+
+
+def mask_cassette(
+    cassette: Cassette, rules: MaskRules | None = None, *, events: EventFilter | None = None
+) -> list[MaskedStream]:
+    """Every SSE interaction of a cassette, masked; aliases are consistent within each stream.
+    ``events`` selects the events to mask by name (see :func:`mask_stream`)."""
+    with paused_gc():
+        return [
+            mask_stream(interaction, rules, index=index, events=events)
+            for index, interaction in cassette.streams()
+        ]
