@@ -33,6 +33,9 @@ __all__ = [
     "EVENTS_PATH",
     "STATE_PATH",
     "TERMINAL_LIFECYCLE",
+    "TIMESTAMP_KEY",
+    "TIMESTAMP_MATCH",
+    "VOLATILE_KEYS",
     "EventFilter",
     "event_of",
     "is_protocol_request",
@@ -65,6 +68,21 @@ CHANNELS = frozenset(
         "tasks",
     }
 )
+# Values that differ between two recordings of the same session, by JSON key, with the kind
+# of placeholder masking gives them: the thread's event counter (on events, in command
+# replies' ``meta`` and in a reconnect's ``since``) and event ids (a Redis stream id, or
+# ``synth:<run>:...``). Commands' own ``id`` counters (JS starts where its earlier commands
+# left off, Python at 1) are in command bodies and replies only, which serve echoes.
+VOLATILE_KEYS: dict[str, str] = {
+    "seq": "seq",
+    "applied_through_seq": "seq",
+    "since": "seq",
+    "event_id": "event_id",
+}
+# When the server stamped an event (``params.timestamp``), in epoch milliseconds.
+TIMESTAMP_KEY = "timestamp"
+TIMESTAMP_MATCH = r"[0-9]{13}"
+
 # Root lifecycle events that end a run (the SDK's ``_is_root_terminal_lifecycle``).
 TERMINAL_LIFECYCLE = frozenset({"completed", "failed"})
 
