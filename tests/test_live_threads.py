@@ -8,16 +8,24 @@ see the same events, values, interrupts and output as the live run, every time.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
+import anyio
+import httpx
 import pytest
 from thread_sessions import Program, Seen, run_async, run_sync
 
-from streamcassette import load, use_cassette
+from streamcassette import Cassette, ReplayTransport, load, use_cassette
+from streamcassette._cassette import Interaction
 from streamcassette.devserver import LangGraphDevServer
 from streamcassette.protocols import threads
 
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing answers there
+# What thread.events subscribes to (langgraph-sdk 0.4.14's _ALL_CHANNELS).
+ALL_CHANNELS = ["values", "updates", "messages", "tools", "lifecycle", "input"]
+ALL_CHANNELS += ["checkpoints", "tasks", "custom"]
 WEATHER = {"messages": [{"role": "user", "content": "what's the weather in la"}]}
 
 PROGRAMS = [
@@ -113,3 +121,59 @@ def test_thread_session_cassette_names_its_streams(
             assert recorded is not None
             assert recorded.messages[0].sent
             assert '"subscription.subscribe"' in str(recorded.messages[0].data)
+
+
+def _stream_with_body(cassette: Cassette, body: Any) -> Interaction:
+    return next(
+        interaction
+        for interaction in cassette.interactions
+        if interaction.request.body is not None and interaction.request.body.json_or_none() == body
+    )
+
+
+async def _arrivals(path: Path) -> list[tuple[str, int]]:
+    """Replay a session's main stream and lifecycle watcher with one reader each (the run
+    started after both opened, as recorded); the (stream, seq) of each event as it arrived."""
+    cassette = load(path)
+    main = _stream_with_body(cassette, {"channels": ALL_CHANNELS})
+    watcher = _stream_with_body(cassette, {"channels": ["lifecycle", "input"]})
+    start = next(i for i in cassette.interactions if i.request.path.endswith("/commands"))
+    arrivals: list[tuple[str, int]] = []
+    transport = ReplayTransport(cassette)
+    async with httpx.AsyncClient(base_url="http://replay.invalid", transport=transport) as http:
+
+        async def read(name: str, interaction: Interaction) -> None:
+            request = interaction.request
+            assert request.body is not None
+            async with http.stream("POST", request.path, content=request.body.content) as reply:
+                async for line in reply.aiter_lines():
+                    if line.startswith("data: "):
+                        event = json.loads(line.removeprefix("data: "))
+                        arrivals.append((name, event["seq"]))
+                        if threads.is_terminal(event):
+                            return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(read, "main", main)
+            group.start_soon(read, "watcher", watcher)
+            await anyio.sleep(0.05)
+            assert start.request.body is not None
+            await http.post(start.request.path, content=start.request.body.content)
+    return arrivals
+
+
+@pytest.mark.anyio
+async def test_the_watchers_completion_never_overtakes_the_main_stream(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """Read at once in replay, the lifecycle watcher's "completed" arrives after every main
+    stream event recorded before it, every time."""
+    path = tmp_path / "session.json"
+    with use_cassette(path, mode="record"):
+        await run_async(langgraph_server.url, PROGRAMS[1], "sse", None)
+    for _ in range(3):
+        arrivals = await _arrivals(path)
+        completed = arrivals.index(("watcher", max(seq for _, seq in arrivals)))
+        main_before = [seq for name, seq in arrivals[completed:] if name == "main"]
+        assert main_before in ([], [max(seq for _, seq in arrivals)]), arrivals
+        assert len([a for a in arrivals if a[0] == "main"]) > 20
