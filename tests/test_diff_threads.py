@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from thread_sessions import Program, run_async
 
 from streamcassette import diff_cassettes, load, mask_cassette, use_cassette
@@ -18,18 +19,22 @@ def _ask(content: str) -> Program:
     return Program("agent", "tool_agent", {"messages": [{"role": "user", "content": content}]})
 
 
-def _record(server: LangGraphDevServer, path: Path, program: Program) -> Path:
+def _record(
+    server: LangGraphDevServer, path: Path, program: Program, transport: str = "sse"
+) -> Path:
     with use_cassette(path, mode="record"):
-        asyncio.run(run_async(server.url, program, "sse", None))
+        asyncio.run(run_async(server.url, program, transport, None))
     return path
 
 
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
 def test_two_recordings_of_a_thread_session_are_equal_after_masking(
-    langgraph_server: LangGraphDevServer, tmp_path: Path
+    langgraph_server: LangGraphDevServer, tmp_path: Path, transport: str
 ) -> None:
-    """Thread ids, run ids, seq, event ids, timestamps and tool-call ids mask away."""
-    first = _record(langgraph_server, tmp_path / "a.json", _ask("weather?"))
-    second = _record(langgraph_server, tmp_path / "b.json", _ask("weather?"))
+    """Thread ids, run ids, seq, event ids, timestamps and tool-call ids mask away, over SSE
+    and over WebSocket (whose messages are compared as the SSE frames they stand for)."""
+    first = _record(langgraph_server, tmp_path / "a.json", _ask("weather?"), transport)
+    second = _record(langgraph_server, tmp_path / "b.json", _ask("weather?"), transport)
     report = diff_cassettes(load(first), load(second), modes=MODES)
     assert report.equal, report.render_text()
     assert sum(stream.compared_frames for stream in report.streams) > 20
@@ -39,12 +44,13 @@ def test_two_recordings_of_a_thread_session_are_equal_after_masking(
     assert '"timestamp":"<epoch_ms>"' in text
 
 
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
 def test_a_changed_input_is_reported_in_langgraph_words(
-    langgraph_server: LangGraphDevServer, tmp_path: Path
+    langgraph_server: LangGraphDevServer, tmp_path: Path, transport: str
 ) -> None:
     """A different question shows as state values drift at the message's content."""
-    first = _record(langgraph_server, tmp_path / "a.json", _ask("weather?"))
-    second = _record(langgraph_server, tmp_path / "b.json", _ask("weather in paris?"))
+    first = _record(langgraph_server, tmp_path / "a.json", _ask("weather?"), transport)
+    second = _record(langgraph_server, tmp_path / "b.json", _ask("weather in paris?"), transport)
     report = diff_cassettes(load(first), load(second), modes=MODES)
     assert not report.equal
     text = report.render_text()

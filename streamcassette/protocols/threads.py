@@ -22,10 +22,13 @@ event whose ``data.event`` is ``completed`` or ``failed`` (``interrupted`` pause
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .._cassette import Interaction, RecordedFrame, RecordedResponse, RecordedStream
 
 __all__ = [
     "CHANNELS",
@@ -37,6 +40,7 @@ __all__ = [
     "TIMESTAMP_MATCH",
     "VOLATILE_KEYS",
     "EventFilter",
+    "as_event_stream",
     "event_of",
     "is_protocol_request",
     "is_terminal",
@@ -279,3 +283,27 @@ def channels_in(events: Iterable[dict[str, Any]]) -> list[str]:
     for event in events:
         seen.setdefault(str(event.get("method", "")), None)
     return list(seen)
+
+
+def as_event_stream(interaction: Interaction) -> Interaction | None:
+    """A WebSocket event stream as the SSE stream the server would have sent for it (each
+    received event as ``event: <method>`` and its JSON, at its time; command replies left
+    out), so masking and the diff read both transports alike. None for anything else."""
+    response = interaction.response
+    if response is None or response.websocket is None:
+        return None
+    websocket = response.websocket
+    frames = []
+    for message in websocket.received():
+        try:
+            event = event_of(json.loads(message.data))
+        except ValueError:
+            event = None
+        if event is None:
+            continue
+        text = message.data if isinstance(message.data, str) else message.data.decode()
+        method = str(event.get("method", "event"))
+        frames.append(RecordedFrame(message.at, f"event: {method}\ndata: {text}\n\n".encode()))
+    stream = RecordedStream(frames=frames, end=websocket.end, duration=websocket.duration)
+    as_sse = RecordedResponse(response.status, response.headers, stream=stream)
+    return Interaction(interaction.request, as_sse, started=interaction.started)
