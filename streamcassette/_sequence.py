@@ -85,6 +85,7 @@ class StreamCursor:
             while self._blocked(at, reader):
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    sequencer.abandon_gates(at)
                     return
                 sequencer.changed.wait(left)
 
@@ -99,11 +100,13 @@ class StreamCursor:
         while self._blocked(at, reader):
             left = deadline - time.monotonic()
             if left <= 0:
+                sequencer.abandon_gates(at)
                 return
             event = sequencer.async_event()
             try:
                 await asyncio.wait_for(event.wait(), left)
             except asyncio.TimeoutError:
+                sequencer.abandon_gates(at)
                 return
 
     def close(self) -> None:
@@ -135,6 +138,13 @@ class StreamSequencer:
     def ordering(self) -> bool:
         """Whether frames must wait for their turn: several streams open, or a gate."""
         return len(self.open) > 1 or bool(self.gates)
+
+    def abandon_gates(self, at: float) -> None:
+        """A stream waited ``MAX_HOLD`` for requests recorded before ``at`` that never came
+        (the client is not the recording's): no frame waits for them again."""
+        for index, gate_at in list(self.gates.items()):
+            if gate_at < at:
+                self.gates.pop(index, None)
 
     def passed(self, index: int) -> None:
         """The recorded request ``index`` was replayed: frames after it may go."""

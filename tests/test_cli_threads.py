@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from thread_sessions import Program, run_async
 
-from streamcassette import load
+from streamcassette import load, use_cassette
 from streamcassette.cli import main
 
 WEATHER = '{"messages": [{"role": "user", "content": "weather?"}]}'
@@ -46,3 +48,15 @@ def test_record_show_and_play_a_thread_session(
     assert f"Streaming tokens (messages)...\n{ANSWER}" in played
     assert played.count("Receiving new event of type: lifecycle...") == 2
     assert played.count("Receiving new event of type: values...") == 4
+
+
+def test_play_answers_a_recorded_interrupt(langgraph_url: str, tmp_path: Path) -> None:
+    """``play`` resumes an interrupted v3 run with the recorded answer and plays it to the
+    end."""
+    path = tmp_path / "interrupt.json"
+    program = Program("interrupt", "interrupting", {}, respond="yes")
+    with use_cassette(path, mode="record"):
+        asyncio.run(run_async(langgraph_url, program, "sse", None))
+    played = _run("play", "--instant", str(path))
+    assert "{'event': 'interrupted', 'graph_name': 'interrupting'}" in played
+    assert "{'event': 'completed', 'graph_name': 'interrupting'}" in played

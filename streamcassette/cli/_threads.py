@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import pprint
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import click
@@ -56,9 +58,11 @@ async def run_session(
     thread_id: str | None,
     transport: Transport,
     printer: EventPrinter | None,
+    responses: Sequence[Any] = (),
 ) -> int:
-    """Start one run on a thread stream, print ``thread.events`` until the run ends, then
-    read ``thread.output``; returns the event count."""
+    """Start one run on a thread stream, print ``thread.events`` until the run ends
+    (answering its interrupts with ``responses``, in order), then read ``thread.output``;
+    returns the event count."""
     count = 0
     async with client.threads.stream(
         thread_id, assistant_id=assistant, transport=transport
@@ -78,6 +82,12 @@ async def run_session(
 
         reader = asyncio.create_task(collect())
         await thread.run.start(input=run_input)
+        for response in responses:
+            while not thread.interrupted and not reader.done():
+                await asyncio.sleep(0.01)
+            if reader.done():
+                break
+            await thread.run.respond(response)
         await reader
         if printer is not None:
             printer.end_tokens()
@@ -88,16 +98,37 @@ async def run_session(
     return count
 
 
-def recorded_sessions(cassette: Cassette) -> list[tuple[str, str, Any, Transport]]:
-    """The v3 runs recorded in a cassette as ``(thread id, assistant, input, transport)``,
-    in order: one per ``run.start`` command."""
-    sessions: list[tuple[str, str, Any, Transport]] = []
+@dataclass
+class RecordedSession:
+    """A v3 run as recorded: where, what, over which transport, and its interrupts' answers."""
+
+    thread_id: str
+    assistant: str
+    input: Any
+    transport: Transport
+    responses: list[Any] = field(default_factory=list)
+
+
+def recorded_sessions(cassette: Cassette) -> list[RecordedSession]:
+    """The v3 runs recorded in a cassette, in order: one per ``run.start`` command, with the
+    ``input.respond`` answers sent on its thread after it."""
+    sessions: list[RecordedSession] = []
     for interaction in cassette.interactions:
         request = interaction.request
         if request.method != "POST" or not threads.COMMANDS_PATH.match(request.path):
             continue
         body = request.body.json_or_none() if request.body is not None else None
-        if not isinstance(body, dict) or body.get("method") != "run.start":
+        if not isinstance(body, dict):
+            continue
+        params = body.get("params")
+        if body.get("method") == "input.respond" and isinstance(params, dict):
+            thread_id = threads.thread_id_of(request.path)
+            for session in reversed(sessions):
+                if session.thread_id == thread_id:
+                    session.responses.append(params.get("response"))
+                    break
+            continue
+        if body.get("method") != "run.start":
             continue
         params = body.get("params")
         if not isinstance(params, dict):
@@ -108,7 +139,7 @@ def recorded_sessions(cassette: Cassette) -> list[tuple[str, str, Any, Transport
             for _, other in cassette.websockets()
         )
         sessions.append(
-            (
+            RecordedSession(
                 thread_id,
                 str(params.get("assistant_id")),
                 params.get("input"),

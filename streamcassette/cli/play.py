@@ -15,7 +15,7 @@ from .._format import load
 from .._sdk import CassetteSession
 from ..protocols.runs import token_text
 from ._common import bundled_cassette, load_or_fail
-from ._threads import EventPrinter, Transport, recorded_sessions, run_session
+from ._threads import EventPrinter, RecordedSession, recorded_sessions, run_session
 
 
 def print_part(event: str, data: Any) -> None:
@@ -80,22 +80,24 @@ async def play(path: Path, speed: float | None, *, raw: bool = False) -> int:
 
 
 async def _play_threads(
-    session: CassetteSession, sessions: list[tuple[str, str, Any, Transport]], *, raw: bool
+    session: CassetteSession, sessions: list[RecordedSession], *, raw: bool
 ) -> int:
-    """A v3 cassette: each recorded run replayed through ``client.threads.stream()``."""
+    """A v3 cassette: each recorded run replayed through ``client.threads.stream()``, its
+    interrupts answered as they were."""
     printer = EventPrinter(raw=raw)
     count = 0
     with session.patch_sdk():
         client = session.client()
         try:
-            for thread_id, assistant, run_input, transport in sessions:
+            for recorded in sessions:
                 count += await run_session(
                     client,
-                    assistant,
-                    run_input,
-                    thread_id=thread_id,
-                    transport=transport,
+                    recorded.assistant,
+                    recorded.input,
+                    thread_id=None,  # minted, as most programs do: replay binds it
+                    transport=recorded.transport,
                     printer=printer,
+                    responses=recorded.responses,
                 )
         finally:
             await client.aclose()

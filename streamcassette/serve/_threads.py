@@ -243,15 +243,29 @@ class LiveThread:
         self.ended_at = math.inf
         # Each open subscription's place in the recorded events (see ``_released``).
         self.positions: dict[object, int] = {}
+        self.moved: dict[object, float] = {}  # when each last moved on
         self.changed = anyio.Event()
 
     def wake(self) -> None:
         self.changed.set()
         self.changed = anyio.Event()
 
+    def move(self, token: object, position: int) -> None:
+        """A subscription's place in the recorded events."""
+        if self.positions.get(token) != position:
+            self.positions[token] = position
+            self.moved[token] = anyio.current_time()
+
     def behind(self, token: object, position: int) -> bool:
-        """Whether another subscription still has an event before ``position`` to send."""
-        return any(other < position for key, other in self.positions.items() if key is not token)
+        """Whether another subscription still has an event before ``position`` to send; one
+        that has not moved on for ``MAX_HOLD`` seconds (its client stopped reading) does
+        not hold the others back."""
+        now = anyio.current_time()
+        return any(
+            other < position and now - self.moved[key] < MAX_HOLD
+            for key, other in self.positions.items()
+            if key is not token
+        )
 
     def ended(self, event: RecordedEvent) -> None:
         """A run's end was sent: note its recording time (state reads after it)."""
@@ -443,7 +457,7 @@ class ThreadProtocol:
         token = object()
         position = 0
         quiet_since = anyio.current_time()
-        live.positions[token] = position
+        live.move(token, position)
         try:
             while True:
                 recorded = live.recorded
@@ -452,14 +466,14 @@ class ThreadProtocol:
                     event = recorded.events[position]
                     if not event_filter.matches(event.event):
                         position += 1
-                        live.positions[token] = position
+                        live.move(token, position)
                         continue
                     due = live.release_time(event, self.speed)
                     now = anyio.current_time()
                     if due is not None and due <= now:
                         if not live.behind(token, position) or now >= due + MAX_HOLD:
                             position += 1
-                            live.positions[token] = position
+                            live.move(token, position)
                             live.wake()
                             quiet_since = now
                             if threads.is_terminal(event.event):
@@ -475,7 +489,7 @@ class ThreadProtocol:
                     quiet_since = anyio.current_time()
                     yield None
         finally:
-            del live.positions[token]
+            del live.positions[token], live.moved[token]
             live.wake()
 
     async def _sse(
