@@ -19,7 +19,7 @@ from streamcassette._cassette import (
     RecordedWebSocket,
     StreamEnd,
 )
-from streamcassette._websocket import WebSocketReplayer
+from streamcassette._ws_replay import WebSocketReplayer
 
 RECORDED_THREAD = "11111111-1111-4111-8111-111111111111"
 LIVE_THREAD = "22222222-2222-4222-8222-222222222222"

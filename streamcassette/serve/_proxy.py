@@ -54,7 +54,7 @@ from .._cassette import Cassette, Interaction
 from .._format import dumps, load, save
 from .._record import AsyncRecordingTransport, SessionClock
 from .._redact import Redactor
-from .._websocket import WebSocketRecorder
+from .._ws_record import WebSocketRecorder
 from ..protocols import threads
 from ..protocols.runs import (
     NOT_RUN_IDS,
