@@ -80,6 +80,7 @@ class StreamCursor:
         sequencer = self.sequencer
         reader = self.reader
         sequencer.notify()  # this stream's next_at moved
+        sequencer.sync_readers = True
         deadline = time.monotonic() + MAX_HOLD
         with sequencer.changed:
             while self._blocked(at, reader):
@@ -127,6 +128,9 @@ class StreamSequencer:
         # their time on the session clock. Passed when replay plays the request.
         self.gates: dict[int, float] = {}
         self.changed = threading.Condition()
+        # Whether a thread ever waited here: then every change is notified under the lock
+        # (a waiter checks and waits under it); sessions read only by tasks skip the lock.
+        self.sync_readers = False
         self._events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
 
     def cursor(self, first_at: float) -> StreamCursor:
@@ -159,10 +163,11 @@ class StreamSequencer:
         return event
 
     def notify(self) -> None:
-        if len(self.open) == 0 and not self._events:
-            return
-        with self.changed:
-            self.changed.notify_all()
+        if not self._events and not self.sync_readers:
+            return  # nobody waits: called once per frame, it must cost nothing then
+        if self.sync_readers:
+            with self.changed:
+                self.changed.notify_all()
         events, self._events = self._events, {}
         for loop, event in events.items():
             try:

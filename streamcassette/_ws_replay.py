@@ -47,6 +47,7 @@ class _Script:
         self.websocket = websocket
         self.position = 0  # the next recorded message
         self.sent = 0  # messages the client has sent on the replayed connection
+        self.received = 0  # recorded server messages served so far
         self.client_closed = False
 
     def expected_sends(self) -> int:
@@ -71,6 +72,7 @@ class _Script:
             return None
         message = messages[self.position]
         self.position += 1
+        self.received += 1
         return message
 
     def ready(self) -> bool:
@@ -111,6 +113,7 @@ class _ReplayedConnection:
         self.request = handshake_request(url, headers or (), replayer.redactor)
         self.script: _Script | None = None
         self.started = 0.0  # the recorded connection's start on the session clock
+        self.times: list[float] | None = None  # its received messages' session times
         self.cursor: StreamCursor | None = None
         self.opened = time.perf_counter()
         self.close_code: int | None = None
@@ -127,9 +130,12 @@ class _ReplayedConnection:
             interaction, websocket = self.replayer.select(self.request, message)
             self.script = _Script(websocket)
             self.started = interaction.started or 0.0
+            self.times = self.replayer.transport.session_times(interaction)
             received = next(websocket.received(), None)
             first = self.started + (received.at if received is not None else 0.0)
-            self.cursor = self.replayer.transport.sequencer.cursor(first)
+            self.cursor = self.replayer.transport.sequencer.cursor(
+                self.times[0] if self.times else first
+            )
         self.script.sent += 1
 
     def delay(self, message: RecordedMessage) -> float:
@@ -143,7 +149,10 @@ class _ReplayedConnection:
         cursor = self.cursor
         if cursor is None or not cursor.sequencer.ordering:
             return None
-        cursor.next_at = self.started + message.at
+        assert self.script is not None
+        times, served = self.times, self.script.received
+        # In seq order across the thread's streams where known (see ReplayTransport).
+        cursor.next_at = times[served - 1] if times else self.started + message.at
         return cursor.next_at
 
     def live(self, message: RecordedMessage) -> str | bytes:

@@ -23,6 +23,7 @@ event whose ``data.event`` is ``completed`` or ``failed`` (``interrupted`` pause
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ __all__ = [
     "orders_events",
     "run_id_of",
     "run_start_params",
+    "seq_ordered_times",
     "starts_run",
     "stays_open",
     "thread_id_of",
@@ -307,3 +309,81 @@ def as_event_stream(interaction: Interaction) -> Interaction | None:
     stream = RecordedStream(frames=frames, end=websocket.end, duration=websocket.duration)
     as_sse = RecordedResponse(response.status, response.headers, stream=stream)
     return Interaction(interaction.request, as_sse, started=interaction.started)
+
+
+# Between two events of consecutive ``seq`` on different streams, the later one's session
+# time is at least this much later in replay, so the order is strict.
+_SEQ_STEP = 1e-6
+
+
+def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[float]]:
+    """For each v3 event stream (by interaction index), its frames' or received messages'
+    times on the session clock, raised where needed so that across a thread's streams an
+    event never comes before an event of lower ``seq``.
+
+    Live, each stream is its own connection and a watcher's "completed" may reach the client
+    before the main stream's last events; replayed in that order, the SDK would see the
+    run end before its last events. Within a stream times stay in order.
+    """
+    streams: dict[int, tuple[str, list[float], list[int | None]]] = {}
+    for index, interaction in enumerate(interactions):
+        request, response = interaction.request, interaction.response
+        if interaction.started is None or response is None:
+            continue
+        if not stays_open(request.method, request.path):
+            continue
+        started = interaction.started
+        if response.stream is not None:
+            times = [started + frame.at for frame in response.stream.frames]
+            seqs = [_seq(raw) for raw in response.stream.raws()]
+        elif response.websocket is not None:
+            received = list(response.websocket.received())
+            times = [started + message.at for message in received]
+            seqs = [_seq(_bytes(message.data)) for message in received]
+        else:
+            continue
+        streams[index] = (thread_id_of(request.path) or "", times, seqs)
+    # Per thread: when each seq first arrived on any stream (when it happened; a stream
+    # opened later gets it again as buffered history), then the earliest time each seq may
+    # go: never before a lower seq happened, and a step after it.
+    arrived: dict[str, dict[int, float]] = {}
+    for thread, times, seqs in streams.values():
+        first = arrived.setdefault(thread, {})
+        for seq, at in zip(seqs, times, strict=True):
+            if seq is not None and at < first.get(seq, math.inf):
+                first[seq] = at
+    floors: dict[str, dict[int, float]] = {}
+    for thread, first in arrived.items():
+        floor = floors[thread] = {}
+        running = -math.inf
+        for seq in sorted(first):
+            running = max(running + _SEQ_STEP, first[seq])
+            floor[seq] = running
+    ordered: dict[int, list[float]] = {}
+    for index, (thread, times, seqs) in streams.items():
+        floor = floors.get(thread, {})
+        adjusted: list[float] = []
+        previous = -math.inf
+        for seq, at in zip(seqs, times, strict=True):
+            if seq is not None:
+                at = max(at, floor[seq])
+            previous = at if at > previous else previous
+            adjusted.append(previous)
+        ordered[index] = adjusted
+    return ordered
+
+
+def _bytes(data: str | bytes) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+# An event's own ``seq``: the server writes ``type``, ``event_id``, then ``seq``, before
+# ``params`` (where the graph's data could hold a key of that name), so the first one in
+# the frame's head is the event's. Found in the raw bytes: parsing every frame's JSON would
+# cost replay more than the SDK spends reading it.
+_SEQ = re.compile(rb'"seq":([0-9]+)')
+
+
+def _seq(raw: bytes) -> int | None:
+    match = _SEQ.search(raw, 0, 256)
+    return int(match.group(1)) if match is not None else None
