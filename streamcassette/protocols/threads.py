@@ -325,7 +325,7 @@ def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[flo
     before the main stream's last events; replayed in that order, the SDK would see the
     run end before its last events. Within a stream times stay in order.
     """
-    streams: dict[int, tuple[str, list[float], list[int | None]]] = {}
+    streams: dict[int, tuple[str, float, list[float], list[int | None]]] = {}
     for index, interaction in enumerate(interactions):
         request, response = interaction.request, interaction.response
         if interaction.started is None or response is None:
@@ -342,25 +342,32 @@ def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[flo
             seqs = [_seq(_bytes(message.data)) for message in received]
         else:
             continue
-        streams[index] = (thread_id_of(request.path) or "", times, seqs)
-    # Per thread: when each seq first arrived on any stream (when it happened; a stream
-    # opened later gets it again as buffered history), then the earliest time each seq may
-    # go: never before a lower seq happened, and a step after it.
-    arrived: dict[str, dict[int, float]] = {}
-    for thread, times, seqs in streams.values():
-        first = arrived.setdefault(thread, {})
+        streams[index] = (thread_id_of(request.path) or "", started, times, seqs)
+    # Per thread: when each seq first happened (its first arrival on any stream).
+    happened: dict[str, dict[int, float]] = {}
+    for thread, _, times, seqs in streams.values():
+        first = happened.setdefault(thread, {})
         for seq, at in zip(seqs, times, strict=True):
             if seq is not None and at < first.get(seq, math.inf):
                 first[seq] = at
+    # When each seq last arrived live: on a stream open when it happened (a stream opened
+    # later gets it as buffered history, which holds nothing back).
+    arrived = {thread: dict(first) for thread, first in happened.items()}
+    for thread, started, times, seqs in streams.values():
+        first, latest = happened[thread], arrived[thread]
+        for seq, at in zip(seqs, times, strict=True):
+            if seq is not None and first[seq] >= started and at > latest[seq]:
+                latest[seq] = at
+    # The earliest time each seq may go: after every lower seq has arrived, by a step.
     floors: dict[str, dict[int, float]] = {}
-    for thread, first in arrived.items():
+    for thread, latest in arrived.items():
         floor = floors[thread] = {}
         running = -math.inf
-        for seq in sorted(first):
-            running = max(running + _SEQ_STEP, first[seq])
-            floor[seq] = running
+        for seq in sorted(latest):
+            floor[seq] = max(running + _SEQ_STEP, happened[thread][seq])
+            running = max(running, latest[seq], floor[seq])
     ordered: dict[int, list[float]] = {}
-    for index, (thread, times, seqs) in streams.items():
+    for index, (thread, _, times, seqs) in streams.items():
         floor = floors.get(thread, {})
         adjusted: list[float] = []
         previous = -math.inf
