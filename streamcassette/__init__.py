@@ -40,6 +40,7 @@ from ._errors import (
     StreamCassetteError,
     StreamCassetteWarning,
     UnmatchedRequestError,
+    UnmatchedWebSocketError,
     UnplayedInteractionsError,
     UnsupportedVersionError,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "StreamComparison",
     "StreamEnd",
     "UnmatchedRequestError",
+    "UnmatchedWebSocketError",
     "UnplayedInteractionsError",
     "UnsupportedVersionError",
     "attached_file",

@@ -1,4 +1,5 @@
-"""The cassette model: recorded HTTP interactions and the SSE frames of their streams.
+"""The cassette model: recorded HTTP interactions, the SSE frames of their streams and the
+messages of their WebSocket connections.
 
 Everything here is plain data. How it is written to disk lives in ``_format``; how it
 is filled lives in ``_record``; how it is played lives in ``_replay``.
@@ -25,9 +26,11 @@ __all__ = [
     "Interaction",
     "RecordedError",
     "RecordedFrame",
+    "RecordedMessage",
     "RecordedRequest",
     "RecordedResponse",
     "RecordedStream",
+    "RecordedWebSocket",
     "StreamEnd",
 ]
 
@@ -186,6 +189,35 @@ class RecordedStream:
                 yield parsed
 
 
+class RecordedMessage(NamedTuple):
+    """One WebSocket message, ``at`` seconds after the connection opened: ``sent`` by the
+    client, or received from the server; text as ``str``, binary as ``bytes``."""
+
+    at: float
+    sent: bool
+    data: str | bytes
+
+
+@dataclass(slots=True)
+class RecordedWebSocket:
+    """A WebSocket connection after its handshake: the messages both ways, and its close.
+
+    ``end`` is CLOSED when the server closed it, CLIENT_STOPPED when the client did, and
+    DROPPED when it broke without a close frame (``error`` says how).
+    """
+
+    messages: list[RecordedMessage] = field(default_factory=list)
+    end: StreamEnd = StreamEnd.CLOSED
+    duration: float = 0.0  # from the handshake to the close
+    close_code: int | None = None  # None when no close frame was exchanged
+    close_reason: str = ""
+    error: RecordedError | None = None
+
+    def received(self) -> Iterator[RecordedMessage]:
+        """The server's messages, in order."""
+        return (message for message in self.messages if not message.sent)
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """An HTTP body: its exact bytes, with a JSON view when it is JSON."""
@@ -232,12 +264,13 @@ class RecordedRequest:
 
 @dataclass(slots=True)
 class RecordedResponse:
-    """A response: either a plain body or an SSE stream."""
+    """A response: a plain body, an SSE stream, or an accepted WebSocket's messages."""
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: Body | None = None
     stream: RecordedStream | None = None
+    websocket: RecordedWebSocket | None = None
 
     def header(self, name: str) -> str | None:
         return _header(self.headers, name)
@@ -258,6 +291,11 @@ class Interaction:
     def is_stream(self) -> bool:
         return self.response is not None and self.response.stream is not None
 
+    @property
+    def is_websocket(self) -> bool:
+        """Whether the request was a WebSocket handshake (accepted or not)."""
+        return self.request.method == "WEBSOCKET"
+
 
 @dataclass(slots=True)
 class Cassette:
@@ -272,6 +310,12 @@ class Cassette:
         """The interactions whose response is an SSE stream, with their index."""
         for index, interaction in enumerate(self.interactions):
             if interaction.is_stream:
+                yield index, interaction
+
+    def websockets(self) -> Iterator[tuple[int, Interaction]]:
+        """The WebSocket interactions, with their index."""
+        for index, interaction in enumerate(self.interactions):
+            if interaction.is_websocket:
                 yield index, interaction
 
     @property

@@ -62,6 +62,11 @@ KNOWN_MODES = (
     "checkpoints",
     "metadata",
     "error",
+    # The v3 thread protocol's channels that are not runs-stream modes (its events are
+    # named after their channel: ``lifecycle``, ``input.requested``, ``tools``, ...).
+    "lifecycle",
+    "input",
+    "tools",
 )
 DifferenceKind = Literal[
     "stream_missing",
@@ -357,6 +362,8 @@ def _selector(mode: str) -> Callable[[str], bool]:
         return lambda name: (
             (base := name.partition("|")[0]) == "messages" or base.startswith("messages/")
         )
+    if mode == "input":  # the v3 channel whose events are ``input.requested``
+        return lambda name: name.partition("|")[0] in ("input", "input.requested")
     wanted = "messages" if mode == "messages-tuple" else mode
     return lambda name: name.partition("|")[0] == wanted
 

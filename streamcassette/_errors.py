@@ -15,6 +15,7 @@ __all__ = [
     "StreamCassetteError",
     "StreamCassetteWarning",
     "UnmatchedRequestError",
+    "UnmatchedWebSocketError",
     "UnplayedInteractionsError",
     "UnsupportedVersionError",
 ]
@@ -67,6 +68,11 @@ class UnmatchedRequestError(httpx.RequestError):
     ``httpx.TransportError``: the SDK retries transport errors as reconnects, which would
     bury the mismatch under retries and sleeps.
     """
+
+
+class UnmatchedWebSocketError(StreamCassetteError):
+    """A replayed WebSocket connection that no recorded connection answers: names the
+    cassette, the path, the first message and how the closest recordings differ."""
 
 
 class BlockedRequestError(httpx.RequestError):

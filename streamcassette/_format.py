@@ -58,6 +58,21 @@ seconds on the session's clock (the first request of a recording is sent at abou
 session may have several responses open at once; replay uses it to keep their frames in the
 order they were recorded across streams.
 
+Version 3 also adds WebSocket interactions (the v3 thread protocol's event streams). The
+handshake is recorded as a request with the method ``"WEBSOCKET"`` (a GET asking for an
+upgrade, which no plain HTTP request can be confused with); an accepted one (status 101)
+has the connection's messages, one per line, ``">"`` sent by the client and ``"<"``
+received, text as text, and how it closed::
+
+    "response": {"status": 101, "headers": [[k, v]],
+                 "websocket": {"end": "client_stopped", "duration": 0.9,
+                               "close": {"code": 1000, "reason": "client close"},
+                               "messages": [
+                                 [0.0004, ">", "{\"id\":1,\"method\":\"subscribe\",...}"],
+                                 [0.6612, "<", "{\"type\":\"event\",\"seq\":1,...}"],
+                                 ...
+                               ]}}
+
 Version 3 also adds an optional last key, ``"sse_crc32"``: the CRC-32 of the ``.sse``
 file's frames, which ``save`` also writes as that file's last line, an SSE comment
 (``: streamcassette crc32 3f9ca2b1``) after the last frame. Loading compares the two
@@ -66,8 +81,8 @@ interrupted between its two renames, or files from two different saves, cannot p
 one recording however equal their frame lengths, while saving the same frames again writes
 the same bytes. A pair without them (written before they existed) reads as before.
 
-Version 1 is version 2 without attached streams; version 2 is version 3 without ``started``
-and ``sse_crc32``.
+Version 1 is version 2 without attached streams; version 2 is version 3 without ``started``,
+WebSocket interactions and ``sse_crc32``.
 """
 
 from __future__ import annotations
@@ -94,9 +109,11 @@ from ._cassette import (
     Interaction,
     RecordedError,
     RecordedFrame,
+    RecordedMessage,
     RecordedRequest,
     RecordedResponse,
     RecordedStream,
+    RecordedWebSocket,
     StreamEnd,
 )
 from ._errors import (
@@ -142,8 +159,8 @@ def _upgrade_v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _upgrade_v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 3 only added optional fields (an interaction's ``started`` time on the
-    session clock, the ``.sse`` file's ``sse_crc32``): a version 2 document reads as it
-    is."""
+    session clock, a response's ``websocket``, the ``.sse`` file's ``sse_crc32``): a
+    version 2 document reads as it is."""
     return doc
 
 
@@ -431,7 +448,38 @@ def _dump_response(response: RecordedResponse, frames_file: _FramesFile | None) 
     if response.stream is not None:
         yield ',\n        "stream": '
         yield from _dump_stream(response.stream, frames_file)
+    if response.websocket is not None:
+        yield ',\n        "websocket": '
+        yield from _dump_websocket(response.websocket)
     yield "\n      }"
+
+
+def _dump_websocket(websocket: RecordedWebSocket) -> Iterator[str]:
+    head = [f'"end": {_j(websocket.end.value)}', f'"duration": {round(websocket.duration, 6)}']
+    if websocket.close_code is not None:
+        close = {"code": websocket.close_code, "reason": websocket.close_reason}
+        head.append(f'"close": {_j(close)}')
+    if websocket.error is not None:
+        head.append(f'"error": {_j(_error_dict(websocket.error))}')
+    yield "{\n          " + ",\n          ".join(head)
+    if websocket.messages:
+        yield ',\n          "messages": [\n            '
+        yield ",\n            ".join(map(_dump_message, websocket.messages))
+        yield "\n          ]"
+    else:
+        yield ',\n          "messages": []'
+    yield "\n        }"
+
+
+def _dump_message(message: RecordedMessage) -> str:
+    data = message.data
+    value = _j_text(data) if isinstance(data, str) else _j(_raw_value_b64(data))
+    return f'[{round(message.at, 6)}, "{">" if message.sent else "<"}", {value}]'
+
+
+def _raw_value_b64(data: bytes) -> dict[str, str]:
+    """A binary message: always base64, so it reads back as bytes, not text."""
+    return {"base64": base64.b64encode(data).decode("ascii")}
 
 
 def _dump_stream(stream: RecordedStream, frames_file: _FramesFile | None) -> Iterator[str]:
@@ -760,21 +808,65 @@ class _Reader:
         stream = None
         if "stream" in obj:
             stream = self.stream(self.field(obj, "stream", dict, where), f"{where}.stream")
+        websocket = None
+        if "websocket" in obj:
+            websocket = self.websocket(
+                self.field(obj, "websocket", dict, where), f"{where}.websocket"
+            )
         return RecordedResponse(
             status=self.status(obj, where),
             headers=self.pairs(obj.get("headers", []), f"{where}.headers"),
             body=self.body(obj, where),
             stream=stream,
+            websocket=websocket,
         )
 
-    def stream(self, obj: dict[str, Any], where: str) -> RecordedStream:
+    def websocket(self, obj: dict[str, Any], where: str) -> RecordedWebSocket:
+        end = self.end(obj, where)
+        duration = self.field(obj, "duration", (int, float), where)
+        close_code, close_reason = None, ""
+        if "close" in obj:
+            close = self.field(obj, "close", dict, where)
+            close_code = self.field(close, "code", int, f"{where}.close")
+            close_reason = str(close.get("reason", ""))
+        error = self.error(obj["error"], f"{where}.error") if "error" in obj else None
+        raw_messages = self.field(obj, "messages", list, where)
+        return RecordedWebSocket(
+            messages=[
+                self.message(item, f"{where}.messages[{index}]")
+                for index, item in enumerate(raw_messages)
+            ],
+            end=end,
+            duration=float(duration),
+            close_code=close_code,
+            close_reason=close_reason,
+            error=error,
+        )
+
+    def message(self, item: Any, where: str) -> RecordedMessage:
+        if not isinstance(item, list) or len(item) != 3 or item[1] not in (">", "<"):
+            raise self.fail(
+                where,
+                'a message must be [offset_seconds, ">" (sent) or "<" (received), data], '
+                f"found {_describe(item)}",
+            )
+        at, direction, data = item
+        if not isinstance(at, (int, float)) or isinstance(at, bool) or at < 0:
+            raise self.fail(where, f"offset must be a non-negative number, found {at!r}")
+        value: str | bytes = data if isinstance(data, str) else self.raw(data, where)
+        return RecordedMessage(float(at), direction == ">", value)
+
+    def end(self, obj: dict[str, Any], where: str) -> StreamEnd:
         end_value = self.field(obj, "end", str, where)
         try:
-            end = StreamEnd(end_value)
+            return StreamEnd(end_value)
         except ValueError:
             allowed = ", ".join(repr(e.value) for e in StreamEnd)
             problem = f"must be one of {allowed}, found {end_value!r}"
             raise self.fail(f"{where}.end", problem) from None
+
+    def stream(self, obj: dict[str, Any], where: str) -> RecordedStream:
+        end = self.end(obj, where)
         duration = self.field(obj, "duration", (int, float), where)
         if not 0 <= duration < _MAX_SECONDS:
             raise self.fail(

@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from .protocols import threads
+
 __all__ = [
     "EVENT_ID_PATTERN",
     "INTERRUPT_ID_MATCH",
@@ -231,6 +233,11 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     # Location and Content-Location go through the patterns, keeping their thread and run
     # ids linked to the stream's; the date has no link to keep.
     HeaderRule("date", "date", numbered=False),
+    # The v3 thread protocol (see protocols.threads): event counters, aliased so one more
+    # event earlier on shifts them without drift; event ids and stamps, which link nothing.
+    # (Command ids are in command bodies and replies, never in events: serve echoes them.)
+    *(KeyRule(key, kind, numbered=kind == "seq") for key, kind in threads.VOLATILE_KEYS.items()),
+    KeyRule(threads.TIMESTAMP_KEY, "epoch_ms", numbered=False, match=threads.TIMESTAMP_MATCH),
 )
 
 

@@ -11,7 +11,7 @@ compiled passes directly: it is the hot path of ``diff``.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from ._cassette import Cassette, Interaction, RecordedFrame, StreamEnd
 from ._gc import paused_gc
 from ._mask_rules import MaskRules
 from ._sse import event_fields
+from .protocols import threads
 
 __all__ = ["EventFilter", "MaskedFrame", "MaskedStream", "mask_cassette", "mask_stream"]
 
@@ -464,9 +465,18 @@ def mask_cassette(
     cassette: Cassette, rules: MaskRules | None = None, *, events: EventFilter | None = None
 ) -> list[MaskedStream]:
     """Every SSE interaction of a cassette, masked; aliases are consistent within each stream.
-    ``events`` selects the events to mask by name (see :func:`mask_stream`)."""
+    ``events`` selects the events to mask by name (see :func:`mask_stream`). A v3 event
+    stream recorded over WebSocket is masked as the SSE stream it stands for."""
     with paused_gc():
         return [
-            mask_stream(interaction, rules, index=index, events=events)
-            for index, interaction in cassette.streams()
+            mask_stream(stream, rules, index=index, events=events)
+            for index, stream in _event_streams(cassette)
         ]
+
+
+def _event_streams(cassette: Cassette) -> Iterator[tuple[int, Interaction]]:
+    for index, interaction in enumerate(cassette.interactions):
+        if interaction.is_stream:
+            yield index, interaction
+        elif (as_sse := threads.as_event_stream(interaction)) is not None:
+            yield index, as_sse

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Literal
 
 import anyio
@@ -28,6 +28,7 @@ from ._match import DEFAULT_MATCH_ON, Matcher, differences, resolve
 from ._record import snapshot_request
 from ._redact import Redactor
 from ._sequence import StreamCursor, StreamSequencer
+from .protocols import threads
 
 __all__ = ["CassetteEndError", "RepeatPolicy", "ReplayTransport"]
 
@@ -80,6 +81,17 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.unmatched: list[UnmatchedRequestError] = []
         self.bindings = IdBindings() if alias_ids else None
         self.sequencer = StreamSequencer()
+        # v3 event streams' frame times, raised so events go in seq order across streams.
+        self._session_times = {
+            id(cassette.interactions[index]): times
+            for index, times in threads.seq_ordered_times(cassette.interactions).items()
+        }
+        self.sequencer.gates.update(
+            (index, interaction.started)
+            for index, interaction in enumerate(cassette.interactions)
+            if interaction.started is not None
+            and threads.orders_events(interaction.request.method, interaction.request.path)
+        )
         self._recorded_ids: dict[int, RequestIds] = {}
         self._lock = threading.Lock()
 
@@ -124,6 +136,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                     continue
                 if not self.played[index]:
                     self.played[index] = True
+                    self.sequencer.passed(index)
                     if self.bindings is not None:
                         self.bindings.commit(new)
                     return interaction
@@ -195,9 +208,10 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         stream: httpx.SyncByteStream | httpx.AsyncByteStream
         if response.stream is not None:
             cursor = None
+            times = self.session_times(interaction)
             if interaction.started is not None:
                 first = response.stream.frames[0].at if response.stream.frames else 0.0
-                cursor = self.sequencer.cursor(interaction.started + first)
+                cursor = self.sequencer.cursor(times[0] if times else interaction.started + first)
             stream = _ReplayStream(
                 response.stream,
                 request,
@@ -206,6 +220,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 bindings=bindings,
                 cursor=cursor,
                 started=interaction.started or 0.0,
+                times=times,
             )
         else:
             content = response.body.content if response.body else b""
@@ -223,6 +238,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             stream=stream,
             request=request,
         )
+
+    def session_times(self, interaction: Interaction) -> list[float] | None:
+        """A v3 event stream's frame times on the session clock, in seq order across the
+        thread's streams (see ``protocols.threads.seq_ordered_times``); None otherwise."""
+        return self._session_times.get(id(interaction))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
@@ -250,6 +270,7 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         bindings: IdBindings | None = None,
         cursor: StreamCursor | None = None,
         started: float = 0.0,
+        times: Sequence[float] | None = None,
     ) -> None:
         self._stream = stream
         self._request = request
@@ -258,6 +279,15 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._bindings = bindings
         self._cursor = cursor
         self._started = started
+        # Each frame's time on the session clock (given for v3 event streams, else computed).
+        self._times = times
+        # A v3 ``stream/events`` stream the recording's client closed never ends by itself:
+        # after its last frame it stays open until this client closes it too.
+        self._held = stream.end is StreamEnd.CLIENT_STOPPED and threads.stays_open(
+            request.method, request.url.path
+        )
+        self._closed = threading.Event()
+        self._aclosed: anyio.Event | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         speed, bindings, cursor = self._speed, self._bindings, self._cursor
@@ -268,24 +298,23 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                     yield from stream.raws()  # the hot path: nothing to wait for or rewrite
                 else:
                     cursor.start_reading()
-                    open_streams, frames = cursor.sequencer.open, stream.frames
-                    started = self._started
+                    sequencer, at_of = cursor.sequencer, self._session_time
                     for index, raw in enumerate(stream.raws()):
-                        if len(open_streams) > 1:  # another stream is open: keep the order
-                            at = cursor.next_at = started + frames[index].at
+                        if sequencer.ordering:  # another stream is open, or a gate: keep the order
+                            at = cursor.next_at = at_of(index)
                             cursor.wait_sync(at)
                         yield raw
             else:
                 if cursor is not None:
                     cursor.start_reading()
                 start = time.perf_counter()
-                for at, raw in stream.frames:
+                for index, (at, raw) in enumerate(stream.frames):
                     if speed is not None:
                         delay = start + at / speed - time.perf_counter()
                         if delay > 0:
                             time.sleep(delay)
-                    if cursor is not None and len(cursor.sequencer.open) > 1:
-                        cursor.next_at = self._started + at
+                    if cursor is not None and cursor.sequencer.ordering:
+                        cursor.next_at = self._session_time(index)
                         cursor.wait_sync(cursor.next_at)
                     yield raw if bindings is None else bindings.to_live_bytes(raw)
             if stream.tail:
@@ -293,6 +322,9 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         finally:
             if cursor is not None:
                 cursor.close()
+        if self._held:
+            self._closed.wait()
+            return
         self._raise_end()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -305,24 +337,23 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                         yield raw
                 else:
                     cursor.start_reading()
-                    open_streams, frames = cursor.sequencer.open, stream.frames
-                    started = self._started
+                    sequencer, at_of = cursor.sequencer, self._session_time
                     for index, raw in enumerate(stream.raws()):
-                        if len(open_streams) > 1:  # another stream is open: keep the order
-                            at = cursor.next_at = started + frames[index].at
+                        if sequencer.ordering:  # another stream is open, or a gate: keep the order
+                            at = cursor.next_at = at_of(index)
                             await cursor.wait_async(at)
                         yield raw
             else:
                 if cursor is not None:
                     cursor.start_reading()
                 start = time.perf_counter()
-                for at, raw in stream.frames:
+                for index, (at, raw) in enumerate(stream.frames):
                     if speed is not None:
                         delay = start + at / speed - time.perf_counter()
                         if delay > 0:
                             await anyio.sleep(delay)
-                    if cursor is not None and len(cursor.sequencer.open) > 1:
-                        cursor.next_at = self._started + at
+                    if cursor is not None and cursor.sequencer.ordering:
+                        cursor.next_at = self._session_time(index)
                         await cursor.wait_async(cursor.next_at)
                     yield raw if bindings is None else bindings.to_live_bytes(raw)
             if stream.tail:
@@ -330,13 +361,28 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         finally:
             if cursor is not None:
                 cursor.close()
+        if self._held:
+            self._aclosed = anyio.Event()
+            if not self._closed.is_set():
+                await self._aclosed.wait()
+            return
         self._raise_end()
 
+    def _session_time(self, index: int) -> float:
+        times = self._times
+        if times is not None:
+            return times[index]
+        return self._started + self._stream.frames[index].at
+
     def close(self) -> None:
+        self._closed.set()
         if self._cursor is not None:
             self._cursor.close()
 
     async def aclose(self) -> None:
+        self._closed.set()
+        if self._aclosed is not None:
+            self._aclosed.set()
         if self._cursor is not None:
             self._cursor.close()
 

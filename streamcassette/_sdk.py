@@ -35,6 +35,7 @@ from ._match import DEFAULT_MATCH_ON, Matcher
 from ._record import AsyncRecordingTransport, Recorder, RecordingTransport, SessionClock
 from ._redact import Redactor, RequestHook, ResponseHook
 from ._replay import RepeatPolicy, ReplayTransport
+from ._websocket import session_websockets
 
 if TYPE_CHECKING:
     from langgraph_sdk.client import LangGraphClient, SyncLangGraphClient
@@ -274,6 +275,7 @@ class CassetteSession:
     def __enter__(self) -> CassetteSession:
         stack = contextlib.ExitStack()
         stack.enter_context(self._hook_sdk_clients())
+        stack.enter_context(session_websockets(self))
         activate(self)
         stack.callback(deactivate, self)
         stack.callback(self._close_redirects)

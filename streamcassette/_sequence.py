@@ -11,6 +11,7 @@ being read *by another task or thread* (the one that opened it, until another re
 holds an earlier frame. A stream read by the same task or thread never waits for the other (that
 client reads one after the other, and waiting would deadlock it), nor for one whose reader is
 gone.
+Frames recorded after a gated request (a v3 command) also wait until replay has played it.
 A wait never exceeds ``MAX_HOLD`` seconds: a reader that stalls cannot hang the session.
 """
 
@@ -56,6 +57,9 @@ class StreamCursor:
         self.reader: Any = _current_reader()
 
     def _blocked(self, at: float, reader: Any) -> bool:
+        gates = self.sequencer.gates
+        if gates and min(gates.values()) < at:
+            return True
         for other in self.sequencer.open:
             if (
                 other is not self
@@ -76,11 +80,13 @@ class StreamCursor:
         sequencer = self.sequencer
         reader = self.reader
         sequencer.notify()  # this stream's next_at moved
+        sequencer.sync_readers = True
         deadline = time.monotonic() + MAX_HOLD
         with sequencer.changed:
             while self._blocked(at, reader):
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    sequencer.abandon_gates(at)
                     return
                 sequencer.changed.wait(left)
 
@@ -95,11 +101,13 @@ class StreamCursor:
         while self._blocked(at, reader):
             left = deadline - time.monotonic()
             if left <= 0:
+                sequencer.abandon_gates(at)
                 return
             event = sequencer.async_event()
             try:
                 await asyncio.wait_for(event.wait(), left)
             except asyncio.TimeoutError:
+                sequencer.abandon_gates(at)
                 return
 
     def close(self) -> None:
@@ -115,13 +123,37 @@ class StreamSequencer:
 
     def __init__(self) -> None:
         self.open: list[StreamCursor] = []
+        # Recorded requests that frames recorded after them wait for (v3 commands: the
+        # events of a resumed run come after its ``input.respond``), by interaction index:
+        # their time on the session clock. Passed when replay plays the request.
+        self.gates: dict[int, float] = {}
         self.changed = threading.Condition()
+        # Whether a thread ever waited here: then every change is notified under the lock
+        # (a waiter checks and waits under it); sessions read only by tasks skip the lock.
+        self.sync_readers = False
         self._events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
 
     def cursor(self, first_at: float) -> StreamCursor:
         cursor = StreamCursor(self, first_at)
         self.open.append(cursor)
         return cursor
+
+    @property
+    def ordering(self) -> bool:
+        """Whether frames must wait for their turn: several streams open, or a gate."""
+        return len(self.open) > 1 or bool(self.gates)
+
+    def abandon_gates(self, at: float) -> None:
+        """A stream waited ``MAX_HOLD`` for requests recorded before ``at`` that never came
+        (the client is not the recording's): no frame waits for them again."""
+        for index, gate_at in list(self.gates.items()):
+            if gate_at < at:
+                self.gates.pop(index, None)
+
+    def passed(self, index: int) -> None:
+        """The recorded request ``index`` was replayed: frames after it may go."""
+        if self.gates.pop(index, None) is not None:
+            self.notify()
 
     def async_event(self) -> asyncio.Event:
         loop = asyncio.get_running_loop()
@@ -131,10 +163,11 @@ class StreamSequencer:
         return event
 
     def notify(self) -> None:
-        if len(self.open) == 0 and not self._events:
-            return
-        with self.changed:
-            self.changed.notify_all()
+        if not self._events and not self.sync_readers:
+            return  # nobody waits: called once per frame, it must cost nothing then
+        if self.sync_readers:
+            with self.changed:
+                self.changed.notify_all()
         events, self._events = self._events, {}
         for loop, event in events.items():
             try:

@@ -30,11 +30,20 @@ def node() -> str:
     return found
 
 
+def _node_flags() -> list[str]:
+    """Node 20 has a WebSocket (for the JS SDK's v3 WebSocket transport) behind a flag."""
+    version = subprocess.run(
+        [node(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    major = int(version.strip().lstrip("v").split(".")[0])
+    return ["--experimental-websocket"] if major < 22 else []
+
+
 def run_js(api_url: str, steps: list[dict[str, Any]], headers: dict[str, str] | None = None):
     """Run a plan through the JS SDK; returns the steps it printed (ops, results, parts)."""
     plan = {"apiUrl": api_url, "headers": headers or {}, "steps": steps}
     proc = subprocess.run(
-        [node(), str(JS_DIR / "client.mjs"), json.dumps(plan)],
+        [node(), *_node_flags(), str(JS_DIR / "client.mjs"), json.dumps(plan)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -45,10 +45,12 @@ def test_js_sdk_recorded_through_the_proxy_replays_in_the_python_sdk(langgraph_u
     assert names == ["joke-updates+values-1.json", "subgraph-updates-1.json"]
     joke = load(tmp_path / "joke-updates+values-1.json")
     thread_id = js[1]["result"]["thread_id"]
+    run_id = js[2]["parts"][0]["data"]["run_id"]
     assert [i.request.describe() for i in joke.interactions] == [
         "POST /assistants/search",
         "POST /threads",
         f"POST /threads/{thread_id}/runs/stream",
+        f"GET /threads/{thread_id}/runs/{run_id}",  # JS SDK 1.x fetches the run, as Python does
         f"GET /threads/{thread_id}/state",
     ]
     assert joke.provenance["recorded_by"] == "streamcassette proxy"

@@ -13,7 +13,9 @@ import httpx
 from .._cassette import Interaction, StreamEnd
 from .._format import load
 from .._sdk import CassetteSession
+from ..protocols.runs import token_text
 from ._common import bundled_cassette, load_or_fail
+from ._threads import EventPrinter, RecordedSession, recorded_sessions, run_session
 
 
 def print_part(event: str, data: Any) -> None:
@@ -21,27 +23,6 @@ def print_part(event: str, data: Any) -> None:
     click.echo(click.style(f"Receiving new event of type: {event}...", bold=True))
     click.echo(pprint.pformat(data, width=100, sort_dicts=False))
     click.echo("\n")
-
-
-# What an AI message chunk says its type is: ``AIMessageChunk`` from the Python server,
-# ``ai`` from the JavaScript server (LangChain.js serialises a chunk by its message type).
-AI_CHUNK_TYPES = frozenset({"AIMessageChunk", "ai"})
-
-
-def token_text(event: str, data: Any) -> str | None:
-    """The text of a streamed LLM token (``messages-tuple`` mode), else ``None``."""
-    if not event.startswith("messages") or not isinstance(data, list) or len(data) != 2:
-        return None
-    chunk = data[0]
-    if not isinstance(chunk, dict) or chunk.get("type") not in AI_CHUNK_TYPES:
-        return None
-    content = chunk.get("content")
-    text = content if isinstance(content, str) else ""
-    for call in chunk.get("tool_call_chunks") or ():
-        if isinstance(call, dict):
-            name = f"[tool call {call['name']}] " if call.get("name") else ""
-            text += name + (call.get("args") or "")
-    return text
 
 
 class Printer:
@@ -72,6 +53,9 @@ async def play(path: Path, speed: float | None, *, raw: bool = False) -> int:
     """Replay every stream of the cassette through the async SDK; returns the event count."""
     cassette = load(path)
     session = CassetteSession(path, mode="replay", speed=speed)
+    sessions = recorded_sessions(cassette)
+    if sessions:
+        return await _play_threads(session, sessions, raw=raw)
     client = session.client()
     printer = Printer(raw=raw)
     count = 0
@@ -92,6 +76,31 @@ async def play(path: Path, speed: float | None, *, raw: bool = False) -> int:
         printer.end_tokens()
     finally:
         await client.aclose()
+    return count
+
+
+async def _play_threads(
+    session: CassetteSession, sessions: list[RecordedSession], *, raw: bool
+) -> int:
+    """A v3 cassette: each recorded run replayed through ``client.threads.stream()``, its
+    interrupts answered as they were."""
+    printer = EventPrinter(raw=raw)
+    count = 0
+    with session.patch_sdk():
+        client = session.client()
+        try:
+            for recorded in sessions:
+                count += await run_session(
+                    client,
+                    recorded.assistant,
+                    recorded.input,
+                    thread_id=None,  # minted, as most programs do: replay binds it
+                    transport=recorded.transport,
+                    printer=printer,
+                    responses=recorded.responses,
+                )
+        finally:
+            await client.aclose()
     return count
 
 

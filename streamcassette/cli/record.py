@@ -25,6 +25,7 @@ from .._config import ConfigError, StreamCassetteConfig, load_config
 from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
 from ._common import Failed, parse_json_option
+from ._threads import EventPrinter, run_session
 from .play import print_part
 
 # The one probe before the run: long enough for a busy local server, short enough that a
@@ -147,6 +148,20 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
         f"binary in .gitattributes).  [default: attach from {ATTACH_FROM >> 20} MiB of frames]"
     ),
 )
+@click.option(
+    "--protocol",
+    type=click.Choice(["runs", "threads"]),
+    default="runs",
+    show_default=True,
+    help="runs: client.runs.stream(); threads: a v3 session, client.threads.stream().",
+)
+@click.option(
+    "--transport",
+    type=click.Choice(["sse", "ws"]),
+    default="sse",
+    show_default=True,
+    help="With --protocol threads: events over SSE or a WebSocket.",
+)
 @click.option("--quiet", is_flag=True, help="Do not print the events.")
 def command(
     url: str,
@@ -165,6 +180,8 @@ def command(
     force: bool,
     allow_error: bool,
     attach: bool | None,
+    protocol: str,
+    transport: str,
     quiet: bool,
 ) -> None:
     """Record one run of ASSISTANT on the LangGraph server at URL into a cassette.
@@ -182,7 +199,10 @@ def command(
     run_command = parse_json_option(command_json, "--command")
     run_config = parse_json_option(config_json, "--config")
     project = _project()
-    target = output or default_output(assistant, modes)
+    if protocol == "threads":
+        target = output or default_output(assistant, ("threads", transport))
+    else:
+        target = output or default_output(assistant, modes)
     if not _should_record(target, project, force=force):
         return
     _probe(url)
@@ -205,6 +225,21 @@ def command(
     if run_config is not None:
         kwargs["config"] = run_config
 
+    async def record_threads() -> None:
+        with session:
+            client = session.client(url)
+            try:
+                run.events = await run_session(
+                    client,
+                    assistant,
+                    run_input,
+                    thread_id=thread_id,
+                    transport="websocket" if transport == "ws" else "sse",
+                    printer=None if quiet else EventPrinter(),
+                )
+            finally:
+                await client.aclose()
+
     async def record() -> None:
         client = session.client(url)
         http = client.http.client
@@ -226,7 +261,7 @@ def command(
         click.echo("using LANGSMITH_API_KEY from the environment (redacted)", err=True)
     kept = _kept(target)
     try:
-        asyncio.run(record())
+        asyncio.run(record_threads() if protocol == "threads" else record())
     except KeyboardInterrupt:
         click.echo(_interrupted(url, run, kept), err=True)
         raise SystemExit(130) from None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import click
 
-from .._cassette import AttachedFrames
+from .._cassette import AttachedFrames, RecordedWebSocket
+from .._websocket import how_it_closed
+from ..protocols import threads
 from ._common import load_or_fail
 
 
@@ -25,6 +28,8 @@ def command(cassette: Path) -> None:
         click.echo(f"#{index} {request.describe()} -> {status}")
         if interaction.error is not None:
             click.echo(f"    error: {interaction.error.type}: {interaction.error.message}")
+        if response is not None and response.websocket is not None:
+            _show_websocket(response.websocket)
         if response is None or response.stream is None:
             continue
         stream = response.stream
@@ -43,3 +48,26 @@ def command(cassette: Path) -> None:
             click.echo(f"    unterminated tail: {len(stream.tail)} bytes")
         if stream.error is not None:
             click.echo(f"    error: {stream.error.type}: {stream.error.message}")
+
+
+def _show_websocket(websocket: RecordedWebSocket) -> None:
+    sent = sum(message.sent for message in websocket.messages)
+    click.echo(
+        f"    websocket: {len(websocket.messages)} messages ({sent} sent), "
+        f"{websocket.duration:.3f}s, {how_it_closed(websocket)}"
+    )
+    counts = Counter(_kind(message.data) for message in websocket.received())
+    for kind, count in counts.most_common():
+        click.echo(f"      {kind}: {count}")
+
+
+def _kind(data: str | bytes) -> str:
+    """A received message's event method, ``(reply)`` for a command reply."""
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return "(not JSON)"
+    event = threads.event_of(message)
+    if event is not None:
+        return str(event.get("method"))
+    return "(reply)" if isinstance(message, dict) and "id" in message else "(other)"

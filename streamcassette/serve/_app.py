@@ -43,25 +43,23 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from .._cassette import RecordedFrame, RecordedRequest, RecordedResponse, StreamEnd
-from ._aliases import Alignment, ThreadBindings, align, live_request
-from ._library import (
+from ..protocols.runs import (
     JOIN_PATH,
     RUN_STREAM_PATH,
     THREAD_PATH,
-    Entry,
-    Library,
-    RecordedRun,
-    RunKind,
     join_stream_modes,
     mode_matches,
-    run_key,
 )
+from ._aliases import Alignment, ThreadBindings, align, live_request
+from ._library import Entry, Library, RecordedRun, RunKind, run_key
 from ._limits import DEFAULT_MAX_BODY, ECHO_CHARS, BodyTooLarge, clip, read_body, too_large
 from ._resume import ServerKind, recording_server, resumes_after
+from ._threads import ThreadProtocol
 from ._world import World
 
 __all__ = [
@@ -197,6 +195,7 @@ class ReplayServer:
         self.bindings = ThreadBindings()
         # threads, runs and assistants as the client has seen them, for synthesized answers
         self.world = World(library)
+        self.threads = ThreadProtocol(library, speed=speed)  # the v3 thread protocol
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -204,6 +203,9 @@ class ReplayServer:
         scope, path = self._scope(request)
         if isinstance(path, Response):
             return path
+        method = request.method.upper()
+        if self.threads.claims(method, path):
+            return await self.threads.handle(request, path, scope)
         try:
             content = await read_body(request, self.max_body)
         except BodyTooLarge:
@@ -215,7 +217,6 @@ class ReplayServer:
                 f"({clip(repr(content[:ECHO_CHARS]))}); LangGraph API requests send JSON"
             )
             return JSONResponse({"detail": detail}, status_code=422)
-        method = request.method.upper()
         query = list(request.query_params.multi_items())
         listing = path in ("/cassettes", "/cassettes/") or (path == "/" and scope is not None)
         if method == "GET" and listing:
@@ -230,7 +231,15 @@ class ReplayServer:
             return self._join(match.group(1), match.group(2), path, query, last_event_id, scope)
         return self._plain(method, path, query, body, scope)
 
-    def _scope(self, request: Request) -> tuple[str | None, str | Response]:
+    async def websocket(self, websocket: WebSocket) -> None:
+        """WebSocket connections: the v3 protocol's event streams."""
+        scope, path = self._scope(websocket)
+        if isinstance(path, Response):
+            await websocket.close(code=1008, reason="no such cassette")
+            return
+        await self.threads.websocket(websocket, path, scope)
+
+    def _scope(self, request: Request | WebSocket) -> tuple[str | None, str | Response]:
         path = request.url.path
         names = self.library.names
         header = request.headers.get(CASSETTE_HEADER)
@@ -587,7 +596,11 @@ def replay_app(
             )
         )
     app = Starlette(
-        routes=[Route("/{path:path}", server.handle, methods=_METHODS)], middleware=middleware
+        routes=[
+            Route("/{path:path}", server.handle, methods=_METHODS),
+            WebSocketRoute("/{path:path}", server.websocket),
+        ],
+        middleware=middleware,
     )
     app.state.replay = server
     return app

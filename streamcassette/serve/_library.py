@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +22,15 @@ from typing import Any, Literal
 from .._cassette import Cassette, Interaction, RecordedFrame, RecordedRequest
 from .._format import load
 from .._match import json_difference
+from ..protocols.runs import (
+    JOIN_PATH,
+    NOT_RUN_IDS,
+    RUN_LOCATION,
+    RUN_PATH,
+    RUN_STREAM_PATH,
+    THREAD_PATH,
+    stream_modes,
+)
 
 __all__ = [
     "Entry",
@@ -40,14 +48,6 @@ __all__ = [
 # and accepts either form in requests; both name the same assistant here too.
 NAMESPACE_GRAPH = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
-THREAD_PATH = re.compile(r"^/threads/([^/]+)(?:/.*)?$")
-RUN_STREAM_PATH = re.compile(r"^(?:/threads/([^/]+))?/runs/stream$")
-JOIN_PATH = re.compile(r"^(?:/threads/([^/]+))?/runs/([^/]+)/stream$")
-# Anything under one run: /threads/{thread_id}/runs/{run_id}[/...]; "stream" etc. are not ids.
-RUN_PATH = re.compile(r"^/threads/[^/]+/runs/([^/]+)(?:/.*)?$")
-NOT_RUN_IDS = frozenset({"stream", "wait", "crons", "batch"})
-# Content-Location of a run: /threads/{thread_id}/runs/{run_id} or /runs/{run_id}.
-RUN_LOCATION = re.compile(r"^(?:/threads/([^/]+))?/runs/([^/]+)$")
 
 RunKind = Literal["thread", "stateless"]
 
@@ -65,17 +65,6 @@ def canonical_assistant(assistant_id: Any) -> str | None:
         return str(uuid.UUID(text))
     except ValueError:
         return str(uuid.uuid5(NAMESPACE_GRAPH, text))
-
-
-def stream_modes(value: Any) -> tuple[str, ...]:
-    """The stream modes a run body asks for, sorted; absent or empty means ``values``."""
-    if not value:
-        return ("values",)
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(sorted({str(item) for item in value}))
-    return (str(value),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,29 +459,3 @@ def _run(entry: Entry) -> RecordedRun | None:
 def _clip(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def join_stream_modes(query: Iterable[tuple[str, str]]) -> list[str]:
-    """The ``stream_mode`` filter of a join request, parsed as langgraph-api parses it."""
-    values = [value for key, value in query if key == "stream_mode" and value]
-    modes: list[str] = []
-    for value in values:
-        if value.startswith("["):
-            try:
-                parsed = json.loads(value)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, list):
-                modes.extend(str(item) for item in parsed)
-                continue
-        modes.append(value)
-    return modes
-
-
-def mode_matches(event: str, modes: Sequence[str]) -> bool:
-    """Whether a run-stream event passes a join's ``stream_mode`` filter (as the server decides)."""
-    if not modes or event in modes:
-        return True
-    if ("messages" in modes or "messages-tuple" in modes) and event.startswith("messages"):
-        return True
-    return "|" in event and event.partition("|")[0] in modes

@@ -33,6 +33,7 @@ import contextlib
 import datetime
 import importlib.metadata
 import itertools
+import json
 import platform
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -45,14 +46,24 @@ import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .._cassette import Cassette, Interaction
 from .._format import dumps, load, save
-from .._record import AsyncRecordingTransport
+from .._record import AsyncRecordingTransport, SessionClock
 from .._redact import Redactor
-from ._library import NOT_RUN_IDS, RUN_LOCATION, RUN_PATH, THREAD_PATH, stream_modes
+from .._ws_record import WebSocketRecorder
+from ..protocols import threads
+from ..protocols.runs import (
+    NOT_RUN_IDS,
+    RUN_LOCATION,
+    RUN_PATH,
+    RUN_START_PATH,
+    THREAD_PATH,
+    stream_modes,
+)
 from ._limits import DEFAULT_MAX_BODY, BodyTooLarge, read_body, too_large
 
 __all__ = ["RecordingProxy", "proxy_app"]
@@ -70,7 +81,7 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_RUN_START = re.compile(r"^(?:/threads/([^/]+))?/runs(?:/stream|/wait)?$")
+_WS_SCHEMES = {"http": "ws", "https": "wss"}
 # Connecting is bounded; a stream may stay quiet for as long as the run takes.
 _UPSTREAM_TIMEOUT = {"connect": 10.0, "read": None, "write": 30.0, "pool": 30.0}
 
@@ -124,6 +135,8 @@ class RecordingProxy:
         self._pending_threadless = _Pending()
         self._pending_by_thread: dict[str, _Pending] = {}
         self._server_info: dict[str, Any] | None = None
+        # One clock for every request, so streams open at once keep their order in replay.
+        self.clock = SessionClock()
 
     # -- the pass-through -----------------------------------------------------------------
 
@@ -140,7 +153,9 @@ class RecordingProxy:
             extensions={"timeout": _UPSTREAM_TIMEOUT},
         )
         cassette = Cassette()
-        recorder = AsyncRecordingTransport(cassette, self.transport, redact=self.redactor)
+        recorder = AsyncRecordingTransport(
+            cassette, self.transport, redact=self.redactor, clock=self.clock
+        )
         try:
             response = await recorder.handle_async_request(outgoing)
         except httpx.HTTPError as exc:
@@ -153,7 +168,58 @@ class RecordingProxy:
         group = self._open_run(interaction, response)
         return _PassThrough(response, lambda: self._completed(interaction, group))
 
-    def _upstream_url(self, request: Request) -> httpx.URL:
+    async def websocket(self, websocket: WebSocket) -> None:
+        """Pass a WebSocket (a v3 event stream) through to upstream, recording its messages
+        both ways; filed like any request on its thread."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidStatus
+
+        cassette = Cassette()
+        recorder = WebSocketRecorder(cassette, redact=self.redactor, clock=self.clock)
+        url = str(self._upstream_url(websocket).copy_with(scheme=_WS_SCHEMES[self.upstream.scheme]))
+        headers = [
+            (key, value)
+            for key, value in websocket.headers.items()
+            if key.lower() not in _HOP_BY_HOP | {"host"} and not key.lower().startswith("sec-")
+        ]
+        try:
+            async with recorder.async_connect(connect)(url, additional_headers=headers) as upstream:
+                await websocket.accept()
+                async with anyio.create_task_group() as group:
+                    group.start_soon(_to_client, upstream, websocket, group.cancel_scope)
+                    while True:
+                        message = await websocket.receive()
+                        if message["type"] == "websocket.disconnect":
+                            break
+                        data = message.get("text")
+                        await upstream.send(data if data is not None else message.get("bytes"))
+                    await upstream.close()
+                    group.cancel_scope.cancel()
+        except (InvalidStatus, OSError) as exc:
+            detail = f"streamcassette proxy: upstream WebSocket {url} failed: {exc}"
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=1011, reason=detail[:120])
+        finally:
+            with anyio.CancelScope(shield=True):
+                for interaction in cassette.interactions:
+                    await self._completed_websocket(interaction)
+
+    async def _completed_websocket(self, interaction: Interaction) -> None:
+        """File a closed WebSocket: one that started a run (the JS SDK sends ``run.start``
+        over it) opens that run's cassette; any other is filed like a request."""
+        response = interaction.response
+        sent = response.websocket.messages if response and response.websocket else []
+        params = threads.run_start_params(
+            _json_value(message.data) for message in sent if message.sent
+        )
+        if params is None:
+            await self._completed(interaction, None)
+            return
+        thread_id = threads.thread_id_of(interaction.request.path)
+        stem = f"{params.get('assistant_id') or 'run'}-threads"
+        await self._save(self._new_group(interaction, stem, None, thread_id, in_flight=0))
+
+    def _upstream_url(self, request: Request | WebSocket) -> httpx.URL:
         base_path = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
         # The path as the client sent it (percent-escapes kept), not the decoded one.
         raw_path = base_path + (request.scope.get("raw_path") or request.url.path.encode("utf-8"))
@@ -176,16 +242,40 @@ class RecordingProxy:
     def _open_run(self, interaction: Interaction, response: httpx.Response) -> _Group | None:
         """A new cassette when this request started a run; ``None`` otherwise."""
         request = interaction.request
-        match = _RUN_START.match(request.path)
-        if request.method.upper() != "POST" or match is None or response.status_code >= 400:
-            return None
-        location = RUN_LOCATION.match(response.headers.get("content-location", ""))
-        run_id = location.group(2) if location else None
-        thread_id = match.group(1) or (location.group(1) if location else None)
         body = request.body.json_or_none() if request.body else None
         fields = body if isinstance(body, dict) else {}
-        modes = stream_modes(fields.get("stream_mode"))
-        path = self._reserve(f"{fields.get('assistant_id') or 'run'}-{'+'.join(modes)}")
+        if request.method.upper() != "POST" or response.status_code >= 400:
+            return None
+        match = RUN_START_PATH.match(request.path)
+        if match is not None:
+            location = RUN_LOCATION.match(response.headers.get("content-location", ""))
+            run_id = location.group(2) if location else None
+            thread_id = match.group(1) or (location.group(1) if location else None)
+            modes = stream_modes(fields.get("stream_mode"))
+            stem = f"{fields.get('assistant_id') or 'run'}-{'+'.join(modes)}"
+        elif threads.starts_run(request.method, request.path, body):
+            # A v3 run: its id is only in the reply, and nothing below needs it (the
+            # thread's requests follow the thread's latest run).
+            run_id = None
+            thread_id = threads.thread_id_of(request.path)
+            params = fields.get("params") if isinstance(fields.get("params"), dict) else {}
+            stem = f"{(params or {}).get('assistant_id') or 'run'}-threads"
+        else:
+            return None
+        return self._new_group(interaction, stem, run_id, thread_id, in_flight=1)
+
+    def _new_group(
+        self,
+        interaction: Interaction,
+        stem: str,
+        run_id: str | None,
+        thread_id: str | None,
+        *,
+        in_flight: int,
+    ) -> _Group:
+        """A new run's cassette, opened by ``interaction``, taking the requests that led to it."""
+        request = interaction.request
+        path = self._reserve(stem)
         cassette = Cassette(provenance=self._provenance(request.header("user-agent")), path=path)
         taken = list(self._pending_threadless.items)
         self._pending_threadless.items.clear()
@@ -193,7 +283,7 @@ class RecordingProxy:
             taken += self._pending_by_thread.pop(thread_id).items
         cassette.interactions.extend(item for _, item in sorted(taken, key=lambda pair: pair[0]))
         cassette.interactions.append(interaction)
-        group = _Group(path, cassette, run_id, thread_id, in_flight=1)
+        group = _Group(path, cassette, run_id, thread_id, in_flight=in_flight)
         if run_id is not None:
             self._groups_by_run[run_id] = group
         if thread_id is not None:
@@ -384,6 +474,31 @@ def _thread_of(interaction: Interaction) -> str | None:
     return None
 
 
+async def _to_client(upstream: Any, websocket: WebSocket, done: anyio.CancelScope) -> None:
+    """Pass upstream's messages on to the client; when the server ends the connection, end
+    the client's the same way."""
+    from websockets.exceptions import ConnectionClosed
+
+    # Either side may have gone: the server (ConnectionClosed) or the client
+    # (WebSocketDisconnect, or RuntimeError from sending once it is closed).
+    with contextlib.suppress(ConnectionClosed, WebSocketDisconnect, RuntimeError):
+        async for message in upstream:
+            if isinstance(message, str):
+                await websocket.send_text(message)
+            else:
+                await websocket.send_bytes(message)
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.close(code=upstream.close_code or 1000)
+    done.cancel()
+
+
+def _json_value(data: str | bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
 def _version(distribution: str) -> str | None:
     try:
         return importlib.metadata.version(distribution)
@@ -415,7 +530,10 @@ def proxy_app(
         await proxy.flush()
         await proxy.transport.aclose()
 
-    routes = [Route("/{path:path}", proxy.handle, methods=_METHODS)]
+    routes = [
+        Route("/{path:path}", proxy.handle, methods=_METHODS),
+        WebSocketRoute("/{path:path}", proxy.websocket),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.proxy = proxy
     return app

@@ -35,8 +35,9 @@ def bind(host: str, port: int) -> socket.socket:
 def _config(app: ASGIApp, sock: socket.socket, **options: Any) -> uvicorn.Config:
     host, port = sock.getsockname()[:2]
     options.setdefault("log_level", "warning")
-    # No websockets: nothing here speaks them, and importing them only costs start-up time.
-    options.setdefault("ws", "none")
+    # WebSockets for the v3 thread protocol's event streams (with ``websockets`` installed,
+    # as langgraph-sdk installs it; without it, uvicorn refuses upgrades).
+    options.setdefault("ws", "auto")
     options.setdefault("lifespan", "on")
     return uvicorn.Config(app, host=host, port=port, **options)
 

@@ -1,0 +1,234 @@
+"""v3 thread-stream benchmark: replay throughput of a ``client.threads.stream()`` session, as
+a ratio against the same SDK program fed the same bytes from an in-memory
+``httpx.MockTransport`` (the floor), measured in the same run.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_threads.py            # 10k and 50k events
+    .venv/bin/python benchmarks/bench_threads.py --quick    # small sizes, for a smoke test
+
+Each session: ``run.start``, every event of ``thread.events`` until the run's end (the
+lifecycle watcher's stream open beside it), ``thread.output``. Replay is timed from loading
+the cassette to the last event, so loading counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+import streamcassette
+from streamcassette import AsyncRecordingTransport, Cassette, load, replay_client, save
+from streamcassette._record import SessionClock
+
+REPLAY_TARGET = 0.9  # replay events/s >= 0.9 x the in-memory floor's
+
+THREAD_ID = "0190e5e0-2b1c-7d3e-9f40-5a6b7c8d9e0f"
+RUN_ID = "01a2002f-eb78-7268-ab2b-17904064ccae"
+BASE_URL = "http://bench.invalid"  # never resolved: every request hits an in-memory transport
+SSE_HEADERS = [
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-store"),
+]
+INPUT = {"messages": [{"role": "user", "content": "what's the weather in la"}]}
+ANSWER = (
+    "The weather in Los Angeles is sunny and 72 degrees with a light breeze from the west "
+    "today, a café-au-lait sunrise 🌤 before the marine layer burns off."
+)
+WORDS = ANSWER.split(" ")
+
+
+@dataclass(frozen=True)
+class Settings:
+    sizes: tuple[int, ...]
+    repeats: int
+
+
+FULL = Settings(sizes=(10_000, 50_000), repeats=5)
+QUICK = Settings(sizes=(500,), repeats=2)
+
+
+def _frame(seq: int, method: str, data: Any) -> bytes:
+    event = {
+        "type": "event",
+        "event_id": f"{1795960000000 + seq}-0",
+        "seq": seq,
+        "method": method,
+        "params": {"namespace": [], "timestamp": 1795960000000 + seq, "data": data},
+    }
+    return b"event: %s\r\ndata: %s\r\nid: %d\r\n\r\n" % (method.encode(), orjson.dumps(event), seq)
+
+
+def thread_frames(count: int) -> list[bytes]:
+    """``count`` events shaped like langgraph-api 0.16.7's v3 stream: lifecycle running, an
+    AI message's text deltas, values, lifecycle completed."""
+    frames = [_frame(1, "lifecycle", {"event": "running", "graph_name": "agent"})]
+    frames.append(_frame(2, "messages", {"event": "message-start", "role": "ai", "id": RUN_ID}))
+    deltas = count - 5
+    for index in range(deltas):
+        delta = {"type": "text-delta", "text": WORDS[index % len(WORDS)] + " "}
+        data = {"event": "content-block-delta", "index": 0, "delta": delta}
+        frames.append(_frame(3 + index, "messages", data))
+    seq = 3 + deltas
+    frames.append(_frame(seq, "messages", {"event": "message-finish"}))
+    frames.append(_frame(seq + 1, "values", {"messages": [{"type": "ai", "content": "done"}]}))
+    frames.append(_frame(seq + 2, "lifecycle", {"event": "completed", "graph_name": "agent"}))
+    return frames
+
+
+def _lifecycle(frames: list[bytes]) -> list[bytes]:
+    return [frame for frame in frames if frame.startswith(b"event: lifecycle")]
+
+
+class _OpenStream(httpx.AsyncByteStream):
+    """The chunks, then open until the client closes it, as the server's streams stay (a
+    stream that ended would send the SDK into reconnects)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = asyncio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        await self.closed.wait()
+
+    async def aclose(self) -> None:
+        self.closed.set()
+
+
+def memory_server(frames: list[bytes]) -> httpx.MockTransport:
+    """The v3 endpoints in memory: ``run.start``, the event streams (each filter gets its
+    channels' frames, one chunk each) and the state."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/commands"):
+            command = orjson.loads(request.content)
+            reply = {
+                "type": "success",
+                "id": command["id"],
+                "result": {"run_id": RUN_ID},
+                "meta": {"applied_through_seq": 0},
+            }
+            return httpx.Response(200, json=reply)
+        if path.endswith("/stream/events"):
+            channels = orjson.loads(request.content)["channels"]
+            chunks = frames if "messages" in channels else _lifecycle(frames)
+            return httpx.Response(200, headers=SSE_HEADERS, stream=_OpenStream(chunks))
+        if path.endswith("/state"):
+            return httpx.Response(200, json={"values": {"messages": []}, "next": []})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    return httpx.MockTransport(handle)
+
+
+def use_transport(client: LangGraphClient, transport: httpx.AsyncBaseTransport) -> None:
+    http = client.http.client
+    http._transport = transport
+    http._mounts = {pattern: transport for pattern in http._mounts}
+
+
+async def session(client: LangGraphClient) -> int:
+    """One v3 session through the SDK; the number of events ``thread.events`` yielded."""
+    count = 0
+    async with client.threads.stream(THREAD_ID, assistant_id="agent") as thread:
+        await thread.run.start(input=INPUT)
+        async for event in thread.events:
+            count += 1
+            params = event.get("params") or {}
+            if event.get("method") == "lifecycle" and params.get("data", {}).get("event") in (
+                "completed",
+                "failed",
+            ):
+                break
+        await thread.output
+    await client.aclose()
+    return count
+
+
+async def record(frames: list[bytes], path: Path) -> None:
+    """Record the session against the in-memory server with the real recorder."""
+    cassette = Cassette(provenance={"benchmark": "bench_threads"})
+    client = get_client(url=BASE_URL, api_key=None)
+    recorder = AsyncRecordingTransport(cassette, memory_server(frames), clock=SessionClock())
+    use_transport(client, recorder)
+    count = await session(client)
+    if count != len(frames):
+        msg = f"recorded {count} events for {len(frames)} frames"
+        raise AssertionError(msg)
+    save(cassette, path)
+
+
+async def timed(make_client: Callable[[], LangGraphClient], expected: int) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    count = await session(make_client())
+    elapsed = time.perf_counter() - start
+    if count != expected:
+        msg = f"the SDK yielded {count} events, expected {expected}"
+        raise AssertionError(msg)
+    return elapsed
+
+
+def floor_client(frames: list[bytes]) -> Callable[[], LangGraphClient]:
+    """SDK clients on the in-memory server, built as ``replay_client`` builds its clients
+    (``get_client`` would first load the CA bundle for a transport it never uses)."""
+
+    def make() -> LangGraphClient:
+        http = httpx.AsyncClient(base_url=BASE_URL, transport=memory_server(frames))
+        return LangGraphClient(http)
+
+    return make
+
+
+async def bench(size: int, repeats: int, folder: Path) -> str:
+    frames = thread_frames(size)
+    path = folder / f"threads-{size}.json"
+    await record(frames, path)
+    load(path)  # warm the page cache, as for the floor's frames in memory
+    floor: list[float] = []
+    replay: list[float] = []
+    for _ in range(repeats):  # alternate, so drift in the machine's speed hits both
+        floor.append(await timed(floor_client(frames), size))
+        replay.append(await timed(lambda: replay_client(path), size))
+    floor_rate = size / statistics.median(floor)
+    replay_rate = size / statistics.median(replay)
+    ratio = replay_rate / floor_rate
+    verdict = "PASS" if ratio >= REPLAY_TARGET else "MISS"
+    return (
+        f"replay {size:,} v3 events, load included (events/s)  {replay_rate:,.0f}  "
+        f"floor {floor_rate:,.0f}  ratio {ratio:.3f}x  target >= {REPLAY_TARGET}x  {verdict}"
+    )
+
+
+async def main(settings: Settings) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
+        return [await bench(size, settings.repeats, Path(tmp)) for size in settings.sizes]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    args = parser.parse_args()
+    settings = QUICK if args.quick else FULL
+    print(
+        f"streamcassette {streamcassette.__version__}, Python {sys.version.split()[0]}, "
+        f"{'quick' if args.quick else 'full'} run"
+    )
+    for line in asyncio.run(main(settings)):
+        print(line)

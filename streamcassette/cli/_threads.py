@@ -1,0 +1,149 @@
+"""The v3 thread protocol in the CLI: one session recorded or played through the SDK's
+``client.threads.stream()``, its events printed the way the SDK docs print them."""
+
+from __future__ import annotations
+
+import asyncio
+import pprint
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import click
+
+from .._cassette import Cassette
+from ..protocols import threads
+
+Transport = Literal["sse", "websocket"]
+
+
+class EventPrinter:
+    """Prints v3 events docs-style (``Receiving new event of type: values...`` and the
+    data); LLM tokens (``messages`` content-block deltas) print inline as they arrive."""
+
+    def __init__(self, *, raw: bool = False) -> None:
+        self.raw = raw
+        self.in_tokens = False
+
+    def event(self, event: dict[str, Any]) -> None:
+        text = None if self.raw else threads.token_text(event)
+        if text is not None:
+            if not self.in_tokens:
+                click.echo(click.style("Streaming tokens (messages)...", bold=True))
+                self.in_tokens = True
+            click.echo(text, nl=False)
+            return
+        if not self.raw and event.get("method") == "messages":
+            return  # message-start/finish and block boundaries: the tokens say it all
+        self.end_tokens()
+        click.echo(
+            click.style(f"Receiving new event of type: {threads.describe(event)}...", bold=True)
+        )
+        params = event.get("params")
+        data = params.get("data") if isinstance(params, dict) else None
+        click.echo(pprint.pformat(data, width=100, sort_dicts=False))
+        click.echo("\n")
+
+    def end_tokens(self) -> None:
+        if self.in_tokens:
+            click.echo("\n\n")
+            self.in_tokens = False
+
+
+async def run_session(
+    client: Any,
+    assistant: str,
+    run_input: Any,
+    *,
+    thread_id: str | None,
+    transport: Transport,
+    printer: EventPrinter | None,
+    responses: Sequence[Any] = (),
+) -> int:
+    """Start one run on a thread stream, print ``thread.events`` until the run ends
+    (answering its interrupts with ``responses``, in order), then read ``thread.output``;
+    returns the event count."""
+    count = 0
+    async with client.threads.stream(
+        thread_id, assistant_id=assistant, transport=transport
+    ) as thread:
+
+        async def collect() -> None:
+            nonlocal count
+            async for message in thread.events:
+                event = threads.event_of(message)
+                if event is None:  # the WebSocket subscribe command's reply
+                    continue
+                count += 1
+                if printer is not None:
+                    printer.event(event)
+                if threads.is_terminal(event):
+                    return
+
+        reader = asyncio.create_task(collect())
+        await thread.run.start(input=run_input)
+        for response in responses:
+            while not thread.interrupted and not reader.done():
+                await asyncio.sleep(0.01)
+            if reader.done():
+                break
+            await thread.run.respond(response)
+        await reader
+        if printer is not None:
+            printer.end_tokens()
+        try:
+            await thread.output
+        except Exception as exc:  # a failed run: its error is the last event printed
+            click.echo(f"the run failed: {exc}", err=True)
+    return count
+
+
+@dataclass
+class RecordedSession:
+    """A v3 run as recorded: where, what, over which transport, and its interrupts' answers."""
+
+    thread_id: str
+    assistant: str
+    input: Any
+    transport: Transport
+    responses: list[Any] = field(default_factory=list)
+
+
+def recorded_sessions(cassette: Cassette) -> list[RecordedSession]:
+    """The v3 runs recorded in a cassette, in order: one per ``run.start`` command, with the
+    ``input.respond`` answers sent on its thread after it."""
+    sessions: list[RecordedSession] = []
+    for interaction in cassette.interactions:
+        request = interaction.request
+        if request.method != "POST" or not threads.COMMANDS_PATH.match(request.path):
+            continue
+        body = request.body.json_or_none() if request.body is not None else None
+        if not isinstance(body, dict):
+            continue
+        params = body.get("params")
+        if body.get("method") == "input.respond" and isinstance(params, dict):
+            thread_id = threads.thread_id_of(request.path)
+            for session in reversed(sessions):
+                if session.thread_id == thread_id:
+                    session.responses.append(params.get("response"))
+                    break
+            continue
+        if body.get("method") != "run.start":
+            continue
+        params = body.get("params")
+        if not isinstance(params, dict):
+            params = {}
+        thread_id = threads.thread_id_of(request.path) or ""
+        uses_websocket = any(
+            other.request.path == f"/threads/{thread_id}/stream/events"
+            for _, other in cassette.websockets()
+        )
+        sessions.append(
+            RecordedSession(
+                thread_id,
+                str(params.get("assistant_id")),
+                params.get("input"),
+                "websocket" if uses_websocket else "sse",
+            )
+        )
+    return sessions

@@ -1,0 +1,179 @@
+"""v3 thread streams (``client.threads.stream()``) recorded live, then replayed offline.
+
+Each program runs against the session's real ``langgraph dev`` inside ``use_cassette``
+(record), then twice more inside ``use_cassette`` against a dead URL (replay): the replays
+see the same events, values, interrupts and output as the live run, every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from thread_sessions import Program, Seen, run_async, run_sync
+
+from streamcassette import Cassette, ReplayTransport, load, use_cassette
+from streamcassette._cassette import Interaction
+from streamcassette.devserver import LangGraphDevServer
+from streamcassette.protocols import threads
+
+DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing answers there
+# What thread.events subscribes to (langgraph-sdk 0.4.14's _ALL_CHANNELS).
+ALL_CHANNELS = ["values", "updates", "messages", "tools", "lifecycle", "input"]
+ALL_CHANNELS += ["checkpoints", "tasks", "custom"]
+WEATHER = {"messages": [{"role": "user", "content": "what's the weather in la"}]}
+
+PROGRAMS = [
+    Program("joke", "joke", {"topic": "ice cream"}),
+    Program("tool-agent", "tool_agent", WEATHER),
+    Program("subgraph", "subgraph", {"foo": "foo"}),
+    Program("custom", "custom", {}),
+    Program("failing", "failing", {}),
+    Program("interrupt", "interrupting", {}, respond="yes"),
+]
+SYNC_PROGRAMS = ["joke", "tool-agent", "interrupt"]
+
+
+def _session(
+    flavor: str, url: str, program: Program, transport: str, thread_id: str | None
+) -> Seen:
+    if flavor == "async":
+        return asyncio.run(run_async(url, program, transport, thread_id))
+    return run_sync(url, program, transport, thread_id)
+
+
+CASES = [
+    pytest.param(flavor, transport, program, id=f"{program.name}-{transport}-{flavor}")
+    for program in PROGRAMS
+    for transport in ("sse", "websocket")
+    for flavor in ("async", "sync")
+    if flavor == "async" or program.name in SYNC_PROGRAMS
+]
+
+
+@pytest.mark.parametrize(("flavor", "transport", "program"), CASES)
+def test_thread_session_replays_as_recorded(
+    langgraph_server: LangGraphDevServer,
+    tmp_path: Path,
+    flavor: str,
+    transport: str,
+    program: Program,
+) -> None:
+    """A recorded v3 session replays offline, under a new client-minted thread id, with the
+    live events, values, interrupts and output, the same on every replay."""
+    path = tmp_path / "session.json"
+    with use_cassette(path, mode="record"):
+        live = _session(flavor, langgraph_server.url, program, transport, None)
+    assert live.events
+    assert threads.is_terminal(live.events[-1])
+    if program.respond is not None:
+        assert live.interrupts
+        assert live.output == {"approved": program.respond}
+    if program.graph == "failing":
+        assert live.error is not None
+    replays = []
+    for _ in range(2):
+        with use_cassette(path):
+            # The SDK mints a new thread id: replay binds it to the recorded one.
+            replays.append(_session(flavor, DEAD_URL, program, transport, None))
+    for replayed in replays:
+        assert replayed.events == live.events
+        assert replayed.output == live.output
+        assert replayed.error == live.error
+        assert replayed.interrupts == live.interrupts
+        assert replayed.run_ids == live.run_ids
+        if flavor == "async" and program.respond is None:
+            # After an interrupt, how many thread.values snapshots arrive before the session
+            # stops reading them varies even live.
+            assert replayed.values == live.values
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+def test_thread_session_cassette_names_its_streams(
+    langgraph_server: LangGraphDevServer, tmp_path: Path, transport: str
+) -> None:
+    """A recorded session holds the run.start command, the event streams (SSE frames or
+    WebSocket messages, the subscribe command first) and the state read."""
+    path = tmp_path / "session.json"
+    with use_cassette(path, mode="record"):
+        asyncio.run(run_async(langgraph_server.url, PROGRAMS[0], transport, None))
+    cassette = load(path)
+    kinds = {
+        (interaction.request.method, "/".join(interaction.request.path.split("/")[3:]))
+        for interaction in cassette.interactions
+    }
+    stream_method = "WEBSOCKET" if transport == "websocket" else "POST"
+    assert ("POST", "commands") in kinds
+    assert (stream_method, "stream/events") in kinds
+    assert ("GET", "state") in kinds
+    if transport == "websocket":
+        websockets = [i for _, i in cassette.websockets()]
+        assert websockets
+        for interaction in websockets:
+            assert interaction.response is not None
+            assert interaction.response.status == 101
+            recorded = interaction.response.websocket
+            assert recorded is not None
+            assert recorded.messages[0].sent
+            assert '"subscription.subscribe"' in str(recorded.messages[0].data)
+
+
+def _stream_with_body(cassette: Cassette, body: Any) -> Interaction:
+    return next(
+        interaction
+        for interaction in cassette.interactions
+        if interaction.request.body is not None and interaction.request.body.json_or_none() == body
+    )
+
+
+async def _arrivals(path: Path) -> list[tuple[str, int]]:
+    """Replay a session's main stream and lifecycle watcher with one reader each (the run
+    started after both opened, as recorded); the (stream, seq) of each event as it arrived."""
+    cassette = load(path)
+    main = _stream_with_body(cassette, {"channels": ALL_CHANNELS})
+    watcher = _stream_with_body(cassette, {"channels": ["lifecycle", "input"]})
+    start = next(i for i in cassette.interactions if i.request.path.endswith("/commands"))
+    arrivals: list[tuple[str, int]] = []
+    transport = ReplayTransport(cassette)
+    async with httpx.AsyncClient(base_url="http://replay.invalid", transport=transport) as http:
+
+        async def read(name: str, interaction: Interaction) -> None:
+            request = interaction.request
+            assert request.body is not None
+            async with http.stream("POST", request.path, content=request.body.content) as reply:
+                async for line in reply.aiter_lines():
+                    if line.startswith("data: "):
+                        event = json.loads(line.removeprefix("data: "))
+                        arrivals.append((name, event["seq"]))
+                        if threads.is_terminal(event):
+                            return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(read, "main", main)
+            group.start_soon(read, "watcher", watcher)
+            await anyio.sleep(0.05)
+            assert start.request.body is not None
+            await http.post(start.request.path, content=start.request.body.content)
+    return arrivals
+
+
+@pytest.mark.anyio
+async def test_the_watchers_completion_never_overtakes_the_main_stream(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """Read at once in replay, the lifecycle watcher's "completed" arrives after every main
+    stream event recorded before it, every time."""
+    path = tmp_path / "session.json"
+    with use_cassette(path, mode="record"):
+        await run_async(langgraph_server.url, PROGRAMS[1], "sse", None)
+    for _ in range(3):
+        arrivals = await _arrivals(path)
+        completed = arrivals.index(("watcher", max(seq for _, seq in arrivals)))
+        main_before = [seq for name, seq in arrivals[completed:] if name == "main"]
+        assert main_before in ([], [max(seq for _, seq in arrivals)]), arrivals
+        assert len([a for a in arrivals if a[0] == "main"]) > 20
