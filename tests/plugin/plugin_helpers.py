@@ -12,6 +12,16 @@ import httpcore  # noqa: F401
 import langgraph_sdk  # noqa: F401
 import pytest
 
+# The same for a server: an inner run that serves (the cassette_server fixture) imports
+# uvicorn's protocol, loop and lifespan modules; dropped afterwards, a later uvicorn server in
+# this process mixed new and old ones and failed every WebSocket handshake.
+import uvicorn.lifespan.on
+import uvicorn.loops.auto
+import uvicorn.protocols.http.auto
+import uvicorn.protocols.websockets.auto  # noqa: F401
+import websockets.asyncio.client
+import websockets.sync.client  # noqa: F401
+
 # The "code under test" builds its own client with a dead URL: recording must redirect it
 # to the live server, replay must not care.
 INNER_SUITE = textwrap.dedent(
