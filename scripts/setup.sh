@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
+fi
+# The demo makes its venv without pip (scripts/demo.sh); the tests need it there.
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  .venv/bin/python -m ensurepip --default-pip >/dev/null
+fi
+if [ ! -f .venv/.pip-upgraded ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
+  touch .venv/.pip-upgraded
 fi
 stamp=.venv/.installed-$(cat pyproject.toml | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
