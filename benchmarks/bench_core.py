@@ -330,7 +330,7 @@ def memory_server(frames: list[bytes]) -> httpx.MockTransport:
 
 
 def use_transport(client: LangGraphClient, transport: httpx.AsyncBaseTransport) -> None:
-    """Route an SDK client's requests to ``transport`` (what ``CassetteSession.attach`` does)."""
+    """Route an SDK client's requests to ``transport``, mounts included."""
     http = client.http.client
     http._transport = transport
     http._mounts = {pattern: transport for pattern in http._mounts}

@@ -35,6 +35,9 @@ import streamcassette
 from streamcassette import AsyncRecordingTransport, Cassette, load, replay_client, save
 from streamcassette._record import SessionClock
 
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script or imported by the tests
+from bench_core import use_transport
+
 REPLAY_TARGET = 0.9  # replay events/s >= 0.9 x the in-memory floor's
 
 THREAD_ID = "0190e5e0-2b1c-7d3e-9f40-5a6b7c8d9e0f"
@@ -135,12 +138,6 @@ def memory_server(frames: list[bytes]) -> httpx.MockTransport:
         return httpx.Response(404, json={"detail": "Not Found"})
 
     return httpx.MockTransport(handle)
-
-
-def use_transport(client: LangGraphClient, transport: httpx.AsyncBaseTransport) -> None:
-    http = client.http.client
-    http._transport = transport
-    http._mounts = {pattern: transport for pattern in http._mounts}
 
 
 async def session(client: LangGraphClient) -> int:
