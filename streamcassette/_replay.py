@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Literal
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from ._bind import IdBindings, IdConflict, RequestIds
@@ -250,6 +251,10 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
+        # A request over the network always lets other tasks run before its answer; so does
+        # replay. The v3 SDK relies on it: projections subscribed just before ``run.start``
+        # register before its reply, and share one stream filtered for all of them.
+        await anyio.lowlevel.checkpoint()
         return self._respond(request, self._select(request))
 
 
