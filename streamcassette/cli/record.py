@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
+from click.core import ParameterSource
 
 from .._cassette import Cassette, StreamEnd
 from .._config import ConfigError, StreamCassetteConfig, load_config
 from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
 from ._common import Failed, parse_json_option
-from ._threads import EventPrinter, run_session
+from ._threads import EventPrinter, RunProgress, RunRefused, run_session
 from .play import print_part
 
 if TYPE_CHECKING:
@@ -69,13 +70,11 @@ class _NoReconnect(httpx.AsyncBaseTransport):
 
 
 @dataclass
-class _Run:
+class _Run(RunProgress):
     """What the run got to, for the messages."""
 
-    events: int = 0
-    run_id: str | None = None
-    thread_id: str | None = None
-    error: Any = None  # the data of an ``event: error``
+    created_thread: str | None = None  # the thread ``record`` created for the run
+    deleted_thread: bool = False
 
     def created(self, metadata: RunCreateMetadata) -> None:
         """The run's ids from the response's ``Content-Location``, as soon as it starts."""
@@ -204,6 +203,7 @@ def command(
     [tool.streamcassette] ("once", the default, keeps it; "missing" skips the run;
     "none" refuses to record).
     """
+    _refuse_other_protocols_options(protocol)
     run_input = parse_json_option(input_json, "--input")
     run_command = parse_json_option(command_json, "--command")
     run_config = parse_json_option(config_json, "--config")
@@ -234,17 +234,22 @@ def command(
     if run_config is not None:
         kwargs["config"] = run_config
 
+    def shown(value: Any) -> Any:
+        return session.redactor.json(value)[0]  # the terminal is no safer
+
     async def record_threads() -> None:
         with session:
             client = session.client(url)
             try:
-                run.events = await run_session(
+                await run_session(
                     client,
                     assistant,
                     run_input,
                     thread_id=thread_id,
                     transport="websocket" if transport == "ws" else "sse",
-                    printer=None if quiet else EventPrinter(),
+                    printer=None if quiet else EventPrinter(redact=shown),
+                    config=run_config,
+                    progress=run,
                 )
             finally:
                 await client.aclose()
@@ -257,14 +262,18 @@ def command(
             run.thread_id = thread_id
             if run.thread_id is None and thread:
                 run.thread_id = (await client.threads.create())["thread_id"]
-            async for part in client.runs.stream(
-                run.thread_id, assistant, on_run_created=run.created, **kwargs
-            ):
-                run.events += 1
-                _note(run, part.event, part.data)
-                if not quiet:
-                    shown, _ = session.redactor.json(part.data)  # the terminal is no safer
-                    print_part(part.event, shown)
+                run.created_thread = run.thread_id
+            try:
+                async for part in client.runs.stream(
+                    run.thread_id, assistant, on_run_created=run.created, **kwargs
+                ):
+                    run.events += 1
+                    _note(run, part.event, part.data)
+                    if not quiet:
+                        print_part(part.event, shown(part.data))
+            except httpx.HTTPStatusError:
+                await _delete_unused_thread(client, run)
+                raise
         finally:
             await client.aclose()
 
@@ -277,7 +286,13 @@ def command(
         click.echo(_interrupted(url, run, kept), err=True)
         raise SystemExit(130) from None
     except httpx.HTTPStatusError as exc:
-        raise RecordFailed(_http_error(exc, kept)) from None
+        raise RecordFailed(_http_error(exc, kept) + _deleted(run)) from None
+    except RunRefused as exc:
+        msg = (
+            f"the server refused `run.start` for thread {run.thread_id}: {_clip(str(exc))}. "
+            f"Nothing was written; {kept}"
+        )
+        raise RecordFailed(msg) from None
     except (StreamDropped, httpx.TransportError) as exc:
         if not _dropped(session.cassette):
             raise RecordFailed(_unreachable(url, exc, during_run=True) + " " + kept) from None
@@ -286,8 +301,9 @@ def command(
         click.echo(_drop_message(run, session.cassette, "saving it (--allow-error)."), err=True)
     if run.error is not None and not allow_error:
         detail = _clip(run.error)
+        how = "a `failed` lifecycle event" if protocol == "threads" else "`event: error`"
         msg = (
-            f"the run ended in `event: error` after {run.events} events: {detail}. "
+            f"the run ended in {how} after {run.events} events: {detail}. "
             f"Nothing was written; {kept} Pass --allow-error to record a failing run."
         )
         raise RecordFailed(msg)
@@ -295,6 +311,27 @@ def command(
     attached = attached_file(path)
     where = f" (frames attached in {attached.name})" if attached is not None else ""
     click.echo(f"recorded {run.events} events into {path}{where}", err=True)
+
+
+# Options that only one protocol reads, and why the other has no use for them.
+_PROTOCOL_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "modes": ("--mode", "runs", "a v3 run streams every channel; the server picks them"),
+    "command_json": ("--command", "runs", "a v3 run answers interrupts with input.respond"),
+    "thread": ("--stateless", "runs", "a v3 run always runs on a thread"),
+    "subgraphs": ("--subgraphs", "runs", "a v3 run always streams its subgraphs"),
+    "resumable": ("--resumable", "runs", "v3 events always carry their seq"),
+    "transport": ("--transport", "threads", "runs streams are SSE"),
+}
+
+
+def _refuse_other_protocols_options(protocol: str) -> None:
+    """A usage error for an option the chosen protocol would silently ignore."""
+    context = click.get_current_context()
+    for name, (option, owner, why) in _PROTOCOL_OPTIONS.items():
+        source = context.get_parameter_source(name)
+        if owner != protocol and source not in (None, ParameterSource.DEFAULT):
+            msg = f"{option} is for --protocol {owner} only ({why}); drop it or change protocol"
+            raise click.UsageError(msg)
 
 
 def _project() -> StreamCassetteConfig:
@@ -355,6 +392,24 @@ def _kept(target: Path) -> str:
     if target.exists():
         return f"the existing {target} was kept."
     return f"{target} was not created."
+
+
+async def _delete_unused_thread(client: Any, run: _Run) -> None:
+    """Delete the thread ``record`` created when the run did not start on it, so a refused
+    run leaves nothing behind on the server."""
+    if run.created_thread is None or run.run_id is not None:
+        return
+    try:
+        await client.threads.delete(run.created_thread)
+    except httpx.HTTPError:
+        return  # the error the user sees is the refused run's; this is tidying only
+    run.deleted_thread = True
+
+
+def _deleted(run: _Run) -> str:
+    if not run.deleted_thread:
+        return ""
+    return f" The thread {run.created_thread} created for the run was deleted."
 
 
 def _http_error(exc: httpx.HTTPStatusError, kept: str) -> str:
