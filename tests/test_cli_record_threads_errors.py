@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import socket
 from pathlib import Path
+from threading import Event
 
 import pytest
+from cutting_relay import CuttingRelay, _close, _recv, _send
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import NotFoundError
 from test_cli_record_errors import (
+    _wait_for_busy_gated_thread,
     assert_clean,
     cancelled_status,
     interrupt_after,
@@ -20,6 +25,7 @@ from test_cli_record_errors import (
 )
 
 from streamcassette import load
+from streamcassette.devserver import LangGraphDevServer
 from streamcassette.protocols import threads
 
 THREADS = ("--protocol", "threads")
@@ -133,6 +139,47 @@ def test_ctrl_c_cancels_the_thread_run_on_the_server(
         assert cancelled_status(langgraph_url, err) in ("interrupted", "error")
     finally:
         gate.touch()  # lets the node's worker thread end
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+class _HoldingRelay(CuttingRelay):
+    """Relays to the real server but never passes on the response to the matching
+    request: the server does the work, the client waits for its answer."""
+
+    def _responses(self, upstream: socket.socket, client: socket.socket, cut: Event) -> None:
+        while data := _recv(upstream):
+            if not cut.is_set() and not _send(client, data):
+                break
+        _close(client)
+
+
+def test_ctrl_c_while_run_start_is_unanswered_still_cancels_the_run(
+    tmp_path: Path, langgraph_server: LangGraphDevServer
+) -> None:
+    """Ctrl-C before the ``run.start`` reply names the run: the run the server did start on
+    the thread made for it is found and cancelled, not reported as never started."""
+    gate = tmp_path / "gate"  # never opened while the test looks: only a cancel ends the run
+    relay = _HoldingRelay(
+        langgraph_server.port, cut_request=lambda seen: b'"run.start"' in seen, after_frames=0
+    )
+    relay.start()
+    run_input = json.dumps({"gate": str(gate)})
+    process = start_record(relay.url, "gated", *THREADS, "--input", run_input, cwd=tmp_path)
+    client = get_sync_client(url=langgraph_server.url)
+    try:
+        thread_id = _wait_for_busy_gated_thread(client, process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert "Traceback" not in out + err
+        assert process.returncode == 130, err
+        assert "was cancelled on the server" in err, err
+        assert client.threads.get(thread_id)["status"] != "busy"
+    finally:
+        gate.touch()  # lets the node's worker thread end
+        client.close()
+        relay.close()
         if process.poll() is None:
             process.kill()
             process.wait()

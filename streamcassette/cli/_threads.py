@@ -24,6 +24,7 @@ class RunProgress:
     events: int = 0
     run_id: str | None = None
     thread_id: str | None = None
+    created_thread: str | None = None  # made for this run (not named by the user)
     error: Any = None  # an ``event: error``'s data, or a failed v3 run's error
 
 
@@ -93,6 +94,8 @@ async def run_session(
         thread_id, assistant_id=assistant, transport=transport
     ) as thread:
         run.thread_id = thread.thread_id
+        if thread_id is None:  # the SDK minted it: the server makes it for this run
+            run.created_thread = thread.thread_id
 
         async def collect() -> None:
             async for message in thread.events:

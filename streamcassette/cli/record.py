@@ -73,7 +73,6 @@ class _NoReconnect(httpx.AsyncBaseTransport):
 class _Run(RunProgress):
     """What the run got to, for the messages."""
 
-    created_thread: str | None = None  # the thread ``record`` created for the run
     deleted_thread: bool = False
 
     def created(self, metadata: RunCreateMetadata) -> None:
@@ -454,19 +453,23 @@ def _drop_message(run: _Run, cassette: Cassette, outcome: str) -> str:
 
 
 def _interrupted(url: str, run: _Run, kept: str) -> str:
-    if run.run_id is None:
+    cancelled = _cancel(url, run) if run.run_id or run.created_thread else None
+    if cancelled is None:
         return f"interrupted before the run started; nothing was written, {kept}"
-    cancelled = _cancel(url, run)
     return f"interrupted: {cancelled} Nothing was written; {kept}"
 
 
-def _cancel(url: str, run: _Run) -> str:
-    """Cancel the run on the server (``runs.cancel``), so it does not go on without us."""
+def _cancel(url: str, run: _Run) -> str | None:
+    """Cancel the run on the server (``runs.cancel``), so it does not go on without us;
+    None if it never started."""
     from langgraph_sdk import get_sync_client
 
-    assert run.run_id is not None
     client = get_sync_client(url=url, timeout=PROBE_TIMEOUT)
     try:
+        if run.run_id is None:  # interrupted while the run was being created
+            run.run_id = _started_on(client, run.created_thread)
+            if run.run_id is None:
+                return None
         thread_id = run.thread_id or _temporary_thread(client, run.run_id)
         if thread_id is None:
             return (
@@ -476,10 +479,25 @@ def _cancel(url: str, run: _Run) -> str:
         client.runs.cancel(thread_id, run.run_id)
     except httpx.HTTPError as exc:
         detail = " ".join(_clip(str(exc)).split())  # one paragraph, whatever the server sent
-        return f"cancelling run {run.run_id} on the server failed ({type(exc).__name__}: {detail})."
+        which = f"run {run.run_id}" if run.run_id else "the run"
+        return f"cancelling {which} on the server failed ({type(exc).__name__}: {detail})."
     finally:
         client.close()
     return f"run {run.run_id} was cancelled on the server."
+
+
+def _started_on(client: SyncLangGraphClient, thread_id: str | None) -> str | None:
+    """The run going on in the thread made for this run (nothing else runs there), if
+    the server got as far as creating it."""
+    if thread_id is None:
+        return None
+    try:
+        runs = client.runs.list(thread_id)
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:  # not even the thread was created
+            return None
+        raise
+    return next((r["run_id"] for r in runs if r["status"] in ("pending", "running")), None)
 
 
 def _temporary_thread(client: SyncLangGraphClient, run_id: str) -> str | None:
