@@ -98,6 +98,7 @@ def test_runs_protocol_deletes_the_thread_it_created_for_a_refused_run(
     result = record(langgraph_url, "nosuch", "--input", "{}", "-o", "n.json", cwd=tmp_path)
     output = assert_clean(result)
     assert result.returncode == 1, output
+    assert "\n" not in result.stderr.strip()  # one paragraph, though the detail has lines
     match = re.search(rf"The thread ({UUID.pattern}) created for the run was deleted", output)
     assert match is not None, output
     assert not _thread_exists(langgraph_url, match.group(1))
@@ -223,6 +224,17 @@ def test_options_of_the_other_protocol_are_refused(
     assert f"Error: {option} is for --protocol" in output
     assert "cannot reach" not in output
     assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.parametrize("protocol", ["runs", "threads"])
+def test_config_that_is_not_an_object_is_a_usage_error(tmp_path: Path, protocol: str) -> None:
+    """--config must be a JSON object: the v3 protocol would drop anything else silently."""
+    result = record(
+        "http://127.0.0.1:9", "joke", "--protocol", protocol, "--config", "[1]", cwd=tmp_path
+    )
+    output = assert_clean(result)
+    assert result.returncode == 2, output
+    assert "--config must be a JSON object, not list" in output
 
 
 def test_terminal_gets_the_redacted_events(tmp_path: Path, langgraph_url: str) -> None:

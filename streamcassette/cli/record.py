@@ -206,6 +206,10 @@ def command(
     run_input = parse_json_option(input_json, "--input")
     run_command = parse_json_option(command_json, "--command")
     run_config = parse_json_option(config_json, "--config")
+    if run_config is not None and not isinstance(run_config, dict):
+        # the v3 protocol would drop it without a word
+        msg = f"--config must be a JSON object, not {type(run_config).__name__}"
+        raise click.BadParameter(msg)
     project = _project()
     if protocol == "threads":
         target = output or default_output(assistant, ("threads", transport))
@@ -288,7 +292,8 @@ def command(
         raise RecordFailed(_http_error(exc, kept) + _deleted(run)) from None
     except RunRefused as exc:
         msg = (
-            f"the server refused `run.start` for thread {run.thread_id}: {_clip(str(exc))}. "
+            f"the server refused `run.start` for thread {run.thread_id}: "
+            f"{_clip(str(exc)).rstrip('.')}. "
             f"Nothing was written; {kept}"
         )
         raise RecordFailed(msg) from None
@@ -417,6 +422,7 @@ def _http_error(exc: httpx.HTTPStatusError, kept: str) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping) and body.get("detail"):
         detail = _clip(body["detail"])
+    detail = " ".join(detail.split()).rstrip(".")  # one paragraph, however the server wrote it
     return (
         f"the server answered {request.method} {request.url.path} with "
         f"{response.status_code} {response.reason_phrase}: {detail}. Nothing was written; "
