@@ -1,8 +1,9 @@
 """``streamcassette record``: run a graph on a live server, print its events, save a cassette.
 
 Nothing is written unless the run recorded whole: a server that cannot be reached, an HTTP
-error, a dropped stream, a run ending in ``event: error`` (unless ``--allow-error``) or
-Ctrl-C leave an existing cassette as it was, and each says so in one paragraph. Exit
+error, a refused v3 ``run.start``, a dropped stream, a run ending in ``event: error`` or a
+failed v3 lifecycle (unless ``--allow-error``) or Ctrl-C (which cancels the run on the
+server) leave an existing cassette as it was, and each says so in one paragraph. Exit
 status: 0 recorded (or skipped by ``record-mode = "missing"``), 1 the run did not record,
 2 a usage or settings error (as for every command), 130 interrupted.
 """
@@ -105,7 +106,10 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
     multiple=True,
     default=("updates",),
     show_default=True,
-    help="Stream mode; repeat for several (values, updates, messages-tuple, debug, ...).",
+    help=(
+        "Stream mode; repeat for several (values, updates, messages-tuple, debug, ...). "
+        "--protocol runs only: a v3 run streams every channel."
+    ),
 )
 @click.option(
     "--thread/--stateless",
