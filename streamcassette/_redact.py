@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -173,11 +174,10 @@ class Redactor:
         if not content or not self._worth_parsing(content):
             return content
         try:
-            value = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return content
-        redacted, changed = self.json(value)
-        return orjson.dumps(redacted) if changed else content
+            redacted, changed = self.json(orjson.loads(content))
+            return orjson.dumps(redacted) if changed else content
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+            return self._by_pattern(content)  # not JSON, or nested too deep to walk
 
     def frame(self, raw: bytes) -> bytes:
         """An SSE frame with the secrets in its ``data`` JSON redacted (the other fields and
@@ -190,18 +190,31 @@ class Redactor:
             return raw
         data = b"\n".join(_field_value(lines[i]) for i in data_at)
         try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return raw
-        redacted, changed = self.json(value)
-        if not changed:
-            return raw
+            redacted, changed = self.json(orjson.loads(data))
+            if not changed:
+                return raw
+            rewritten = orjson.dumps(redacted)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+            return self._by_pattern(raw)  # not JSON, or nested too deep to walk
         first = lines[data_at[0]]
         ending = first[len(first.rstrip(b"\r\n")) :]
-        lines[data_at[0]] = b"data: " + orjson.dumps(redacted) + ending
+        lines[data_at[0]] = b"data: " + rewritten + ending
         for i in reversed(data_at[1:]):
             del lines[i]
         return b"".join(lines)
+
+    def _by_pattern(self, content: bytes) -> bytes:
+        """The fallback for what JSON parsing cannot walk (not JSON, or nested deeper than
+        the parser goes): every ``"<secret key>": "<string>"`` pair in the bytes gets its
+        string redacted. Paths and non-string values need the parse, so they are kept."""
+
+        def replace(match: re.Match[bytes]) -> bytes:
+            key = match.group(3).decode("utf-8", "replace")
+            if not _is_secret_json_key(key, self.keys) or match.group(4) == b"":
+                return match.group(0)
+            return match.group(1) + REDACTED.encode() + b'"'
+
+        return _KEY_STRING_PAIR.sub(replace, content)
 
     def json(self, value: Any) -> tuple[Any, bool]:
         """``value`` with secrets redacted, and whether anything was."""
@@ -282,6 +295,10 @@ class Redactor:
             return live
         hooked = self.before_record_request(live)
         return hooked if hooked is not None else live
+
+
+# A JSON key and its string value, as bytes: group 1 is everything up to the value's text.
+_KEY_STRING_PAIR = re.compile(rb'(("((?:[^"\\]|\\.){1,200})")\s*:\s*")((?:[^"\\]|\\.)*)"')
 
 
 def _is_secret_json_key(key: str, extra: frozenset[str]) -> bool:

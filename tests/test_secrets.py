@@ -142,6 +142,23 @@ def test_a_logprob_token_is_generated_text_not_a_credential() -> None:
     )
 
 
+@pytest.mark.parametrize("depth", [300, 2000])
+def test_secrets_nested_deeper_than_json_goes_are_redacted_all_the_same(depth: int) -> None:
+    """A body or frame nested past what orjson writes (255) or reads (1024) levels deep is
+    redacted by key pattern instead of passing through in clear or raising."""
+    content = b"[" * depth + b'{"api_key":"s3cret","n":"kept"}' + b"]" * depth
+    for redacted in (Redactor().body(content), Redactor().frame(b"data: " + content + b"\n\n")):
+        assert b"s3cret" not in redacted
+        assert b'{"api_key":"<redacted>","n":"kept"}' in redacted
+
+
+def test_text_that_is_not_json_has_its_secret_pairs_redacted() -> None:
+    """A body that is not JSON but holds a JSON-looking secret pair loses the secret."""
+    assert Redactor().body(b'oops {"password": "hunter2", "user": "me"') == (
+        b'oops {"password": "<redacted>", "user": "me"'
+    )
+
+
 def test_frames_keep_their_other_fields_and_line_endings() -> None:
     """A redacted frame keeps its event, id and CRLF endings; a clean one is the same
     object (no copy on the hot path)."""
