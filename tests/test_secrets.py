@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -330,3 +331,43 @@ def test_pyproject_redact_settings_are_read_and_checked(tmp_path: Path) -> None:
         load_config(tmp_path)
     assert str(pyproject) in str(caught.value)
     assert "a..b" in str(caught.value)
+
+
+# --- WebSocket connections (v3 thread streams) ---------------------------------------------
+
+
+def test_websocket_handshakes_and_messages_write_no_secret(tmp_path: Path) -> None:
+    """A recorded WebSocket keeps no secret from its handshake's headers and query, nor from
+    the JSON messages sent or received (a loopback echo server answers each message)."""
+    from websockets.sync.client import connect
+    from websockets.sync.server import ServerConnection, serve
+
+    from streamcassette import Cassette, save
+    from streamcassette._ws_record import WebSocketRecorder
+
+    def echo(connection: ServerConnection) -> None:
+        for message in connection:
+            connection.send(message)
+
+    command = {"id": 1, "method": "run.start", "params": {"config": CONFIG}}
+    cassette = Cassette()
+    with serve(echo, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = server.socket.getsockname()[1]
+        recorder = WebSocketRecorder(cassette, redact=Redactor(keys=["tenant_code"]))
+        recording_connect = recorder.sync_connect(connect)
+        url = f"ws://127.0.0.1:{port}/threads/t-1/stream/events?api-key={QUERY_SECRET}"
+        with recording_connect(url, additional_headers={"x-api-key": HEADER_SECRET}) as socket:
+            socket.send(json.dumps(command))
+            assert CONFIG_SECRET in socket.recv(timeout=10)  # the live client still gets it
+        server.shutdown()
+        thread.join(timeout=10)
+    path = save(cassette, tmp_path / "ws.json")
+    assert_no_secret(tmp_path)
+    websocket = load(path).interactions[0].response.websocket  # type: ignore[union-attr]
+    assert websocket is not None
+    assert [message.sent for message in websocket.messages] == [True, False]
+    for message in websocket.messages:
+        assert isinstance(message.data, str)
+        assert '"openai_api_key":"<redacted>"' in message.data
