@@ -3,8 +3,9 @@
 # as the SDK saw it live. Extra arguments go to `streamcassette play`.
 #
 # Installs only what `play` needs (streamcassette's dependencies without pytest, syrupy,
-# DeepDiff and httpx-sse, which play never imports; no test extras, no npm) into .venv (or $STREAMCASSETTE_DEMO_VENV), once: a venv that scripts/setup.sh already filled
-# is used as it is. To show the first line soon on a fresh machine, the dependencies are
+# DeepDiff and httpx-sse, which play never imports; no test extras, no npm) into .venv (or
+# $STREAMCASSETTE_DEMO_VENV), once: a venv that scripts/setup.sh already filled is used as
+# it is. To show the first line soon on a fresh machine, the dependencies are
 # installed straight from pyproject.toml without byte-compiling them up front, and
 # streamcassette runs from this checkout (on PYTHONPATH) instead of being built into a wheel
 # first (pip's isolated build of an editable install costs seconds). The venv is made without
