@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import add, eq
 from typing import Any, Literal
 
 import orjson
@@ -434,8 +435,8 @@ def _group(
     groups: dict[str, list[int]] = {}
     for mode, wanted in chosen.items():
         if len(wanted) == 1:
-            (only,) = wanted
-            groups[mode] = [row for row, name in enumerate(names) if name == only]
+            (only,) = wanted  # the usual case: rows picked at C speed
+            groups[mode] = list(compress(range(len(names)), map(eq, names, repeat(only))))
         else:
             groups[mode] = [row for row, name in enumerate(names) if name in wanted]
     return groups
@@ -522,7 +523,14 @@ class _Views:
         first, last = rows[start], rows[stop - 1]
         if last - first == stop - 1 - start:  # consecutive rows: one slice
             return table.values[table.offsets[first] : table.offsets[last + 1]]
-        return list(chain.from_iterable(map(table.row_values, rows[start:stop])))
+        # each row's slice of the flat values, taken at C speed
+        offsets, chosen = table.offsets, rows[start:stop]
+        slices = map(
+            slice,
+            map(offsets.__getitem__, chosen),
+            map(offsets.__getitem__, map(add, chosen, repeat(1))),
+        )
+        return list(chain.from_iterable(map(table.values.__getitem__, slices)))
 
 
 def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
@@ -533,7 +541,7 @@ def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
     if rows and rows[-1] - rows[0] + 1 == len(rows):  # one run of events: slices
         run = slice(rows[0], rows[-1] + 1)
         return _Views(stream, rows, tuple(column[run] for column in columns))
-    return _Views(stream, rows, tuple([column[row] for row in rows] for column in columns))
+    return _Views(stream, rows, tuple(list(map(column.__getitem__, rows)) for column in columns))
 
 
 def _structure_views(stream: MaskedStream, rows: list[int], collapse: bool) -> _Views:
@@ -901,12 +909,30 @@ def _common_prefix(ours: list[Any], theirs: list[Any]) -> int:
     return low
 
 
+def _common_suffix(ours: list[Any], theirs: list[Any], head: int) -> int:
+    """How many trailing items two lists share after their first ``head`` (as
+    ``_common_prefix``, from the end, without reversed copies)."""
+    low, high = 0, min(len(ours), len(theirs)) - head
+    if high <= 0 or ours[len(ours) - high :] == theirs[len(theirs) - high :]:
+        return max(high, 0)
+    while high - low > 1:  # the last ``low`` items agree, the last ``high`` do not
+        middle = (low + high) // 2
+        if (
+            ours[len(ours) - middle : len(ours) - low]
+            == theirs[len(theirs) - middle : len(theirs) - low]
+        ):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 def _opcodes(ours: _Views, theirs: _Views) -> Iterator[tuple[str, int, int, int, int]]:
     """difflib opcodes, with the common head and tail taken off first, column by column (cheap,
     and the usual case: streams that differ in a few frames)."""
     pairs = list(zip(ours.columns, theirs.columns, strict=True))
     head = min(_common_prefix(mine, yours) for mine, yours in pairs)
-    tail = min(_common_prefix(mine[head:][::-1], yours[head:][::-1]) for mine, yours in pairs)
+    tail = min(_common_suffix(mine, yours, head) for mine, yours in pairs)
     if head:
         yield ("equal", 0, head, 0, head)
     middle_ours = ours.keys(head, len(ours) - tail)
