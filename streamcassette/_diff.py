@@ -37,6 +37,7 @@ from ._gc import paused_gc
 from ._mask_rules import MaskRules
 from ._masked import MaskedFrame, MaskedStream, mask_cassette
 from ._match import json_difference
+from .protocols import runs, threads
 
 __all__ = [
     "KNOWN_MODES",
@@ -384,13 +385,14 @@ def diff_streams(
     found += _request_differences(recorded, live, stream)
 
     selectors = [_selector(mode) for mode in dict.fromkeys([*modes, "error"])]
-    recorded_rows = _group(recorded.table.names, selectors)
-    live_rows = _group(live.table.names, selectors)
+    recorded_rows = _group(recorded, selectors)
+    live_rows = _group(live, selectors)
     links = _Links(recorded, live)
     frame_differences: list[Difference] = []
     groups: list[_Group] = []
-    for mode in sorted(recorded_rows.keys() | live_rows.keys()):
-        ours, theirs = recorded_rows.get(mode, []), live_rows.get(mode, [])
+    for mode, namespace in sorted(recorded_rows.keys() | live_rows.keys()):
+        ours = recorded_rows.get((mode, namespace), [])
+        theirs = live_rows.get((mode, namespace), [])
         comparison.compared_frames += len(ours)
         if policy == "structure":
             collapse = mode in ("messages", "messages-tuple")
@@ -423,23 +425,43 @@ def _frame_order(difference: Difference) -> tuple[int, int]:
 
 
 def _group(
-    names: Sequence[str | None], selectors: Sequence[Callable[[str], bool]]
-) -> dict[str, list[int]]:
-    """The selected rows, by stream mode: modes are aligned one by one, because a server
-    interleaves the events of different modes (``events``, ``messages``) differently each
-    run. A mode's subgraph events go with it (``updates|node_2:<task>`` with ``updates``)."""
-    chosen: dict[str, set[str | None]] = {}
+    stream: MaskedStream, selectors: Sequence[Callable[[str], bool]]
+) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+    """The selected rows, by stream mode and namespace: each mode of each subgraph is aligned
+    on its own, because a server interleaves the events of different modes (``events``,
+    ``messages``) and of different subgraphs differently each run, and an extra event in a
+    subgraph must not shift its parent's. A runs stream names the namespace in the event
+    (``updates|child:<task>``), a v3 thread stream in the event's ``params``; either way
+    the namespace is its nodes without task ids (``("child",)``; the root is ``()``)."""
+    names = stream.table.names
+    chosen: dict[str | None, str] = {}
     for name in set(names):
         if any(selected(name or "message") for selected in selectors):
-            chosen.setdefault(_stream_mode(name), set()).add(name)
-    groups: dict[str, list[int]] = {}
-    for mode, wanted in chosen.items():
-        if len(wanted) == 1:
-            (only,) = wanted  # the usual case: rows picked at C speed
-            groups[mode] = list(compress(range(len(names)), map(eq, names, repeat(only))))
+            chosen[name] = _stream_mode(name)
+    if _is_thread_stream(stream):
+        datas = stream.table.datas
+        by_row: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for row, name in enumerate(names):
+            mode = chosen.get(name)
+            if mode is not None:
+                by_row.setdefault((mode, threads.namespace_in(datas[row])), []).append(row)
+        return by_row
+    wanted: dict[tuple[str, tuple[str, ...]], set[str | None]] = {}
+    for name, mode in chosen.items():
+        wanted.setdefault((mode, runs.namespace_of(name or "message")), set()).add(name)
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for key, these in wanted.items():
+        if len(these) == 1:
+            (only,) = these  # the usual case: rows picked at C speed
+            groups[key] = list(compress(range(len(names)), map(eq, names, repeat(only))))
         else:
-            groups[mode] = [row for row, name in enumerate(names) if name in wanted]
+            groups[key] = [row for row, name in enumerate(names) if name in these]
     return groups
+
+
+def _is_thread_stream(stream: MaskedStream) -> bool:
+    """Whether a stream is a v3 thread stream (``…/stream/events``), over SSE or WebSocket."""
+    return threads.EVENTS_PATH.match(stream.path.partition("?")[0]) is not None
 
 
 def _stream_mode(name: str | None) -> str:
@@ -1061,8 +1083,12 @@ def _format_path(path: Sequence[Any], prefix: Sequence[Any]) -> str:
 
 def _label(frame: MaskedFrame) -> tuple[str, bool]:
     """``("node 'agent'", True)``: what a frame is, and whether it means something ran."""
-    base, _, _namespace = (frame.name or "message").partition("|")
+    base = (frame.name or "message").partition("|")[0]
     data = frame.data
+    namespace = runs.namespace_of(frame.name or "message")
+    event = threads.unwrap(data)
+    if event is not None:  # a v3 event: its namespace and payload are in its params
+        namespace, data = event
     ran = False
     if base == "updates" and isinstance(data, dict):
         ran = True
@@ -1096,15 +1122,14 @@ def _label(frame: MaskedFrame) -> tuple[str, bool]:
         label = "custom event"
     elif base == "checkpoints":
         label = "checkpoint"
+    elif base == "lifecycle" and isinstance(data, dict):  # v3: a run or subgraph starts, ends
+        label = f"lifecycle {data.get('event')!r}"
     elif base == "error":
         label = "error"
     elif base == "metadata":
         label = "run metadata"
     else:
         label = f"{base!r} event"
-    event = frame.event or ""
-    if "|" in event:
-        namespaces = event.split("|")[1:]
-        names = " > ".join(part.split(":", 1)[0] for part in namespaces)
-        label += f" in subgraph {names!r}"
+    if namespace:
+        label += f" in subgraph {' > '.join(namespace)!r}"
     return label, ran
