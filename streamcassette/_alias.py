@@ -613,7 +613,6 @@ _PIECES_KEPT = 64  # remembered pieces per masker (a stream repeats a few at a t
 _FIRSTS_KEPT = 4096  # remembered first pieces (a token and its key) per masker
 _UNSEEN: Any = object()
 _NO_PIECES: Any = object()  # a rest that is not cut in two pieces
-_ONCE: Any = object()  # a rest seen once: masked in its pieces (_in_pieces)
 
 
 def _outside_strings(head: str) -> bool:
@@ -791,16 +790,10 @@ class Masker:
                     rests = self._rests
                     rest_text = text[start:]
                     rest = rests.get(rest_text, _UNSEEN)
-                    if rest is _UNSEEN:  # seen once (a tool call's chunk, a tool message):
-                        if len(rests) >= _PIECES_KEPT:  # its pieces, not yet joined in one
+                    if rest is _UNSEEN:
+                        if len(rests) >= _PIECES_KEPT:
                             rests.clear()
-                        rests[rest_text] = _ONCE
-                        self._last_rest = (rest_text, _ONCE)
-                        return self._in_pieces(text, refs)
-                    self._last_rest = (rest_text, rest)
-                if rest is _ONCE:  # seen again (a message's tokens): its pieces as one
-                    rest_text = text[start:]
-                    rest = self._rests[rest_text] = self._rest(rest_text)
+                        rest = rests[rest_text] = self._rest(rest_text)
                     self._last_rest = (rest_text, rest)
                 if rest is None:  # a piece needs the parsed JSON: so does the whole
                     refs.structural = True

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
 from itertools import chain, compress, repeat
-from operator import add, eq
+from operator import add, eq, ne
 from typing import Any, Literal
 
 import orjson
@@ -917,44 +917,27 @@ class _Group:
         )
 
 
-def _common_prefix(ours: list[Any], theirs: list[Any]) -> int:
-    """How many leading items two lists share (list comparisons in C, halving the range)."""
-    low, high = 0, min(len(ours), len(theirs))
-    if ours[:high] == theirs[:high]:
-        return high
-    while high - low > 1:  # ours[:low] == theirs[:low] and ours[:high] != theirs[:high]
-        middle = (low + high) // 2
-        if ours[low:middle] == theirs[low:middle]:
-            low = middle
-        else:
-            high = middle
-    return low
+def _common_prefix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:
+    """How many of the first ``limit`` items two lists share: the first pair that differs,
+    found in one pass at C speed."""
+    return next(compress(range(limit), map(ne, ours, theirs)), limit)
 
 
-def _common_suffix(ours: list[Any], theirs: list[Any], head: int) -> int:
-    """How many trailing items two lists share after their first ``head`` (as
-    ``_common_prefix``, from the end, without reversed copies)."""
-    low, high = 0, min(len(ours), len(theirs)) - head
-    if high <= 0 or ours[len(ours) - high :] == theirs[len(theirs) - high :]:
-        return max(high, 0)
-    while high - low > 1:  # the last ``low`` items agree, the last ``high`` do not
-        middle = (low + high) // 2
-        if (
-            ours[len(ours) - middle : len(ours) - low]
-            == theirs[len(theirs) - middle : len(theirs) - low]
-        ):
-            low = middle
-        else:
-            high = middle
-    return low
+def _common_suffix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:
+    """How many of the last ``limit`` items two lists share (as ``_common_prefix``)."""
+    return next(compress(range(limit), map(ne, reversed(ours), reversed(theirs))), limit)
 
 
 def _opcodes(ours: _Views, theirs: _Views) -> Iterator[tuple[str, int, int, int, int]]:
     """difflib opcodes, with the common head and tail taken off first, column by column (cheap,
     and the usual case: streams that differ in a few frames)."""
     pairs = list(zip(ours.columns, theirs.columns, strict=True))
-    head = min(_common_prefix(mine, yours) for mine, yours in pairs)
-    tail = min(_common_suffix(mine, yours, head) for mine, yours in pairs)
+    head = min(len(ours), len(theirs))
+    for mine, yours in pairs:  # each column searched only as far as the others agree
+        head = _common_prefix(mine, yours, head)
+    tail = min(len(ours), len(theirs)) - head
+    for mine, yours in pairs:
+        tail = _common_suffix(mine, yours, tail)
     if head:
         yield ("equal", 0, head, 0, head)
     middle_ours = ours.keys(head, len(ours) - tail)

@@ -453,7 +453,7 @@ def test_masking_in_pieces_agrees_with_masking_the_whole_text(
     text = json.dumps([chunk, meta], ensure_ascii=False, separators=(",", ":"))
     masker, pieces, whole = Masker(), _Refs(), _Refs()
     shapes: set[str] = set()
-    for _ in range(3):  # then from the remembered pieces, then from them joined in one
+    for _ in range(3):  # then twice from the remembered pieces
         in_pieces = masker._text(text, pieces)
         shapes.add(in_pieces)  # the same references each way: the frame aligns alike
         at_once = masker._passes(text, whole)
