@@ -19,6 +19,7 @@ and ``messages``) differently from run to run.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -855,9 +856,22 @@ class _Group:
         changed: list[tuple[int, int]],
     ) -> None:
         """Frames that differ where both streams have some: pair them by label (the node that
-        ran) so that a changed frame is explained, and the rest ran on one side only."""
+        ran) so that a changed frame is explained, and the rest ran on one side only. Among
+        pairings with as many pairs, the one whose paired frames share the most is chosen
+        (a subgraph's extra ``values`` event is the extra one, not the one after it)."""
         ours_labels = [_label(self.ours.frame(position))[0] for position in ours]
         theirs_labels = [_label(self.theirs.frame(position))[0] for position in theirs]
+        if len(ours) * len(theirs) <= _PAIRING_MAX:
+            pairs = _pairing(
+                ours_labels,
+                theirs_labels,
+                [_parts(self.ours.frame(position)) for position in ours],
+                [_parts(self.theirs.frame(position)) for position in theirs],
+            )
+            changed += [(ours[i], theirs[j]) for i, j in pairs]
+            removed += [ours[i] for i in sorted(set(range(len(ours))) - {i for i, _ in pairs})]
+            added += [theirs[j] for j in sorted(set(range(len(theirs))) - {j for _, j in pairs})]
+            return
         matcher = SequenceMatcher(None, ours_labels, theirs_labels, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
@@ -915,6 +929,45 @@ class _Group:
         return Difference(
             "frame_added", self.stream, message, self.mode, live_frame=index, label=label
         )
+
+
+_PAIRING_MAX = 4096  # frames on one side times the other, in a block paired by similarity
+_PAIR = 1 << 30  # a pair outweighs any similarity: as many pairs as labels allow, first
+
+
+def _parts(frame: MaskedFrame) -> Counter[str]:
+    """A masked frame's data cut at commas: what two frames share, roughly, field by field."""
+    return Counter((frame.data_shape or "").split(","))
+
+
+def _pairing(
+    ours: Sequence[str],
+    theirs: Sequence[str],
+    ours_parts: Sequence[Counter[str]],
+    theirs_parts: Sequence[Counter[str]],
+) -> list[tuple[int, int]]:
+    """Pairs of same-label positions, in order on both sides: as many as possible, then
+    the most shared parts (an alignment by dynamic programming over the block)."""
+    rows, columns = len(ours), len(theirs)
+    best = [[0] * (columns + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, -1, -1):
+        for j in range(columns - 1, -1, -1):
+            score = max(best[i + 1][j], best[i][j + 1])
+            if ours[i] == theirs[j]:
+                shared = sum((ours_parts[i] & theirs_parts[j]).values())
+                score = max(score, _PAIR + shared + best[i + 1][j + 1])
+            best[i][j] = score
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < rows and j < columns:
+        if best[i][j] == best[i + 1][j]:
+            i += 1
+        elif best[i][j] == best[i][j + 1]:
+            j += 1
+        else:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+    return pairs
 
 
 def _common_prefix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:

@@ -67,18 +67,19 @@ def test_an_extra_subgraph_event_in_a_v3_session_is_drift_in_that_subgraph_only(
     same = diff_cassettes(recorded, again, modes=V3_MODES)
     assert same.equal, same.render_text()
     report = diff_cassettes(recorded, live, modes=V3_MODES)
-    main = report.streams[0]
-    lines = [line for difference in main.differences for line in difference.lines()]
-    assert lines, report.render_text()
-    assert all("in subgraph 'child'" in line for line in lines if not line.startswith(" ")), lines
-    assert (
-        "state values in subgraph 'child' was streamed live but not in the recording"
-        in report.render_text()
-    )
-    # the root's values frames (one more child event shifts their positions) all align
-    assert not any("state values was" in line or "state values:" in line for line in lines)
-    assert [d.kind for d in main.differences].count("frame_added") == 1
-    assert "frame_removed" not in [d.kind for d in main.differences]
+    main = report.streams[0].differences
+    added = next(d for d in main if d.kind == "frame_added")
+    changed = next(d for d in main if d.kind == "frame_changed")
+    # the child's extra values event is the one added; its last values event changed in
+    # `bar` only; the root's values frames (one event later live) are not reported
+    assert [line for d in main for line in d.lines()] == [
+        f"frame {changed.recorded_frame} (live frame {changed.live_frame}), state values in "
+        "subgraph 'child': params.data.bar: 'bar' -> 'bar again'",
+        "state values in subgraph 'child' was streamed live but not in the recording "
+        f"(live frame {added.live_frame})",
+    ], report.render_text()
+    assert added.live_frame is not None
+    assert changed.live_frame == added.live_frame + 1
 
 
 @pytest.mark.parametrize("transport", ["sse", "websocket"])
@@ -117,6 +118,14 @@ def test_an_extra_subgraph_node_in_a_runs_stream_with_subgraphs_is_one_differenc
     ], report.render_text()
     kinds = [d.kind for d in report.differences]
     assert kinds == ["request", "frame_added"]  # the request: the run's config differs
+    report = diff_cassettes(recorded, live, modes=["updates", "values"])
+    found = [(d.kind, d.label, d.changes) for d in report.differences[1:]]
+    assert [(kind, label) for kind, label, _ in found] == [
+        ("frame_added", "node 'child_extra' in subgraph 'child'"),
+        ("frame_changed", "state values in subgraph 'child'"),
+        ("frame_added", "state values in subgraph 'child'"),
+    ], report.render_text()
+    assert [change.describe() for change in found[1][2]] == ["bar: 'bar' -> 'bar again'"]
 
 
 def test_runs_events_of_two_namespaces_interleaved_otherwise_are_no_drift(
