@@ -4,6 +4,7 @@ traceback, the server's own detail, and an existing cassette kept."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socket
@@ -195,6 +196,51 @@ def test_ctrl_c_cancels_the_run_on_the_server(tmp_path: Path, langgraph_url: str
         client.close()
     status = next(run["status"] for run in runs if run["run_id"] == run_id)
     assert status in ("interrupted", "error")  # "interrupt" cancels end interrupted
+
+
+def test_ctrl_c_cancels_a_stateless_run_on_the_server(tmp_path: Path, langgraph_url: str) -> None:
+    """A stateless run's temporary thread is named by no event or header; Ctrl-C still finds
+    and cancels the run, which would otherwise wait on its gate for 30 s."""
+    gate = tmp_path / "gate"  # never opened while the test looks: only a cancel ends the run
+    run_input = json.dumps({"gate": str(gate)})
+    process = subprocess.Popen(
+        [*CLI, "record", langgraph_url, "gated", "--stateless", "--input", run_input, "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    client = get_sync_client(url=langgraph_url)
+    try:
+        thread_id = _wait_for_busy_gated_thread(client, process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert "Traceback" not in out + err
+        assert process.returncode == 130
+        assert "was cancelled on the server" in err, err
+        assert "nothing was written" in err.lower()
+        assert not list(tmp_path.glob("cassettes/*.json"))
+        still_busy = client.threads.search(status="busy", limit=100)
+        assert thread_id not in {thread["thread_id"] for thread in still_busy}
+    finally:
+        gate.touch()  # lets the node's worker thread end
+        client.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_busy_gated_thread(client: object, process: subprocess.Popen[str]) -> str:
+    """The temporary thread of the stateless `gated` run the process started."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        for thread in client.threads.search(status="busy", limit=100):  # type: ignore[attr-defined]
+            if thread["metadata"].get("graph_id") == "gated":
+                return str(thread["thread_id"])
+        time.sleep(0.05)
+    raise AssertionError("the stateless run never showed up as a busy thread")
 
 
 def _thread_of(client: object, run_id: str) -> str:

@@ -26,7 +26,14 @@ CONFIG_SECRET = "sk-config-SECRET-1111"  # config.configurable.openai_api_key
 METADATA_SECRET = "meta-SECRET-4444"  # a thread's metadata.api_key, echoed in responses
 TENANT_SECRET = "tenant-SECRET-5555"  # a key the user names: redact_keys=["tenant_code"]
 NOTE_SECRET = "note-SECRET-6666"  # a path the user names: redact_paths=["metadata.note"]
+# Other providers' credential names in the config, echoed by the debug stream too.
+OTHER_CONFIG_SECRETS = {
+    "huggingfacehub_api_token": "hf_SECRET-7777",
+    "aws_secret_access_key": "aws-SECRET-8888",
+    "github_token": "ghp_SECRET-9999",
+}
 SECRETS = (
+    *OTHER_CONFIG_SECRETS.values(),
     HEADER_SECRET,
     QUERY_SECRET,
     QUERY_SECRET_2,
@@ -35,7 +42,13 @@ SECRETS = (
     TENANT_SECRET,
     NOTE_SECRET,
 )
-CONFIG = {"configurable": {"openai_api_key": CONFIG_SECRET, "tenant_code": TENANT_SECRET}}
+CONFIG = {
+    "configurable": {
+        "openai_api_key": CONFIG_SECRET,
+        "tenant_code": TENANT_SECRET,
+        **OTHER_CONFIG_SECRETS,
+    }
+}
 
 
 def assert_no_secret(folder: Path) -> int:
@@ -66,6 +79,19 @@ def assert_no_secret(folder: Path) -> int:
         "authorization",
         "x-api-key",
         "X-Api-Key",
+        "api_token",
+        "huggingfacehub_api_token",
+        "replicate_api_token",
+        "aws_secret_access_key",
+        "github_token",
+        "hf_token",
+        "bot_token",
+        "token",
+        "api_keys",
+        "credentials",
+        "passphrase",
+        "ocp-apim-subscription-key",
+        "AccountKey",
     ],
 )
 def test_secret_looking_keys_are_secret(name: str) -> None:
@@ -75,7 +101,19 @@ def test_secret_looking_keys_are_secret(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["max_tokens", "tokens", "token_usage", "input_tokens", "thread_id", "api_key_id", "key"],
+    [
+        "max_tokens",
+        "tokens",
+        "token_usage",
+        "input_tokens",
+        "total_tokens",
+        "output_token_details",
+        "thread_id",
+        "api_key_id",
+        "key",
+        "cache_key",
+        "tokenizer",
+    ],
 )
 def test_token_counts_and_ids_are_not_secret(name: str) -> None:
     """Token counts, usage and ids are kept."""
@@ -89,6 +127,19 @@ def test_every_secret_ending_passes_the_cheap_scan() -> None:
         frame = b'data: {"' + ending.encode() + b'":"x"}\n\n'
         assert any(needle in frame.lower() for needle in _SCAN_NEEDLES), ending
         assert Redactor().frame(frame) == b'data: {"' + ending.encode() + b'":"<redacted>"}\n\n'
+
+
+def test_a_logprob_token_is_generated_text_not_a_credential() -> None:
+    """OpenAI log probabilities name each generated piece ``token``: kept beside a
+    ``logprob``, redacted anywhere else."""
+    frame = (
+        b'data: {"logprobs":{"content":[{"token":"Hello","logprob":-0.1}]},'
+        b'"auth":{"token":"ghp_s3cret"}}\n\n'
+    )
+    assert Redactor().frame(frame) == (
+        b'data: {"logprobs":{"content":[{"token":"Hello","logprob":-0.1}]},'
+        b'"auth":{"token":"<redacted>"}}\n\n'
+    )
 
 
 def test_frames_keep_their_other_fields_and_line_endings() -> None:
