@@ -18,12 +18,14 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class Program:
-    """One v3 session to run: a graph, its input and, for interrupts, the answer."""
+    """One v3 session to run: a graph, its input and, for interrupts, the answer (and the
+    run's config, when it has one)."""
 
     name: str
     graph: str
     input: Any
     respond: Any = None
+    config: dict[str, Any] | None = None
 
 
 @dataclass
@@ -67,7 +69,7 @@ async def run_async(url: str, program: Program, transport: str, thread_id: str |
 
             events = asyncio.create_task(collect_events())
             values = asyncio.create_task(collect_values())
-            started = await thread.run.start(input=program.input)
+            started = await thread.run.start(input=program.input, config=program.config)
             seen.run_ids.append(started["run_id"])
             if program.respond is not None:
                 deadline = time.monotonic() + TIMEOUT
@@ -95,7 +97,7 @@ def run_sync(url: str, program: Program, transport: str, thread_id: str | None) 
         with client.threads.stream(
             thread_id, assistant_id=program.graph, transport=transport
         ) as thread:
-            started = thread.run.start(input=program.input)
+            started = thread.run.start(input=program.input, config=program.config)
             seen.run_ids.append(started["run_id"])
             if program.respond is not None:
                 deadline = time.monotonic() + TIMEOUT
