@@ -195,7 +195,10 @@ class ReplayServer:
         self.bindings = ThreadBindings()
         # threads, runs and assistants as the client has seen them, for synthesized answers
         self.world = World(library)
-        self.threads = ThreadProtocol(library, speed=speed)  # the v3 thread protocol
+        # the v3 thread protocol, with the same id bindings per live thread
+        self.threads = ThreadProtocol(
+            library, speed=speed, bindings=self.bindings, aliases=self.aliases
+        )
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -428,7 +431,7 @@ class ReplayServer:
             )
         if method == "POST" and path == "/threads":
             return self._new_thread(body, scope)
-        synthesized = self.world.answer(
+        synthesized = self.threads.history(method, path, body) or self.world.answer(
             method, path, query, body, scope, self.bindings.session(thread_id).to_live_bytes
         )
         if synthesized is not None:

@@ -354,6 +354,8 @@ class RecordingProxy:
         if group.in_flight > 0 or group.cassette is None:
             return  # saved when its run's response completes
         await self._add_server_info(group.cassette)
+        if group.cassette is None:
+            return  # another request of this run saved it (with ours) while /info was read
         save(group.cassette, group.path)
         group.cassette = None  # written: let it go
         if group.path not in self.written:

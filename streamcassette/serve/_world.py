@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from ._library import Library, RecordedRun, canonical_assistant
 
-__all__ = ["LiveRun", "LiveThread", "RunOutcome", "World"]
+__all__ = ["LiveRun", "LiveThread", "RunOutcome", "World", "thread_state"]
 
 _THREAD = re.compile(r"^/threads/([^/]+)$")
 _THREAD_STATE = re.compile(r"^/threads/([^/]+)/state$")
@@ -224,41 +224,63 @@ class LiveThread:
         parent_id: str | None,
         metadata: dict[str, Any],
     ) -> dict[str, Any]:
-        tasks = (
-            [
-                {
-                    "id": _task_id(self.thread_id),
-                    # The node is not in the streamed values: the interrupt is what a UI needs.
-                    "name": "",
-                    "path": [],
-                    "error": None,
-                    "interrupts": interrupts,
-                    "checkpoint": None,
-                    "state": None,
-                    "result": None,
-                }
-            ]
-            if interrupts
-            else []
+        return thread_state(
+            self.thread_id,
+            values,
+            interrupts,
+            checkpoint=(checkpoint_id, parent_id),
+            metadata=metadata,
+            created_at=self.updated_at,
         )
 
-        def ref(checkpoint: str | None) -> dict[str, Any] | None:
-            if checkpoint is None:
-                return None
-            return {"checkpoint_id": checkpoint, "thread_id": self.thread_id, "checkpoint_ns": ""}
 
-        return {
-            "values": values,
-            "next": [],
-            "tasks": tasks,
-            "metadata": metadata,
-            "created_at": self.updated_at,
-            "checkpoint": ref(checkpoint_id),
-            "parent_checkpoint": ref(parent_id),
-            "interrupts": interrupts,
-            "checkpoint_id": checkpoint_id,
-            "parent_checkpoint_id": parent_id,
-        }
+def thread_state(
+    thread_id: str,
+    values: dict[str, Any],
+    interrupts: list[dict[str, Any]],
+    *,
+    checkpoint: tuple[str | None, str | None] = (None, None),
+    metadata: dict[str, Any] | None = None,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """A thread state as ``GET /threads/{id}/state`` gives it: ``values``, a task holding the
+    pending ``interrupts``, the ``(checkpoint, parent)`` ids when known."""
+    checkpoint_id, parent_id = checkpoint
+    tasks = (
+        [
+            {
+                "id": _task_id(thread_id),
+                # The node is not in the streamed values: the interrupt is what a UI needs.
+                "name": "",
+                "path": [],
+                "error": None,
+                "interrupts": interrupts,
+                "checkpoint": None,
+                "state": None,
+                "result": None,
+            }
+        ]
+        if interrupts
+        else []
+    )
+
+    def ref(found: str | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        return {"checkpoint_id": found, "thread_id": thread_id, "checkpoint_ns": ""}
+
+    return {
+        "values": values,
+        "next": [],
+        "tasks": tasks,
+        "metadata": metadata or {},
+        "created_at": created_at or _now(),
+        "checkpoint": ref(checkpoint_id),
+        "parent_checkpoint": ref(parent_id),
+        "interrupts": interrupts,
+        "checkpoint_id": checkpoint_id,
+        "parent_checkpoint_id": parent_id,
+    }
 
 
 def _task_id(thread_id: str) -> str:

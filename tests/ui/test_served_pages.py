@@ -17,6 +17,7 @@ from chat import (
     QUESTION,
     assert_agent_session,
     assert_clean,
+    assert_held_until_approved,
     assert_tokens_over_time,
     finished,
 )
@@ -119,6 +120,43 @@ def approval_demo(browser, pages, langgraph_url, tmp_path_factory) -> Recorded:
     return record(browser, pages, langgraph_url, folder, "interrupting", approve_after_reload)
 
 
+def served_to_two_visitors(
+    browser: Browser, pages: PageServer, demo: Recorded, hook: str
+) -> Session:
+    """The agent demo served to two visitors in turn (fresh profiles) on the ``hook`` page:
+    each sees the session the recording saw, the first with the answer growing over time,
+    each on a thread and with message ids of its own, without errors. Returns the first."""
+    assert_agent_session(demo.live.snapshot)
+    assert_tokens_over_time(demo.live.timeline)
+    with served(demo) as url:
+        replay = play(browser, pages.page(hook, url, "agent_slow"), ask_the_agent, f"{hook}-served")
+        again = play(browser, pages.page(hook, url, "agent_slow"), ask_the_agent, f"{hook}-again")
+    for session in (replay, again):
+        assert_agent_session(session.snapshot)
+        assert [m["content"] for m in session.snapshot["messages"]] == [
+            m["content"] for m in demo.live.snapshot["messages"]
+        ]
+        assert_clean(session.events)
+    assert_tokens_over_time(replay.timeline)
+    assert again.snapshot["thread"] != replay.snapshot["thread"]
+    assert again.snapshot["messages"][0]["id"] != replay.snapshot["messages"][0]["id"]
+    return replay
+
+
+def served_approval(browser: Browser, pages: PageServer, demo: Recorded, hook: str) -> Session:
+    """The approval demo served to the ``hook`` page: the interrupt holds until Approve (also
+    across the reload at it), then the run ends approved, without errors, as it did live."""
+    assert '"approved":"approved"' in demo.live.snapshot["values"]
+    with served(demo) as url:
+        replay = play(
+            browser, pages.page(hook, url, "interrupting"), approve_after_reload, f"{hook}-approve"
+        )
+    assert '"approved":"approved"' in replay.snapshot["values"]
+    assert_held_until_approved(replay.timeline)
+    assert_clean(replay.events)
+    return replay
+
+
 def recorded_human_ids(folder: Path) -> set[str]:
     """The message ids the page minted while recording (in the recorded run requests)."""
     ids = set()
@@ -138,24 +176,9 @@ def test_served_agent_demo_streams_tokens_with_the_pages_own_message_id(
     """Replayed, the page shows the same four messages, its own human message id (no
     duplicate), and the answer growing over time at speed 1, without errors; so does a
     second visitor."""
-    assert_agent_session(agent_demo.live.snapshot)
-    assert_tokens_over_time(agent_demo.live.timeline)
-    with served(agent_demo) as url:
-        replay = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "served")
-        again = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "again")
-    assert_agent_session(replay.snapshot)
-    # A second visitor of the same server gets a thread of its own, and its own ids.
-    assert_agent_session(again.snapshot)
-    assert again.snapshot["thread"] != replay.snapshot["thread"]
-    assert again.snapshot["messages"][0]["id"] != replay.snapshot["messages"][0]["id"]
-    assert_clean(again.events)
-    assert_tokens_over_time(replay.timeline)
+    replay = served_to_two_visitors(browser, pages, agent_demo, "classic")
     human = replay.snapshot["messages"][0]["id"]
     assert human not in recorded_human_ids(agent_demo.folder)
-    assert [m["content"] for m in replay.snapshot["messages"]] == [
-        m["content"] for m in agent_demo.live.snapshot["messages"]
-    ]
-    assert_clean(replay.events)
 
 
 def test_served_page_rejoins_the_run_after_a_reload(
@@ -178,22 +201,7 @@ def test_served_interrupt_holds_until_approve(
 ):
     """Replayed, the interrupt shows Approve (again after a reload) and the run resumes only
     when it is clicked."""
-    assert '"approved":"approved"' in approval_demo.live.snapshot["values"]
-    with served(approval_demo) as url:
-        replay = play(
-            browser, pages.page("classic", url, "interrupting"), approve_after_reload, "approve"
-        )
-    assert '"approved":"approved"' in replay.snapshot["values"]
-    interrupted = [
-        entry for entry in replay.timeline if entry["snapshot"]["status"] == "interrupted"
-    ]
-    assert interrupted
-    assert all(entry["snapshot"]["interrupt"] == '{"question":"approve?"}' for entry in interrupted)
-    # Nothing of the continuation shows while Approve waits for its click.
-    waiting = [entry for entry in replay.timeline if entry["snapshot"]["approve"]]
-    assert waiting
-    assert not any('"approved"' in entry["snapshot"]["values"] for entry in waiting)
-    assert_clean(replay.events)
+    served_approval(browser, pages, approval_demo, "classic")
 
 
 def test_served_resume_with_another_value_names_the_recorded_one(approval_demo: Recorded):
