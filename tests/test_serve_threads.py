@@ -13,6 +13,7 @@ from thread_sessions import Program, run_async, run_sync
 from streamcassette import use_cassette
 from streamcassette.devserver import LangGraphDevServer
 from streamcassette.serve import BackgroundServer, replay_app
+from streamcassette.serve import _threads as serve_threads
 
 WEATHER = {"messages": [{"role": "user", "content": "what's the weather in la"}]}
 AGENT = Program("tool-agent", "tool_agent", WEATHER)
@@ -112,3 +113,36 @@ def test_serve_explains_an_unknown_run_start(
     assert response.status_code == 404
     assert response.json()["id"] == 1
     assert "assistant_id" in response.json()["message"]
+
+
+def test_serve_sends_heartbeats_on_a_quiet_subscription(
+    langgraph_server: LangGraphDevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subscription with nothing more to send gets heartbeat comments at the heartbeat
+    interval (what the SDKs' idle watchdogs measure), and stays open."""
+    monkeypatch.setattr(serve_threads, "HEARTBEAT", 0.2)
+    path = tmp_path / "session.json"
+    _record(langgraph_server, path, AGENT, "sse")
+    thread = "/threads/0190e5e0-0000-7000-8000-000000000002"
+    lines: list[str] = []
+    with (
+        BackgroundServer(replay_app(path, speed=None)) as server,
+        httpx.Client(base_url=server.url, trust_env=False, timeout=10) as http,
+    ):
+        command = {
+            "id": 1,
+            "method": "run.start",
+            "params": {"assistant_id": "tool_agent", "input": WEATHER},
+        }
+        assert http.post(f"{thread}/commands", json=command).status_code == 200
+        body = {"channels": ["lifecycle"]}
+        with http.stream("POST", f"{thread}/stream/events", json=body) as response:
+            for line in response.iter_lines():
+                lines.append(line)
+                if lines.count(": ping") == 3:
+                    break
+    events = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    assert events == ["lifecycle", "lifecycle"]
+    # Every heartbeat comes after the run's last event: the stream stayed open.
+    last_event = max(i for i, line in enumerate(lines) if line.startswith("event: "))
+    assert min(i for i, line in enumerate(lines) if line == ": ping") > last_event

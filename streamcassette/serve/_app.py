@@ -293,7 +293,7 @@ class ReplayServer:
         run = self._pick([run.entry for run in candidates], thread_id, again="first")
         ids.commit(alignments[run.position][1])
         picked = next(c for c in candidates if c.entry is run)
-        self.world.run_served(thread_id, picked)
+        self.world.run_served(thread_id, picked, self.speed)
         if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
             self.aliases[thread_id] = run.thread_id
         self._advance(run, thread_id)
@@ -409,6 +409,10 @@ class ReplayServer:
         if thread_id is not None and alias is not None:
             paths.insert(0, f"/threads/{alias}{path[len('/threads/') + len(thread_id) :]}")
         candidates = self.library.candidate_entries(method, paths, query, body, scope)
+        if self.world.streaming(method, path):
+            # Its run is still streaming here: the recording read the status at another
+            # point of the run; the world knows it now (busy, running).
+            candidates = []
         if candidates:
             starts = method == "POST" and path == "/threads"
             # Where this live thread has got to (a thread never run here: its recording's).
