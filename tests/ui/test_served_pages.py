@@ -5,6 +5,7 @@ proxy's old port that fails the test on any connection."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +45,20 @@ def ask_and_reload_mid_answer(page: Page) -> None:
     page.wait_until(finished(ANSWER), 60)
 
 
+# A user reads the question before approving. The v3 hook rejoins a thread in two steps: it
+# shows the interrupt of the thread's state, then re-subscribes and gets the thread's events
+# again; Approve clicked in between (within ~0.1 s) answers the interrupt before the replayed
+# events raise it again, and the page keeps showing it (@langchain/react 1.1.0, live too).
+READING_TIME = 1.0
+
+
 def approve_after_reload(page: Page) -> None:
     page.wait_until('s.status === "idle"')
     page.submit("go")
     page.wait_until('s.status === "interrupted" && s.approve', 30)
     page.reload()
     page.wait_until('s.status === "interrupted" && s.approve', 30)
+    time.sleep(READING_TIME)
     page.click('[data-testid="approve"]')
     page.wait_until('s.status === "idle" && s.values.includes("approved")', 30)
 

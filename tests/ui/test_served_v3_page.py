@@ -91,6 +91,11 @@ def test_v3_served_page_rejoins_after_a_reload(
     subscribes again (buffered events replayed to the late subscriptions), and ends with
     the whole session, as it did live."""
     assert_agent_session(v3_rejoin_demo.live.snapshot)
+    # The proxy kept the whole session in one cassette, with the server it recorded, though
+    # requests of the run completed together while its /info was read.
+    (cassette,) = [load(path) for path in v3_rejoin_demo.folder.glob("*.json")]
+    assert "version" in cassette.provenance["server"]
+    assert [i.request.method for i in cassette.interactions].count("GET") == 1
     with served(v3_rejoin_demo) as url:
         replay = play(
             browser, pages.page("v3", url, "agent_slow"), ask_and_reload_mid_answer, "v3-rejoin"
