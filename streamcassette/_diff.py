@@ -27,8 +27,6 @@ from itertools import chain
 from typing import Any, Literal
 
 import orjson
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
 
 from ._alias import Original, _numbered, _reindex
 from ._cassette import Cassette
@@ -978,6 +976,11 @@ def _explain(
         if ours_id != theirs_id:
             changes.append(Change("(id)", "changed", ours_id, theirs_id))
     prefix = _path_prefix(frame, ours_data, theirs_data)
+    # Imported here, not at the top: only explaining a difference needs DeepDiff, and
+    # `streamcassette play` (the demo installs no DeepDiff) imports this module.
+    from deepdiff import DeepDiff
+    from deepdiff.helper import NotPresent
+
     tree = DeepDiff(ours_data, theirs_data, view="tree", verbose_level=2)
     for report_type, levels in tree.items():
         for level in levels:

@@ -4,6 +4,7 @@ traceback, the server's own detail, and an existing cassette kept."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socket
@@ -28,6 +29,7 @@ from streamcassette._cassette import (
 )
 
 CLI = [sys.executable, "-m", "streamcassette.cli"]
+BUNDLED_AGENT = Path(__file__).resolve().parent.parent / "cassettes" / "weather_agent.json"
 
 
 def record(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -197,6 +199,51 @@ def test_ctrl_c_cancels_the_run_on_the_server(tmp_path: Path, langgraph_url: str
     assert status in ("interrupted", "error")  # "interrupt" cancels end interrupted
 
 
+def test_ctrl_c_cancels_a_stateless_run_on_the_server(tmp_path: Path, langgraph_url: str) -> None:
+    """A stateless run's temporary thread is named by no event or header; Ctrl-C still finds
+    and cancels the run, which would otherwise wait on its gate for 30 s."""
+    gate = tmp_path / "gate"  # never opened while the test looks: only a cancel ends the run
+    run_input = json.dumps({"gate": str(gate)})
+    process = subprocess.Popen(
+        [*CLI, "record", langgraph_url, "gated", "--stateless", "--input", run_input, "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    client = get_sync_client(url=langgraph_url)
+    try:
+        thread_id = _wait_for_busy_gated_thread(client, process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert "Traceback" not in out + err
+        assert process.returncode == 130
+        assert "was cancelled on the server" in err, err
+        assert "nothing was written" in err.lower()
+        assert not list(tmp_path.glob("cassettes/*.json"))
+        still_busy = client.threads.search(status="busy", limit=100)
+        assert thread_id not in {thread["thread_id"] for thread in still_busy}
+    finally:
+        gate.touch()  # lets the node's worker thread end
+        client.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_busy_gated_thread(client: object, process: subprocess.Popen[str]) -> str:
+    """The temporary thread of the stateless `gated` run the process started."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        for thread in client.threads.search(status="busy", limit=100):  # type: ignore[attr-defined]
+            if thread["metadata"].get("graph_id") == "gated":
+                return str(thread["thread_id"])
+        time.sleep(0.05)
+    raise AssertionError("the stateless run never showed up as a busy thread")
+
+
 def _thread_of(client: object, run_id: str) -> str:
     threads = client.threads.search(limit=100)  # type: ignore[attr-defined]
     for thread in threads:
@@ -206,7 +253,7 @@ def _thread_of(client: object, run_id: str) -> str:
     raise AssertionError(f"no thread has run {run_id}")
 
 
-@pytest.mark.parametrize("command", ["show", "play", "mask", "diff"])
+@pytest.mark.parametrize("command", ["show", "play", "mask", "diff", "serve"])
 def test_unreadable_cassette_exits_2_everywhere(tmp_path: Path, command: str) -> None:
     """A cassette that is not JSON gives exit 2 and a one-line error from every reader."""
     bad = tmp_path / "bad.json"
@@ -300,3 +347,76 @@ def test_play_of_a_stream_that_cannot_replay_is_one_paragraph(tmp_path: Path) ->
     output = assert_clean(result)
     assert result.returncode == 1
     assert f"{path}: playback stopped: TransportError" in output
+
+
+def _deep_frame_cassette(tmp_path: Path, depth: int) -> Path:
+    data = "[" * depth + "]" * depth
+    frames = [
+        RecordedFrame(0.0, b"event: metadata\ndata: {}\n\n"),
+        RecordedFrame(0.0, f"event: updates\ndata: {data}\n\n".encode()),
+    ]
+    stream = RecordedStream(frames=frames)
+    headers = [("content-type", "text/event-stream")]
+    interaction = Interaction(
+        RecordedRequest("POST", "/runs/stream"), RecordedResponse(200, headers, stream=stream)
+    )
+    return save(Cassette(interactions=[interaction]), tmp_path / f"deep-{depth}.json")
+
+
+def test_play_of_frames_nested_too_deep_is_clean(tmp_path: Path) -> None:
+    """A frame nested 990 levels deep plays with a placeholder; one nested past what the
+    SDK's JSON parser reads stops playback with exit 1 and the reason: no traceback."""
+    printable = subprocess.run(
+        [*CLI, "play", "--instant", str(_deep_frame_cassette(tmp_path, 990))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert assert_clean(printable)
+    assert printable.returncode == 0
+    assert "<a list nested too deep to print>" in printable.stdout
+    unreadable = subprocess.run(
+        [*CLI, "play", "--instant", str(_deep_frame_cassette(tmp_path, 3000))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = assert_clean(unreadable)
+    assert unreadable.returncode == 1
+    assert "playback stopped: a frame's data is not JSON the SDK can read" in output
+
+
+def test_ctrl_c_in_play_exits_130(tmp_path: Path) -> None:
+    """Ctrl-C while the bundled agent plays in real time: exit 130, one line, no Aborted!."""
+    process = subprocess.Popen(
+        [*CLI, "play"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # the first event is out: playback is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in out + err
+    assert "Aborted" not in err
+    assert process.returncode == 130
+    assert "playback interrupted" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+@pytest.mark.parametrize("command", ["serve", "proxy"])
+def test_max_body_must_be_a_positive_finite_size(tmp_path: Path, command: str, value: str) -> None:
+    """--max-body-mib refuses what it cannot use, naming the option: exit 2."""
+    target = [str(BUNDLED_AGENT)] if command == "serve" else ["--upstream", "http://127.0.0.1:9"]
+    result = subprocess.run(
+        [*CLI, command, *target, "--port", "0", "--max-body-mib", value],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = assert_clean(result)
+    assert result.returncode == 2
+    assert "--max-body-mib" in output

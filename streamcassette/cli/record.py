@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -27,6 +27,10 @@ from .._sdk import CassetteSession
 from ._common import Failed, parse_json_option
 from ._threads import EventPrinter, run_session
 from .play import print_part
+
+if TYPE_CHECKING:
+    from langgraph_sdk.client import SyncLangGraphClient
+    from langgraph_sdk.schema import RunCreateMetadata
 
 # The one probe before the run: long enough for a busy local server, short enough that a
 # wrong URL fails at once (the SDK's own connect retries take ~10 s).
@@ -72,6 +76,11 @@ class _Run:
     run_id: str | None = None
     thread_id: str | None = None
     error: Any = None  # the data of an ``event: error``
+
+    def created(self, metadata: RunCreateMetadata) -> None:
+        """The run's ids from the response's ``Content-Location``, as soon as it starts."""
+        self.run_id = metadata["run_id"]
+        self.thread_id = self.thread_id or metadata.get("thread_id")
 
 
 def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
@@ -248,7 +257,9 @@ def command(
             run.thread_id = thread_id
             if run.thread_id is None and thread:
                 run.thread_id = (await client.threads.create())["thread_id"]
-            async for part in client.runs.stream(run.thread_id, assistant, **kwargs):
+            async for part in client.runs.stream(
+                run.thread_id, assistant, on_run_created=run.created, **kwargs
+            ):
                 run.events += 1
                 _note(run, part.event, part.data)
                 if not quiet:
@@ -401,15 +412,28 @@ def _cancel(url: str, run: _Run) -> str:
     assert run.run_id is not None
     client = get_sync_client(url=url, timeout=PROBE_TIMEOUT)
     try:
-        if run.thread_id is not None:
-            client.runs.cancel(run.thread_id, run.run_id)
-        else:
-            client.runs.cancel_many(run_ids=[run.run_id])
+        thread_id = run.thread_id or _temporary_thread(client, run.run_id)
+        if thread_id is None:
+            return (
+                f"run {run.run_id} may still be running on the server: no busy thread "
+                "runs it, so it could not be cancelled."
+            )
+        client.runs.cancel(thread_id, run.run_id)
     except httpx.HTTPError as exc:
-        return f"cancelling run {run.run_id} on the server failed ({type(exc).__name__}: {exc})."
+        detail = " ".join(_clip(str(exc)).split())  # one paragraph, whatever the server sent
+        return f"cancelling run {run.run_id} on the server failed ({type(exc).__name__}: {detail})."
     finally:
         client.close()
     return f"run {run.run_id} was cancelled on the server."
+
+
+def _temporary_thread(client: SyncLangGraphClient, run_id: str) -> str | None:
+    """The thread a stateless run runs on: the server names it nowhere (not in the
+    metadata event, not in ``Content-Location``), and ``runs.cancel`` needs it."""
+    for thread in client.threads.search(status="busy", limit=100):
+        if any(r["run_id"] == run_id for r in client.runs.list(thread["thread_id"])):
+            return str(thread["thread_id"])
+    return None
 
 
 def _clip(value: Any, limit: int = 300) -> str:

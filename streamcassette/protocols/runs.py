@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "AI_CHUNK_TYPES",
+    "DIFF_MODES",
     "JOIN_PATH",
     "NOT_RUN_IDS",
     "RUN_LOCATION",
@@ -27,6 +28,9 @@ __all__ = [
     "stream_modes",
     "token_text",
 ]
+
+# What a drift check compares when no modes are configured: what each node did.
+DIFF_MODES: tuple[str, ...] = ("updates",)
 
 THREAD_PATH = re.compile(r"^/threads/([^/]+)(?:/.*)?$")
 RUN_STREAM_PATH = re.compile(r"^(?:/threads/([^/]+))?/runs/stream$")

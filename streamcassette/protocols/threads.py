@@ -34,6 +34,7 @@ from .._cassette import Interaction, RecordedFrame, RecordedResponse, RecordedSt
 __all__ = [
     "CHANNELS",
     "COMMANDS_PATH",
+    "DIFF_MODES",
     "EVENTS_PATH",
     "STATE_PATH",
     "TERMINAL_LIFECYCLE",
@@ -74,6 +75,13 @@ CHANNELS = frozenset(
         "tasks",
     }
 )
+# What a drift check compares when no modes are configured: what the run did (state,
+# updates, tool runs, custom writes, how it and its subgraphs ran and ended, interrupts).
+# Not ``messages`` (token boundaries move between two runs of a real model, as the runs
+# protocol's default leaves them out too), nor ``checkpoints``/``tasks`` bookkeeping.
+# langgraph-api 0.16 streams no ``updates`` on this protocol, so the runs default would
+# compare nothing at all.
+DIFF_MODES: tuple[str, ...] = ("values", "updates", "tools", "custom", "lifecycle", "input")
 # Values that differ between two recordings of the same session, by JSON key, with the kind
 # of placeholder masking gives them: the thread's event counter (on events, in command
 # replies' ``meta`` and in a reconnect's ``since``) and event ids (a Redis stream id, or
