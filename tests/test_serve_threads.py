@@ -4,6 +4,7 @@ and WebSocket, and state, from a recorded session; the SDK sees what it saw live
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_sync_client
 from thread_sessions import Program, run_async, run_sync
 
 from streamcassette import use_cassette
@@ -148,3 +150,36 @@ def test_serve_sends_heartbeats_on_a_quiet_subscription(
     # Every heartbeat comes after the run's last event: the stream stayed open.
     last_event = max(i for i, line in enumerate(lines) if line.startswith("event: "))
     assert min(i for i, line in enumerate(lines) if line == ": ping") > last_event
+
+
+@pytest.mark.parametrize(
+    "program", [AGENT, Program("failing", "failing", {})], ids=lambda p: p.name
+)
+def test_a_served_thread_reads_as_the_live_thread_after_its_session(
+    langgraph_server: LangGraphDevServer, tmp_path: Path, program: Program
+) -> None:
+    """``threads.get`` of a thread served over the v3 protocol gives the status and values
+    the live server gave for the recorded thread (``idle``, or ``error`` after a failed
+    run), under the thread id the client minted."""
+    path = tmp_path / "session.json"
+    live_thread, served_thread = str(uuid.uuid4()), str(uuid.uuid4())
+    with use_cassette(path, mode="record"):
+        asyncio.run(run_async(langgraph_server.url, program, "sse", live_thread))
+    with get_sync_client(url=langgraph_server.url) as client:
+        live = client.threads.get(live_thread)
+    with BackgroundServer(replay_app(path, speed=None)) as server:
+        asyncio.run(run_async(server.url, program, "sse", served_thread))
+        with get_sync_client(url=server.url) as client:
+            served = client.threads.get(served_thread)
+    assert served["thread_id"] == served_thread
+    assert served["status"] == live["status"]
+    assert served["status"] == ("error" if program.graph == "failing" else "idle")
+    # The values the recorded run streamed: its messages in the stream's own (lighter)
+    # serialisation, so they are compared by what they say.
+    assert _said(served["values"]) == _said(live["values"])
+
+
+def _said(values: Any) -> Any:
+    if not isinstance(values, dict):
+        return values
+    return [(m["type"], m.get("content"), m.get("id")) for m in values.get("messages", [])]

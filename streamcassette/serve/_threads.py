@@ -302,6 +302,22 @@ class LiveThread:
         return self.ids.to_live_bytes(data)
 
 
+_THREAD_GET_PATH = re.compile(r"^/threads/([^/]+)$")
+# A thread's status after its last run's final lifecycle event (else ``idle``).
+_THREAD_STATUS = {"interrupted": "interrupted", "failed": "error"}
+
+
+@dataclass
+class _Released:
+    """What the root events released so far say of a thread (see ``_released_view``)."""
+
+    values: dict[str, Any] | None  # the last root values event's; None before any
+    interrupts: list[dict[str, Any]]
+    running: bool
+    ended: str | None
+    pending: list[str] | None
+
+
 class ThreadProtocol:
     """Answers the v3 protocol's requests from a :class:`Library`, one instance per app."""
 
@@ -327,14 +343,17 @@ class ThreadProtocol:
         self.used: set[tuple[str, str]] = set()  # recorded threads already bound
 
     def claims(self, method: str, path: str) -> bool:
-        """Whether the request is the v3 protocol's (or the state of a thread it serves)."""
+        """Whether the request is the v3 protocol's (or the state of a thread it serves, or
+        the thread itself)."""
         if threads.is_protocol_request(method, path):
             return True
-        thread_id = threads.thread_id_of(path)
+        if method != "GET":
+            return False
+        thread = _THREAD_GET_PATH.match(path)
+        thread_id = thread.group(1) if thread else threads.thread_id_of(path)
         return (
-            method == "GET"
-            and thread_id is not None
-            and bool(threads.STATE_PATH.match(path))
+            thread_id is not None
+            and bool(thread or threads.STATE_PATH.match(path))
             and (live := self.live.get(thread_id)) is not None
             and live.recorded is not None
         )
@@ -353,6 +372,8 @@ class ThreadProtocol:
     # -- HTTP -------------------------------------------------------------------------
 
     async def handle(self, request: Request, path: str, scope: str | None) -> Response:
+        if thread := _THREAD_GET_PATH.match(path):
+            return self._thread_info(self._thread(thread.group(1)))
         thread_id = threads.thread_id_of(path)
         assert thread_id is not None
         live = self._thread(thread_id)
@@ -464,12 +485,54 @@ class ThreadProtocol:
         states = [self._released_state(live, live.recorded)]
         return _synthesized(live, states[: limit if isinstance(limit, int) else 10], "history")
 
+    def _thread_info(self, live: LiveThread) -> Response:
+        """``GET /threads/{id}`` of a thread this protocol serves: its status (``busy`` while
+        a run's events are still being released, then ``idle``, ``interrupted`` or
+        ``error``) and values, from the events served so far."""
+        recorded = live.recorded
+        assert recorded is not None
+        released = self._released_view(live, recorded)
+        status = "busy" if released.running else _THREAD_STATUS.get(released.ended or "", "idle")
+        state = thread_state(live.thread_id, released.values or {}, released.interrupts)
+        info: dict[str, Any] = {
+            "thread_id": live.thread_id,
+            "created_at": state.get("created_at"),
+            "updated_at": state.get("created_at"),
+            "state_updated_at": state.get("created_at"),
+            "metadata": {},
+            "status": status,
+            "config": {"configurable": {}},
+            "values": released.values,  # None before any values event, as live
+            "error": None,
+            "interrupts": {
+                str(task.get("id")): task.get("interrupts", []) for task in state.get("tasks", [])
+            }
+            if released.interrupts
+            else {},
+        }
+        return _synthesized(live, info, "thread of the events served so far")
+
     def _released_state(self, live: LiveThread, recorded: RecordedThread) -> dict[str, Any]:
         """The thread's state after the events released so far: the last root ``values``,
         and the interrupts asked for (``input.requested``) since the last run started."""
-        values: dict[str, Any] = {}
+        released = self._released_view(live, recorded)
+        state = thread_state(live.thread_id, released.values or {}, released.interrupts)
+        if released.running:
+            # A run in flight: its checkpoint's next nodes; the events streamed without
+            # checkpoints do not name them, and then the state leaves ``next`` out, which
+            # the SDKs read as "a run may be in flight" (they watch it rather than stop).
+            if released.pending:
+                state["next"] = released.pending
+            else:
+                del state["next"]
+        return state
+
+    def _released_view(self, live: LiveThread, recorded: RecordedThread) -> _Released:
+        """What the root events released so far say of the thread."""
+        values: dict[str, Any] | None = None
         interrupts: list[dict[str, Any]] = []
         running = False
+        ended: str | None = None  # how the last run ended: its last lifecycle event
         pending: list[str] | None = None  # the nodes to run next, when a checkpoint says
         now = anyio.current_time()
         for event in recorded.events:
@@ -489,18 +552,10 @@ class ThreadProtocol:
                 pending = [str(node) for node in data.get("next") or []]
             elif method == "lifecycle" and isinstance(data, dict):
                 running = data.get("event") == "running"
+                ended = None if running else str(data.get("event"))
                 if running:
                     interrupts = []
-        state = thread_state(live.thread_id, values, interrupts)
-        if running:
-            # A run in flight: its checkpoint's next nodes; the events streamed without
-            # checkpoints do not name them, and then the state leaves ``next`` out, which
-            # the SDKs read as "a run may be in flight" (they watch it rather than stop).
-            if pending:
-                state["next"] = pending
-            else:
-                del state["next"]
-        return state
+        return _Released(values, interrupts, running, ended, pending)
 
     def _state_at(
         self, live: LiveThread, recorded: RecordedThread
