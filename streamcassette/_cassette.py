@@ -86,6 +86,11 @@ class AttachedFrames(Sequence[RecordedFrame]):
     def nbytes(self) -> int:
         return self._offsets[-1] - self._offsets[0]
 
+    @property
+    def ats(self) -> Sequence[float]:
+        """Each frame's ``at``, in order. Read only."""
+        return self._ats
+
     def span(self) -> bytes:
         """All the frames' bytes, as one slice of the buffer."""
         return bytes(self._buffer[self._offsets[0] : self._offsets[-1]])
@@ -172,6 +177,14 @@ class RecordedStream:
         if isinstance(frames, AttachedFrames):
             return frames.raws()
         return (frame.raw for frame in frames)
+
+    def frame_times(self) -> Sequence[float]:
+        """Each frame's ``at``, in order (attached frames give theirs without building a
+        frame each). Read only."""
+        frames = self.frames
+        if isinstance(frames, AttachedFrames):
+            return frames.ats
+        return [frame.at for frame in frames]
 
     @property
     def nbytes(self) -> int:

@@ -112,8 +112,6 @@ class _ReplayedConnection:
         self.replayer = replayer
         self.request = handshake_request(url, headers or (), replayer.redactor)
         self.script: _Script | None = None
-        self.started = 0.0  # the recorded connection's start on the session clock
-        self.times: list[float] | None = None  # its received messages' session times
         self.cursor: StreamCursor | None = None
         self.opened = time.perf_counter()
         self.close_code: int | None = None
@@ -129,13 +127,17 @@ class _ReplayedConnection:
         if self.script is None:
             interaction, websocket = self.replayer.select(self.request, message)
             self.script = _Script(websocket)
-            self.started = interaction.started or 0.0
-            self.times = self.replayer.transport.session_times(interaction)
-            received = next(websocket.received(), None)
-            first = self.started + (received.at if received is not None else 0.0)
-            self.cursor = self.replayer.transport.sequencer.cursor(
-                self.times[0] if self.times else first
-            )
+            started = interaction.started or 0.0
+            transport = self.replayer.transport
+            times = transport.session_times(interaction)
+            count = sum(1 for _ in websocket.received())
+
+            def received_times() -> list[float]:
+                if times is not None:  # in seq order across the thread's streams
+                    return times
+                return [started + received.at for received in websocket.received()]
+
+            self.cursor = transport.sequencer.cursor(received_times, count)
         self.script.sent += 1
 
     def delay(self, message: RecordedMessage) -> float:
@@ -144,16 +146,15 @@ class _ReplayedConnection:
             return 0.0
         return self.opened + message.at / speed - time.perf_counter()
 
-    def ordered_at(self, message: RecordedMessage) -> float | None:
-        """The session time to wait for before ``message``, when another stream is open."""
+    def must_look(self) -> StreamCursor | None:
+        """The cursor, if the message just taken must look at the session clock before it
+        goes (see ``_sequence``)."""
         cursor = self.cursor
-        if cursor is None or not cursor.sequencer.ordering:
+        if cursor is None:
             return None
         assert self.script is not None
-        times, served = self.times, self.script.received
-        # In seq order across the thread's streams where known (see ReplayTransport).
-        cursor.next_at = times[served - 1] if times else self.started + message.at
-        return cursor.next_at
+        cursor.position = self.script.received - 1
+        return cursor if cursor.position >= cursor.check_at else None
 
     def live(self, message: RecordedMessage) -> str | bytes:
         """The message as this client should see it: recorded ids swapped for its own."""
@@ -241,10 +242,9 @@ class _AsyncReplayWebSocket(_ReplayWebSocket):
         delay = connection.delay(message)
         if delay > 0:
             await anyio.sleep(delay)
-        at = connection.ordered_at(message)
-        if at is not None:
-            assert connection.cursor is not None
-            await connection.cursor.wait_async(at)
+        cursor = connection.must_look()
+        if cursor is not None:
+            await cursor.wait_async()
         return connection.live(message)
 
     async def __aiter__(self) -> AsyncIterator[Any]:
@@ -299,10 +299,9 @@ class _SyncReplayWebSocket(_ReplayWebSocket):
         delay = connection.delay(message)
         if delay > 0:
             time.sleep(delay)
-        at = connection.ordered_at(message)
-        if at is not None:
-            assert connection.cursor is not None
-            connection.cursor.wait_sync(at)
+        cursor = connection.must_look()
+        if cursor is not None:
+            cursor.wait_sync()
         return connection.live(message)
 
     def __iter__(self) -> Iterator[Any]:
