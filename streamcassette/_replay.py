@@ -252,7 +252,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if times is not None:
             return lambda: times
         started = interaction.started or 0.0
-        return lambda: list(map(started.__add__, stream.frame_times()))
+        return lambda: [started + at for at in stream.frame_times()]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()

@@ -158,7 +158,9 @@ def ordered_times(streams: Sequence[KeyedStream]) -> list[list[float]]:
 
 
 def _never_decreasing(times: Sequence[float]) -> list[float]:
-    times = list(times)
+    """``times`` as a list (the same list if it is one and in order)."""
+    if not isinstance(times, list):
+        times = list(times)
     if times != sorted(times):  # not as recorded (an edited cassette): hold the stream's order
         times = list(itertools.accumulate(times, max))
     return times

@@ -46,6 +46,7 @@ class _Script:
     def __init__(self, websocket: RecordedWebSocket) -> None:
         self.websocket = websocket
         self.position = 0  # the next recorded message
+        self.sent_before = 0  # client messages among the recorded ones before ``position``
         self.sent = 0  # messages the client has sent on the replayed connection
         self.received = 0  # recorded server messages served so far
         self.client_closed = False
@@ -53,13 +54,10 @@ class _Script:
     def expected_sends(self) -> int:
         """How many client messages the recording has up to the next server message."""
         messages = self.websocket.messages
-        count = 0
-        for message in messages[: self.position]:
-            count += message.sent
-        for message in messages[self.position :]:
-            if not message.sent:
-                break
+        count, index = self.sent_before, self.position
+        while index < len(messages) and messages[index].sent:
             count += 1
+            index += 1
         return count
 
     def next_received(self) -> RecordedMessage | None:
@@ -68,6 +66,7 @@ class _Script:
         messages = self.websocket.messages
         while self.position < len(messages) and messages[self.position].sent:
             self.position += 1
+            self.sent_before += 1
         if self.position == len(messages):
             return None
         message = messages[self.position]

@@ -330,7 +330,7 @@ def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[flo
             continue
         started = interaction.started
         if response.stream is not None:
-            times = list(map(started.__add__, response.stream.frame_times()))
+            times = [started + at for at in response.stream.frame_times()]
             keyed = KeyedStream(started, times, _frame_seq(response.stream))
         elif response.websocket is not None:
             # One connection carries every subscription's events: all keys are read, and
