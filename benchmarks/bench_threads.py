@@ -9,18 +9,21 @@ Run from the repository root::
 
 Each session: ``run.start``, every event of ``thread.events`` until the run's end (the
 lifecycle watcher's stream open beside it), ``thread.output``. Replay is timed from loading
-the cassette to the last event, so loading counts.
+the cassette to the last event, so loading counts. Times are the process's CPU time, in
+interleaved rounds rotating who goes first; the ratio is the median over rounds of the
+paired ratio (as ``bench_sessions.py`` does; see benchmarks/README.md). Wall-clock time is
+shown beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,8 @@ from streamcassette import AsyncRecordingTransport, Cassette, load, replay_clien
 from streamcassette._record import SessionClock
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script or imported by the tests
-from bench_core import use_transport
+from bench_core import Row, print_table, use_transport
+from bench_sessions import paired, rotations
 
 REPLAY_TARGET = 0.9  # replay events/s >= 0.9 x the in-memory floor's
 
@@ -58,11 +62,11 @@ WORDS = ANSWER.split(" ")
 @dataclass(frozen=True)
 class Settings:
     sizes: tuple[int, ...]
-    repeats: int
+    rounds: int
 
 
-FULL = Settings(sizes=(10_000, 50_000), repeats=5)
-QUICK = Settings(sizes=(500,), repeats=2)
+FULL = Settings(sizes=(10_000, 50_000), rounds=11)
+QUICK = Settings(sizes=(500,), rounds=2)
 
 
 def _frame(seq: int, method: str, data: Any) -> bytes:
@@ -140,10 +144,10 @@ def memory_server(frames: list[bytes]) -> httpx.MockTransport:
     return httpx.MockTransport(handle)
 
 
-async def session(client: LangGraphClient) -> int:
+async def session(client: LangGraphClient, thread_id: str = THREAD_ID) -> int:
     """One v3 session through the SDK; the number of events ``thread.events`` yielded."""
     count = 0
-    async with client.threads.stream(THREAD_ID, assistant_id="agent") as thread:
+    async with client.threads.stream(thread_id, assistant_id="agent") as thread:
         await thread.run.start(input=INPUT)
         async for event in thread.events:
             count += 1
@@ -171,17 +175,6 @@ async def record(frames: list[bytes], path: Path) -> None:
     save(cassette, path)
 
 
-async def timed(make_client: Callable[[], LangGraphClient], expected: int) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    count = await session(make_client())
-    elapsed = time.perf_counter() - start
-    if count != expected:
-        msg = f"the SDK yielded {count} events, expected {expected}"
-        raise AssertionError(msg)
-    return elapsed
-
-
 def floor_client(frames: list[bytes]) -> Callable[[], LangGraphClient]:
     """SDK clients on the in-memory server, built as ``replay_client`` builds its clients
     (``get_client`` would first load the CA bundle for a transport it never uses)."""
@@ -193,29 +186,78 @@ def floor_client(frames: list[bytes]) -> Callable[[], LangGraphClient]:
     return make
 
 
-async def bench(size: int, repeats: int, folder: Path) -> str:
+def bench(size: int, rounds: int, folder: Path) -> list[Row]:
     frames = thread_frames(size)
     path = folder / f"threads-{size}.json"
-    await record(frames, path)
+    asyncio.run(record(frames, path))
     load(path)  # warm the page cache, as for the floor's frames in memory
-    floor: list[float] = []
-    replay: list[float] = []
-    for _ in range(repeats):  # alternate, so drift in the machine's speed hits both
-        floor.append(await timed(floor_client(frames), size))
-        replay.append(await timed(lambda: replay_client(path), size))
-    floor_rate = size / statistics.median(floor)
-    replay_rate = size / statistics.median(replay)
-    ratio = replay_rate / floor_rate
-    verdict = "PASS" if ratio >= REPLAY_TARGET else "MISS"
-    return (
-        f"replay {size:,} v3 events, load included (events/s)  {replay_rate:,.0f}  "
-        f"floor {floor_rate:,.0f}  ratio {ratio:.3f}x  target >= {REPLAY_TARGET}x  {verdict}"
-    )
+    walls: dict[str, list[float]] = {}
+    loop = asyncio.new_event_loop()
+
+    def timed(name: str, make_client: Callable[[], LangGraphClient], thread_id: str) -> float:
+        """One session's CPU seconds (its wall-clock seconds kept in ``walls``)."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        count = loop.run_until_complete(session(make_client(), thread_id))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if count != size:
+            msg = f"{name}: the SDK yielded {count} events, expected {size}"
+            raise AssertionError(msg)
+        walls.setdefault(name, []).append(wall)
+        return cpu
+
+    def replayed() -> LangGraphClient:
+        return replay_client(path)
+
+    try:
+        times = rotations(
+            [
+                ("floor", lambda: timed("floor", floor_client(frames), THREAD_ID)),
+                ("replay", lambda: timed("replay", replayed, THREAD_ID)),
+                # The thread id a client mints each session: bound to the recorded one, and
+                # every frame served through the rewrite to the client's ids.
+                ("minted", lambda: timed("minted", replayed, str(uuid.uuid4()))),
+            ],
+            rounds,
+        )
+    finally:
+        loop.close()
+
+    def rate(seconds: list[float]) -> str:
+        return f"{size / statistics.median(seconds):,.0f}"
+
+    # Rates: a ratio of events/s is the floor's time over the replay's.
+    ratio = paired(times["floor"], times["replay"])
+    return [
+        Row(
+            f"replay {size:,} v3 events, load included (events/s, CPU time)",
+            rate(times["replay"]),
+            rate(times["floor"]),
+            ratio,
+            f">= {REPLAY_TARGET}x",
+            ratio >= REPLAY_TARGET,
+        ),
+        Row(
+            "  same, wall-clock time",
+            rate(walls["replay"]),
+            rate(walls["floor"]),
+            paired(walls["floor"], walls["replay"]),
+            "(comparison)",
+            None,
+        ),
+        Row(
+            "  same, a thread id the client minted (ids rewritten in every frame)",
+            rate(times["minted"]),
+            rate(times["floor"]),
+            paired(times["floor"], times["minted"]),
+            "(comparison)",
+            None,
+        ),
+    ]
 
 
-async def main(settings: Settings) -> list[str]:
+def main(settings: Settings) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
-        return [await bench(size, settings.repeats, Path(tmp)) for size in settings.sizes]
+        return [row for size in settings.sizes for row in bench(size, settings.rounds, Path(tmp))]
 
 
 if __name__ == "__main__":
@@ -227,5 +269,4 @@ if __name__ == "__main__":
         f"streamcassette {streamcassette.__version__}, Python {sys.version.split()[0]}, "
         f"{'quick' if args.quick else 'full'} run"
     )
-    for line in asyncio.run(main(settings)):
-        print(line)
+    print_table(main(settings))

@@ -302,15 +302,15 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         try:
             if cursor is not None:
                 cursor.start_reading()
-            if speed is None and bindings is None:
-                if cursor is None:
-                    yield from stream.raws()  # the hot path: nothing to wait for or rewrite
-                else:
-                    for position, raw in enumerate(stream.raws()):
-                        cursor.position = position
-                        if position >= cursor.check_at:  # another stream or a gate may hold it
-                            cursor.wait_sync()
-                        yield raw
+            if speed is None and cursor is None and bindings is None:
+                yield from stream.raws()  # the hot path: nothing to wait for or rewrite
+            elif speed is None and cursor is not None:
+                live = bindings.to_live_bytes if bindings is not None else None
+                for position, raw in enumerate(stream.raws()):
+                    cursor.position = position
+                    if position >= cursor.check_at:  # another stream or a gate may hold it
+                        cursor.wait_sync()
+                    yield raw if live is None else live(raw)
             else:
                 start = time.perf_counter()
                 for position, (at, raw) in enumerate(stream.frames):
@@ -339,16 +339,16 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         try:
             if cursor is not None:
                 cursor.start_reading()
-            if speed is None and bindings is None:
-                if cursor is None:
-                    for raw in stream.raws():  # the hot path
-                        yield raw
-                else:
-                    for position, raw in enumerate(stream.raws()):
-                        cursor.position = position
-                        if position >= cursor.check_at:  # another stream or a gate may hold it
-                            await cursor.wait_async()
-                        yield raw
+            if speed is None and cursor is None and bindings is None:
+                for raw in stream.raws():  # the hot path
+                    yield raw
+            elif speed is None and cursor is not None:
+                live = bindings.to_live_bytes if bindings is not None else None
+                for position, raw in enumerate(stream.raws()):
+                    cursor.position = position
+                    if position >= cursor.check_at:  # another stream or a gate may hold it
+                        await cursor.wait_async()
+                    yield raw if live is None else live(raw)
             else:
                 start = time.perf_counter()
                 for position, (at, raw) in enumerate(stream.frames):
