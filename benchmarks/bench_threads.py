@@ -105,22 +105,28 @@ class _OpenStream(httpx.AsyncByteStream):
     """The chunks, then open until the client closes it, as the server's streams stay (a
     stream that ended would send the SDK into reconnects)."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], *, fresh: bool = False) -> None:
         self.chunks = chunks
+        self.fresh = fresh
         self.closed = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            yield chunk
+        if self.fresh:  # a new bytes object per chunk, as a transport reading a socket makes
+            for chunk in self.chunks:
+                yield bytes(memoryview(chunk))
+        else:
+            for chunk in self.chunks:
+                yield chunk
         await self.closed.wait()
 
     async def aclose(self) -> None:
         self.closed.set()
 
 
-def memory_server(frames: list[bytes]) -> httpx.MockTransport:
+def memory_server(frames: list[bytes], *, fresh: bool = False) -> httpx.MockTransport:
     """The v3 endpoints in memory: ``run.start``, the event streams (each filter gets its
-    channels' frames, one chunk each) and the state."""
+    channels' frames, one chunk each; with ``fresh``, copies made as they are served) and
+    the state."""
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -136,7 +142,8 @@ def memory_server(frames: list[bytes]) -> httpx.MockTransport:
         if path.endswith("/stream/events"):
             channels = orjson.loads(request.content)["channels"]
             chunks = frames if "messages" in channels else _lifecycle(frames)
-            return httpx.Response(200, headers=SSE_HEADERS, stream=_OpenStream(chunks))
+            stream = _OpenStream(chunks, fresh=fresh)
+            return httpx.Response(200, headers=SSE_HEADERS, stream=stream)
         if path.endswith("/state"):
             return httpx.Response(200, json={"values": {"messages": []}, "next": []})
         return httpx.Response(404, json={"detail": "Not Found"})
@@ -175,13 +182,13 @@ async def record(frames: list[bytes], path: Path) -> None:
     save(cassette, path)
 
 
-def floor_client(frames: list[bytes]) -> Callable[[], LangGraphClient]:
+def floor_client(frames: list[bytes], *, fresh: bool = False) -> Callable[[], LangGraphClient]:
     """SDK clients on the in-memory server, built as ``replay_client`` builds its clients
     (``get_client`` would first load the CA bundle for a transport it never uses)."""
 
     def make() -> LangGraphClient:
-        http = httpx.AsyncClient(base_url=BASE_URL, transport=memory_server(frames))
-        return LangGraphClient(http)
+        transport = memory_server(frames, fresh=fresh)
+        return LangGraphClient(httpx.AsyncClient(base_url=BASE_URL, transport=transport))
 
     return make
 
@@ -210,6 +217,7 @@ def bench(size: int, rounds: int, folder: Path) -> list[Row]:
 
     sides = [
         ("floor", lambda: timed("floor", floor_client(frames), THREAD_ID)),
+        ("fresh", lambda: timed("fresh", floor_client(frames, fresh=True), THREAD_ID)),
         ("replay", lambda: timed("replay", replayed, THREAD_ID)),
         # The thread id a client mints each session: bound to the recorded one, and every
         # frame served through the rewrite to the client's ids.
@@ -243,6 +251,11 @@ def bench(size: int, rounds: int, folder: Path) -> list[Row]:
             times["floor"],
         ),
         row("  same, wall-clock time", walls["replay"], walls["floor"]),
+        row(
+            "  same, against a floor that makes each chunk anew (as reading a socket does)",
+            times["replay"],
+            times["fresh"],
+        ),
         row(
             "  same, a thread id the client minted (ids rewritten in every frame)",
             times["minted"],
