@@ -6,6 +6,7 @@ the same, only the waiting differs.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -306,10 +307,12 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield from stream.raws()  # the hot path: nothing to wait for or rewrite
             elif speed is None and cursor is not None:
                 live = bindings.to_live_bytes if bindings is not None else None
-                for position, raw in enumerate(stream.raws()):
+                buffer, bounds = stream.cut()
+                for position, end in enumerate(itertools.islice(bounds, 1, None)):
                     cursor.position = position
                     if position >= cursor.check_at:  # another stream or a gate may hold it
                         cursor.wait_sync()
+                    raw = buffer[bounds[position] : end]
                     yield raw if live is None else live(raw)
             else:
                 start = time.perf_counter()
@@ -344,10 +347,12 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                     yield raw
             elif speed is None and cursor is not None:
                 live = bindings.to_live_bytes if bindings is not None else None
-                for position, raw in enumerate(stream.raws()):
+                buffer, bounds = stream.cut()
+                for position, end in enumerate(itertools.islice(bounds, 1, None)):
                     cursor.position = position
                     if position >= cursor.check_at:  # another stream or a gate may hold it
                         await cursor.wait_async()
+                    raw = buffer[bounds[position] : end]
                     yield raw if live is None else live(raw)
             else:
                 start = time.perf_counter()
