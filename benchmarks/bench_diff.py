@@ -19,11 +19,12 @@ Measured, each the least CPU time of several rounds:
   key, a path glob and a pattern, as ``learn`` or a user writes them);
 - ``diff updates``: ``--mode updates`` (only the ~10 % ``updates`` frames are masked);
 - ``DeepDiff``: ``DeepDiff`` of the two parsed streams (every frame's JSON), what one runs
-  without streamcassette: every id differs; also shown, ``DeepDiff`` of the two lists of
-  already-masked frames (masking not timed).
+  without streamcassette: every id differs; and ``DeepDiff masked``: ``DeepDiff`` of the two
+  lists of already-masked frames (masking not timed), the baseline this benchmark measured
+  when issue 11 set its targets (the stricter of the two: DeepDiff finds fewer differences).
 
 Targets: diff * <= 2x parse; with three user rules <= 3x parse; diff updates <= 0.5x diff *;
-DeepDiff >= 100x diff *.
+each DeepDiff >= 100x diff *.
 
 Run: ``.venv/bin/python benchmarks/bench_diff.py [--frames 10000] [--naive-max N]``
 """
@@ -263,10 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: DeepDiff(ours, theirs),  # noqa: B023
             )
             checks.append(("DeepDiff / diff *", t_naive / t_all, 100.0, ">="))
-            masked_ratio = t_masked / t_all
-            print(
-                f"  DeepDiff of the masked frames (masking not timed) / diff *: {masked_ratio:.0f}x"
-            )
+            checks.append(("DeepDiff masked / diff *", t_masked / t_all, 100.0, ">="))
         for name, ratio, target, direction in checks:
             met = ratio <= target if direction == "<=" else ratio >= target
             failed |= not met

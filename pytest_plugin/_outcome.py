@@ -8,6 +8,7 @@ import pytest
 
 from streamcassette import Cassette
 from streamcassette._diff import diff_cassettes
+from streamcassette.protocols import default_modes
 
 from ._fixtures import StreamCassette
 from ._settings import build_mask_rules
@@ -26,7 +27,7 @@ def compute_drift(handle: StreamCassette) -> str | None:
     report = diff_cassettes(
         handle.recorded,
         live,
-        modes=settings.modes,
+        modes=settings.modes or default_modes((handle.recorded, live)),
         policy=settings.policy,
         rules=build_mask_rules(settings),
     )

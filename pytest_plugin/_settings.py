@@ -19,10 +19,9 @@ from streamcassette._diff import KNOWN_MODES
 from streamcassette._mask_rules import MaskRules
 from streamcassette._redact import Redactor
 
-__all__ = ["DEFAULT_MODES", "KNOWN_KEYS", "Settings", "build_mask_rules", "merge_layers"]
+__all__ = ["KNOWN_KEYS", "Settings", "build_mask_rules", "merge_layers"]
 
 Policy = Literal["exact", "structure"]
-DEFAULT_MODES: tuple[str, ...] = ("updates",)
 POLICIES: tuple[Policy, ...] = ("exact", "structure")
 
 _SCALARS = (
@@ -47,8 +46,9 @@ KNOWN_KEYS = frozenset((*_SCALARS, *_ADDITIVE))
 class Settings:
     """Everything that shapes one test's cassette besides its path and the mode."""
 
-    # Stream modes (SSE event types) that drift runs and snapshots compare.
-    modes: tuple[str, ...] = DEFAULT_MODES
+    # Stream modes (SSE event types, v3 channels) that drift runs compare; None: the
+    # protocol's default (``updates``; for v3 thread sessions ``threads.DIFF_MODES``).
+    modes: tuple[str, ...] | None = None
     # "exact": values must match after masking; "structure": only shapes and keys must.
     policy: Policy = "exact"
     # Mask rule layers, lowest first: dicts (keys/paths/patterns) or MaskRules objects.
@@ -184,7 +184,7 @@ def merge_layers(
             else:
                 scalars[key] = checked
     return Settings(
-        modes=cast("tuple[str, ...]", scalars.get("modes", DEFAULT_MODES)),
+        modes=cast("tuple[str, ...] | None", scalars.get("modes")),
         policy=cast("Policy", scalars.get("policy", "exact")),
         mask=tuple(masks),
         match_on=cast("tuple[Any, ...]", scalars.get("match_on", DEFAULT_MATCH_ON)),

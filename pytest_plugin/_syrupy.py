@@ -14,6 +14,10 @@ writes ``__snapshots__/<module>/<test>.stream.txt``::
     event: updates
     ...
 
+v3 thread events (the dicts ``thread.events`` yields) are named by their channel and kept
+whole, as their SSE frames are: ``event: values`` and the event's JSON, its ``seq``,
+``event_id`` and ``timestamp`` masked.
+
 Volatile values (run and thread ids, timestamps, ...) are masked with the same rules as
 drift runs, so the file only changes when behaviour does; ``pytest --snapshot-update``
 rewrites it. The roles, as syrupy splits them: serializer (``serialize``: parts to text),
@@ -35,6 +39,7 @@ from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, Seri
 from streamcassette import Cassette, RecordedStream, SSEFrame
 from streamcassette._alias import Masker
 from streamcassette._mask_rules import MaskRules
+from streamcassette.protocols import threads
 
 __all__ = ["HEADER", "StreamSnapshotExtension", "render_stream", "stream_snapshot"]
 
@@ -44,8 +49,10 @@ HEADER = "# streamcassette stream snapshot v1 (masked)"
 def _parts(data: Any) -> Iterable[tuple[str, Any]]:
     """``(event, data)`` pairs from SDK stream parts, tuples, dicts, frames or a cassette."""
     if isinstance(data, Cassette):
-        for _index, interaction in data.streams():
-            response = interaction.response
+        for interaction in data.interactions:
+            # A v3 WebSocket event stream reads as the SSE stream it stands for.
+            as_sse = interaction if interaction.is_stream else threads.as_event_stream(interaction)
+            response = as_sse.response if as_sse is not None else None
             if response is not None and response.stream is not None:
                 yield from _parts(response.stream)
         return
@@ -55,7 +62,8 @@ def _parts(data: Any) -> Iterable[tuple[str, Any]]:
     if isinstance(data, (str, bytes, Mapping)):
         msg = (
             "a stream snapshot needs a list of stream parts (e.g. the StreamPart items of "
-            f"client.runs.stream(...)), a RecordedStream or a Cassette; got {type(data).__name__}"
+            "client.runs.stream(...) or the events of client.threads.stream(...)), a "
+            f"RecordedStream or a Cassette; got {type(data).__name__}"
         )
         raise TypeError(msg)
     for part in data:
@@ -65,6 +73,9 @@ def _parts(data: Any) -> Iterable[tuple[str, Any]]:
             except ValueError:
                 value = part.data
             yield part.event or "message", value
+        elif isinstance(part, Mapping) and threads.event_of(part) is not None:
+            # A v3 event (``thread.events``): named by its channel, whole, as its SSE frame.
+            yield str(part.get("method", "event")), part
         elif isinstance(part, Mapping) and "event" in part:
             yield str(part["event"]), part.get("data")
         elif isinstance(part, Mapping) and "type" in part:  # SDK stream v2 parts

@@ -11,8 +11,10 @@ Modes, chosen on the command line only:
   replays the others.
 * ``pytest --diff-streams`` -- run against the live server, write nothing, and compare
   every live stream with its cassette after masking (stream mode ``updates`` unless
-  configured); drift fails the test with the diff. With ``--record-streams`` as well,
-  the cassettes are rewritten and the drift is listed in the terminal summary instead.
+  configured; for v3 thread sessions the channels ``values``, ``updates``, ``tools``,
+  ``custom``, ``lifecycle`` and ``input``); drift fails the test with the diff. With
+  ``--record-streams`` as well, the cassettes are rewritten and the drift is listed in the
+  terminal summary instead.
 
 The live server: ``--langgraph-url URL`` (or ``$STREAMCASSETTE_LANGGRAPH_URL``);
 otherwise, when recording, a dev server is started from ``--langgraph-config`` or the
@@ -192,12 +194,13 @@ def _project_settings(rootdir: Path) -> tuple[dict[str, Any], Path | None]:
         return {}, None
     layer: dict[str, Any] = {
         "mask": config.mask,
-        "modes": config.modes,
         "policy": config.policy,
         "redact": config.redact,
         "redact_keys": config.redact_keys,
         "redact_paths": config.redact_paths,
     }
+    if config.modes is not None:
+        layer["modes"] = config.modes
     if config.match_on is not None:
         layer["match_on"] = config.match_on
     if config.attach is not None:

@@ -534,13 +534,46 @@ class _Compiled:
         self.headers = {rule.name: rule for rule in rules.headers}
         # SSE ids: the SSE id rules, then the built-in patterns that an id can be as a whole
         # (an <epoch_ms>-<seq> id), tested at once instead of through every pattern.
-        self.sse_ids = tuple(
-            (re.compile(rule.pattern).fullmatch, rule.kind, rule.numbered) for rule in rules.sse_ids
-        ) + tuple(
-            (re.compile(_WHOLE_FORMS[rule.pattern]).fullmatch, rule.kind, rule.numbered)
+        id_forms = [(rule.pattern, rule.kind, rule.numbered) for rule in rules.sse_ids] + [
+            (_WHOLE_FORMS[rule.pattern], rule.kind, rule.numbered)
             for rule in rules.patterns
             if rule.pattern in _WHOLE_FORMS
-        )
+        ]
+        self.sse_ids = _SseIds(id_forms)
+
+
+class _SseIds:
+    """The rules a whole SSE id can match, in order, as one regex (one call per frame): each
+    an alternative in a group of its own; with ``fullmatch`` the first alternative that
+    matches the whole id wins, as the first rule would. ``rule(id)`` is its ``(kind,
+    numbered)``; ``by_group`` gives it by a match's ``lastindex``."""
+
+    def __init__(self, forms: Sequence[tuple[str, str, bool]]) -> None:
+        self.forms = [
+            (re.compile(pattern).fullmatch, kind, numbered) for pattern, kind, numbered in forms
+        ]
+        self.fullmatch: Callable[[str], re.Match[str] | None] | None = None
+        self.by_group: dict[int | None, tuple[str, bool]] = {}
+        if not forms:
+            return
+        try:
+            compiled = re.compile(
+                "|".join(f"(?P<_sse_id_{n}>{form[0]})" for n, form in enumerate(forms))
+            )
+        except re.error:  # e.g. a rule with global flags: tried one by one
+            return
+        self.fullmatch = compiled.fullmatch
+        for n, (_, kind, numbered) in enumerate(forms):
+            self.by_group[compiled.groupindex[f"_sse_id_{n}"]] = (kind, numbered)
+
+    def rule(self, event_id: str) -> tuple[str, bool] | None:
+        if self.fullmatch is not None:
+            match = self.fullmatch(event_id)
+            return None if match is None else self.by_group[match.lastindex]
+        for fullmatch, kind, numbered in self.forms:
+            if fullmatch(event_id) is not None:
+                return kind, numbered
+        return None
 
 
 _Step = tuple[str, Callable[[str, _Refs], str]]
@@ -577,8 +610,21 @@ def _compiled(rules: MaskRules) -> _Compiled:
 
 _PIECE_MIN = 100  # characters: a smaller piece is masked with the rest
 _PIECES_KEPT = 64  # remembered pieces per masker (a stream repeats a few at a time)
+_FIRSTS_KEPT = 4096  # remembered first pieces (a token and its key) per masker
 _UNSEEN: Any = object()
 _NO_PIECES: Any = object()  # a rest that is not cut in two pieces
+
+
+def _outside_strings(head: str) -> bool:
+    """Whether the end of a JSON text's head is outside any string: an even number of
+    unescaped quotes before it. Without ``\\\\`` in it, every backslash escapes the
+    character after it, so ``\\"`` is the only escaped quote (a tool call's streamed
+    ``args`` are full of them); with one, the head is not cut (``False``)."""
+    if "\\" not in head:
+        return not head.count('"') % 2
+    if "\\\\" in head:
+        return False
+    return not (head.count('"') - head.count('\\"')) % 2
 
 
 class _Piece:
@@ -636,6 +682,10 @@ class Masker:
         self._names: dict[str, str] = {}  # event names that mask to no reference
         self._pieces: dict[str, _Piece | None] = {}  # repeated JSON pieces, masked (_text)
         self._rests: dict[str, Any] = {}  # the last two pieces together (_text)
+        # the rest met last, with its masking: a message's tokens come one after another, so
+        # comparing the text's end with it (a memcmp) usually spares hashing the rest
+        self._last_rest: tuple[str, Any] = ("", _NO_PIECES)
+        self._firsts: dict[str, str] = {}  # first pieces that mask to no reference (tokens)
 
     def alias(self, kind: str, value: Any) -> str:
         """The numbered placeholder of a value of a kind, made on first sight."""
@@ -700,9 +750,9 @@ class Masker:
 
     def _sse_id(self, event_id: str, refs: _Refs) -> str:
         """A frame's SSE id: whole, when an SSE id rule matches it, else through the patterns."""
-        for fullmatch, kind, numbered in self._compiled.sse_ids:
-            if fullmatch(event_id) is not None:
-                return refs.ref(kind, event_id, numbered)
+        rule = self._compiled.sse_ids.rule(event_id)
+        if rule is not None:
+            return refs.ref(rule[0], event_id, rule[1])
         return self._plain(event_id, refs)
 
     def _json(self, text: str, refs: _Refs) -> str:
@@ -734,20 +784,31 @@ class Masker:
         start = text.find('",') + 2
         if start >= 2:
             first = text[:start]
-            if "\\" not in first and not first.count('"') % 2:
-                rests = self._rests
-                rest: Any = rests.get(text[start:], _UNSEEN)
-                if rest is _UNSEEN:
-                    if len(rests) >= _PIECES_KEPT:
-                        rests.clear()
-                    rest = rests[text[start:]] = self._rest(text[start:])
+            if _outside_strings(first):
+                last_text, rest = self._last_rest
+                if len(text) - start != len(last_text) or not text.endswith(last_text):
+                    rests = self._rests
+                    rest_text = text[start:]
+                    rest = rests.get(rest_text, _UNSEEN)
+                    if rest is _UNSEEN:
+                        if len(rests) >= _PIECES_KEPT:
+                            rests.clear()
+                        rest = rests[rest_text] = self._rest(rest_text)
+                    self._last_rest = (rest_text, rest)
                 if rest is None:  # a piece needs the parsed JSON: so does the whole
                     refs.structural = True
                     return text
                 if rest is not _NO_PIECES:
-                    masked = self._passes(first, refs)
-                    if refs.structural:
-                        return text
+                    masked = self._firsts.get(first)
+                    if masked is None:
+                        mark = len(refs.values)
+                        masked = self._passes(first, refs)
+                        if refs.structural:
+                            return text
+                        if len(refs.values) == mark:  # nothing masked in it: remember it
+                            if len(self._firsts) >= _FIRSTS_KEPT:
+                                self._firsts.clear()
+                            self._firsts[first] = masked
                     attached: str = rest.attach(refs)
                     return masked + attached
         return self._in_pieces(text, refs)
@@ -759,7 +820,7 @@ class Masker:
         if cut < _PIECE_MIN or len(rest) - cut < _PIECE_MIN:
             return _NO_PIECES
         middle = rest[:cut]
-        if "\\" in middle or middle.count('"') % 2:
+        if not _outside_strings(middle):
             return _NO_PIECES
         middle_piece, tail_piece = self._piece(middle), self._piece(rest[cut:])
         if middle_piece is None or tail_piece is None:
@@ -773,7 +834,7 @@ class Masker:
         if not cut or len(text) - cut < _PIECE_MIN:
             return self._passes(text, refs)
         head = text[:cut]
-        if "\\" in head or head.count('"') % 2:  # a backslash, or the cut is in a string
+        if not _outside_strings(head):  # the cut is in a string (or may be)
             return self._passes(text, refs)
         pieces = self._pieces
         tail: _Piece | None = pieces.get(text[cut:], _UNSEEN)
@@ -784,7 +845,7 @@ class Masker:
             return text
         middle: _Piece | None = None
         start = head.find('",') + 2
-        if start >= 2 and len(head) - start >= _PIECE_MIN and not head.count('"', 0, start) % 2:
+        if start >= 2 and len(head) - start >= _PIECE_MIN and _outside_strings(head[:start]):
             middle = pieces.get(head[start:], _UNSEEN)
             if middle is _UNSEEN:
                 middle = self._piece(head[start:])

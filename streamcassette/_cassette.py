@@ -148,12 +148,22 @@ class AttachedFrames(Sequence[RecordedFrame]):
         return f"<AttachedFrames: {len(self)} frames, {self.nbytes} bytes{where}>"
 
 
+# What a request's sender raises when its own client abandons it (asyncio, trio, Ctrl-C).
+CLIENT_CANCELS = frozenset({"CancelledError", "Cancelled", "KeyboardInterrupt"})
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedError:
     """An exception seen while recording, kept so that replay can raise its kind again."""
 
     type: str  # the class name, e.g. "RemoteProtocolError"
     message: str
+
+    @property
+    def by_client(self) -> bool:
+        """The client gave the request up before its response came (a cancelled task,
+        Ctrl-C): nothing went wrong on the wire."""
+        return self.type in CLIENT_CANCELS
 
 
 @dataclass(slots=True)

@@ -3,7 +3,8 @@
 Example::
 
     [tool.streamcassette]
-    modes = ["updates"]             # what `diff` compares by default
+    modes = ["updates"]             # what `diff` compares (default: updates; for v3 thread
+                                    # sessions values, updates, tools, custom, lifecycle, input)
     policy = "exact"                # or "structure"
     cassette-dir = "tests/cassettes"
     attach = "auto"                 # frames in a .sse file beside the cassette: true, false,
@@ -58,7 +59,8 @@ class StreamCassetteConfig:
 
     path: Path | None = None  # the file they were read from
     mask: MaskRules = field(default_factory=MaskRules.default)
-    modes: tuple[str, ...] = ("updates",)
+    # None: each protocol's default (``protocols.default_modes``).
+    modes: tuple[str, ...] | None = None
     policy: Policy = "exact"
     cassette_dir: Path | None = None  # relative paths are resolved against the file's folder
     # What `streamcassette record` does with an existing cassette (see RECORD_MODES).
@@ -172,12 +174,12 @@ def _from_table(table: Any, path: Path) -> StreamCassetteConfig:
         mask = MaskRules.from_config(
             {str(key).replace("-", "_"): value for key, value in mask_table.items()}
         )
-        modes = tuple(_strings(settings, "modes", ["updates"]))
+        modes = tuple(_strings(settings, "modes", [])) if "modes" in settings else None
         policy = settings.get("policy", "exact")
         if policy not in POLICIES:
             msg = f"policy must be one of {', '.join(POLICIES)}, not {policy!r}"
             raise ValueError(msg)
-        _check(modes, policy)
+        _check(modes if modes is not None else ("updates",), policy)
         cassette_dir = settings.get("cassette-dir")
         if cassette_dir is not None and not isinstance(cassette_dir, str):
             msg = f"cassette-dir must be a path string, not {cassette_dir!r}"

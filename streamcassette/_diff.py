@@ -19,16 +19,16 @@ and ``messages``) differently from run to run.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import add, eq, ne
 from typing import Any, Literal
 
 import orjson
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
 
 from ._alias import Original, _numbered, _reindex
 from ._cassette import Cassette
@@ -36,6 +36,7 @@ from ._gc import paused_gc
 from ._mask_rules import MaskRules
 from ._masked import MaskedFrame, MaskedStream, mask_cassette
 from ._match import json_difference
+from .protocols import runs, threads
 
 __all__ = [
     "KNOWN_MODES",
@@ -383,13 +384,14 @@ def diff_streams(
     found += _request_differences(recorded, live, stream)
 
     selectors = [_selector(mode) for mode in dict.fromkeys([*modes, "error"])]
-    recorded_rows = _group(recorded.table.names, selectors)
-    live_rows = _group(live.table.names, selectors)
+    recorded_rows = _group(recorded, selectors)
+    live_rows = _group(live, selectors)
     links = _Links(recorded, live)
     frame_differences: list[Difference] = []
     groups: list[_Group] = []
-    for mode in sorted(recorded_rows.keys() | live_rows.keys()):
-        ours, theirs = recorded_rows.get(mode, []), live_rows.get(mode, [])
+    for mode, namespace in sorted(recorded_rows.keys() | live_rows.keys()):
+        ours = recorded_rows.get((mode, namespace), [])
+        theirs = live_rows.get((mode, namespace), [])
         comparison.compared_frames += len(ours)
         if policy == "structure":
             collapse = mode in ("messages", "messages-tuple")
@@ -422,23 +424,43 @@ def _frame_order(difference: Difference) -> tuple[int, int]:
 
 
 def _group(
-    names: Sequence[str | None], selectors: Sequence[Callable[[str], bool]]
-) -> dict[str, list[int]]:
-    """The selected rows, by stream mode: modes are aligned one by one, because a server
-    interleaves the events of different modes (``events``, ``messages``) differently each
-    run. A mode's subgraph events go with it (``updates|node_2:<task>`` with ``updates``)."""
-    chosen: dict[str, set[str | None]] = {}
+    stream: MaskedStream, selectors: Sequence[Callable[[str], bool]]
+) -> dict[tuple[str, tuple[str, ...]], list[int]]:
+    """The selected rows, by stream mode and namespace: each mode of each subgraph is aligned
+    on its own, because a server interleaves the events of different modes (``events``,
+    ``messages``) and of different subgraphs differently each run, and an extra event in a
+    subgraph must not shift its parent's. A runs stream names the namespace in the event
+    (``updates|child:<task>``), a v3 thread stream in the event's ``params``; either way
+    the namespace is its nodes without task ids (``("child",)``; the root is ``()``)."""
+    names = stream.table.names
+    chosen: dict[str | None, str] = {}
     for name in set(names):
         if any(selected(name or "message") for selected in selectors):
-            chosen.setdefault(_stream_mode(name), set()).add(name)
-    groups: dict[str, list[int]] = {}
-    for mode, wanted in chosen.items():
-        if len(wanted) == 1:
-            (only,) = wanted
-            groups[mode] = [row for row, name in enumerate(names) if name == only]
+            chosen[name] = _stream_mode(name)
+    if _is_thread_stream(stream):
+        datas = stream.table.datas
+        by_row: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        for row, name in enumerate(names):
+            mode = chosen.get(name)
+            if mode is not None:
+                by_row.setdefault((mode, threads.namespace_in(datas[row])), []).append(row)
+        return by_row
+    wanted: dict[tuple[str, tuple[str, ...]], set[str | None]] = {}
+    for name, mode in chosen.items():
+        wanted.setdefault((mode, runs.namespace_of(name or "message")), set()).add(name)
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for key, these in wanted.items():
+        if len(these) == 1:
+            (only,) = these  # the usual case: rows picked at C speed
+            groups[key] = list(compress(range(len(names)), map(eq, names, repeat(only))))
         else:
-            groups[mode] = [row for row, name in enumerate(names) if name in wanted]
+            groups[key] = [row for row, name in enumerate(names) if name in these]
     return groups
+
+
+def _is_thread_stream(stream: MaskedStream) -> bool:
+    """Whether a stream is a v3 thread stream (``…/stream/events``), over SSE or WebSocket."""
+    return threads.EVENTS_PATH.match(stream.path.partition("?")[0]) is not None
 
 
 def _stream_mode(name: str | None) -> str:
@@ -522,7 +544,14 @@ class _Views:
         first, last = rows[start], rows[stop - 1]
         if last - first == stop - 1 - start:  # consecutive rows: one slice
             return table.values[table.offsets[first] : table.offsets[last + 1]]
-        return list(chain.from_iterable(map(table.row_values, rows[start:stop])))
+        # each row's slice of the flat values, taken at C speed
+        offsets, chosen = table.offsets, rows[start:stop]
+        slices = map(
+            slice,
+            map(offsets.__getitem__, chosen),
+            map(offsets.__getitem__, map(add, chosen, repeat(1))),
+        )
+        return list(chain.from_iterable(map(table.values.__getitem__, slices)))
 
 
 def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
@@ -533,7 +562,7 @@ def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
     if rows and rows[-1] - rows[0] + 1 == len(rows):  # one run of events: slices
         run = slice(rows[0], rows[-1] + 1)
         return _Views(stream, rows, tuple(column[run] for column in columns))
-    return _Views(stream, rows, tuple([column[row] for row in rows] for column in columns))
+    return _Views(stream, rows, tuple(list(map(column.__getitem__, rows)) for column in columns))
 
 
 def _structure_views(stream: MaskedStream, rows: list[int], collapse: bool) -> _Views:
@@ -825,9 +854,22 @@ class _Group:
         changed: list[tuple[int, int]],
     ) -> None:
         """Frames that differ where both streams have some: pair them by label (the node that
-        ran) so that a changed frame is explained, and the rest ran on one side only."""
+        ran) so that a changed frame is explained, and the rest ran on one side only. Among
+        pairings with as many pairs, the one whose paired frames share the most is chosen
+        (a subgraph's extra ``values`` event is the extra one, not the one after it)."""
         ours_labels = [_label(self.ours.frame(position))[0] for position in ours]
         theirs_labels = [_label(self.theirs.frame(position))[0] for position in theirs]
+        if len(ours) * len(theirs) <= _PAIRING_MAX:
+            pairs = _pairing(
+                ours_labels,
+                theirs_labels,
+                [_parts(self.ours.frame(position)) for position in ours],
+                [_parts(self.theirs.frame(position)) for position in theirs],
+            )
+            changed += [(ours[i], theirs[j]) for i, j in pairs]
+            removed += [ours[i] for i in sorted(set(range(len(ours))) - {i for i, _ in pairs})]
+            added += [theirs[j] for j in sorted(set(range(len(theirs))) - {j for _, j in pairs})]
+            return
         matcher = SequenceMatcher(None, ours_labels, theirs_labels, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
@@ -887,26 +929,66 @@ class _Group:
         )
 
 
-def _common_prefix(ours: list[Any], theirs: list[Any]) -> int:
-    """How many leading items two lists share (list comparisons in C, halving the range)."""
-    low, high = 0, min(len(ours), len(theirs))
-    if ours[:high] == theirs[:high]:
-        return high
-    while high - low > 1:  # ours[:low] == theirs[:low] and ours[:high] != theirs[:high]
-        middle = (low + high) // 2
-        if ours[low:middle] == theirs[low:middle]:
-            low = middle
+_PAIRING_MAX = 4096  # frames on one side times the other, in a block paired by similarity
+_PAIR = 1 << 30  # a pair outweighs any similarity: as many pairs as labels allow, first
+
+
+def _parts(frame: MaskedFrame) -> Counter[str]:
+    """A masked frame's data cut at commas: what two frames share, roughly, field by field."""
+    return Counter((frame.data_shape or "").split(","))
+
+
+def _pairing(
+    ours: Sequence[str],
+    theirs: Sequence[str],
+    ours_parts: Sequence[Counter[str]],
+    theirs_parts: Sequence[Counter[str]],
+) -> list[tuple[int, int]]:
+    """Pairs of same-label positions, in order on both sides: as many as possible, then
+    the most shared parts (an alignment by dynamic programming over the block)."""
+    rows, columns = len(ours), len(theirs)
+    best = [[0] * (columns + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, -1, -1):
+        for j in range(columns - 1, -1, -1):
+            score = max(best[i + 1][j], best[i][j + 1])
+            if ours[i] == theirs[j]:
+                shared = sum((ours_parts[i] & theirs_parts[j]).values())
+                score = max(score, _PAIR + shared + best[i + 1][j + 1])
+            best[i][j] = score
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < rows and j < columns:
+        if best[i][j] == best[i + 1][j]:
+            i += 1
+        elif best[i][j] == best[i][j + 1]:
+            j += 1
         else:
-            high = middle
-    return low
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+    return pairs
+
+
+def _common_prefix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:
+    """How many of the first ``limit`` items two lists share: the first pair that differs,
+    found in one pass at C speed."""
+    return next(compress(range(limit), map(ne, ours, theirs)), limit)
+
+
+def _common_suffix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:
+    """How many of the last ``limit`` items two lists share (as ``_common_prefix``)."""
+    return next(compress(range(limit), map(ne, reversed(ours), reversed(theirs))), limit)
 
 
 def _opcodes(ours: _Views, theirs: _Views) -> Iterator[tuple[str, int, int, int, int]]:
     """difflib opcodes, with the common head and tail taken off first, column by column (cheap,
     and the usual case: streams that differ in a few frames)."""
     pairs = list(zip(ours.columns, theirs.columns, strict=True))
-    head = min(_common_prefix(mine, yours) for mine, yours in pairs)
-    tail = min(_common_prefix(mine[head:][::-1], yours[head:][::-1]) for mine, yours in pairs)
+    head = min(len(ours), len(theirs))
+    for mine, yours in pairs:  # each column searched only as far as the others agree
+        head = _common_prefix(mine, yours, head)
+    tail = min(len(ours), len(theirs)) - head
+    for mine, yours in pairs:
+        tail = _common_suffix(mine, yours, tail)
     if head:
         yield ("equal", 0, head, 0, head)
     middle_ours = ours.keys(head, len(ours) - tail)
@@ -978,6 +1060,11 @@ def _explain(
         if ours_id != theirs_id:
             changes.append(Change("(id)", "changed", ours_id, theirs_id))
     prefix = _path_prefix(frame, ours_data, theirs_data)
+    # Imported here, not at the top: only explaining a difference needs DeepDiff, and
+    # `streamcassette play` (the demo installs no DeepDiff) imports this module.
+    from deepdiff import DeepDiff
+    from deepdiff.helper import NotPresent
+
     tree = DeepDiff(ours_data, theirs_data, view="tree", verbose_level=2)
     for report_type, levels in tree.items():
         for level in levels:
@@ -1035,8 +1122,12 @@ def _format_path(path: Sequence[Any], prefix: Sequence[Any]) -> str:
 
 def _label(frame: MaskedFrame) -> tuple[str, bool]:
     """``("node 'agent'", True)``: what a frame is, and whether it means something ran."""
-    base, _, _namespace = (frame.name or "message").partition("|")
+    base = (frame.name or "message").partition("|")[0]
     data = frame.data
+    namespace = runs.namespace_of(frame.name or "message")
+    event = threads.unwrap(data)
+    if event is not None:  # a v3 event: its namespace and payload are in its params
+        namespace, data = event
     ran = False
     if base == "updates" and isinstance(data, dict):
         ran = True
@@ -1070,15 +1161,14 @@ def _label(frame: MaskedFrame) -> tuple[str, bool]:
         label = "custom event"
     elif base == "checkpoints":
         label = "checkpoint"
+    elif base == "lifecycle" and isinstance(data, dict):  # v3: a run or subgraph starts, ends
+        label = f"lifecycle {data.get('event')!r}"
     elif base == "error":
         label = "error"
     elif base == "metadata":
         label = "run metadata"
     else:
         label = f"{base!r} event"
-    event = frame.event or ""
-    if "|" in event:
-        namespaces = event.split("|")[1:]
-        names = " > ".join(part.split(":", 1)[0] for part in namespaces)
-        label += f" in subgraph {names!r}"
+    if namespace:
+        label += f" in subgraph {' > '.join(namespace)!r}"
     return label, ran

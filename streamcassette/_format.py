@@ -579,6 +579,7 @@ def load(path: Path | str) -> Cassette:
             raise CassetteFormatError(path, "is a directory, not a cassette file") from None
         try:
             with handle, _contents(handle) as data:
+                read = os.fstat(handle.fileno())
                 return _parse(data, path)
         except _GenerationMismatch:
             # Read between the two renames of a save: the next read sees the new pair. A
@@ -586,6 +587,12 @@ def load(path: Path | str) -> Cassette:
             if attempt >= _MISMATCH_RETRIES:
                 raise
             time.sleep(_MISMATCH_PAUSE)
+        except _FramesFileGone:
+            # An attached cassette read just before a save replaced it with an embedded one
+            # (which deletes the old .sse file): read the new file. If the file read is
+            # still the cassette's, the .sse file really is missing.
+            if attempt >= _MISMATCH_RETRIES or not _replaced_since(path, read):
+                raise
     raise AssertionError("unreachable")
 
 
@@ -596,6 +603,19 @@ _MISMATCH_PAUSE = 0.01
 
 class _GenerationMismatch(CassetteFormatError):
     """A cassette and a ``.sse`` file from different saves."""
+
+
+class _FramesFileGone(CassetteFormatError):
+    """An attached cassette whose ``.sse`` file is not there."""
+
+
+def _replaced_since(path: Path, read: os.stat_result) -> bool:
+    """Whether ``path`` names another file than the one read (a save renamed a new one)."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    return (now.st_ino, now.st_dev) != (read.st_ino, read.st_dev)
 
 
 # Files from this size on are mapped rather than read (see ``_contents``).
@@ -962,10 +982,10 @@ class _Reader:
                 # A map stays open while the loaded frames use it: replay cuts them from it.
                 buffer = _read_or_map(handle)
         except FileNotFoundError:
-            raise self.fail(
-                where,
-                f"its frames are attached in {path}, which is missing; a cassette and its "
-                ".sse file are one recording: rename, copy and commit them together",
+            raise _FramesFileGone(
+                self.path,
+                f"{where}: its frames are attached in {path}, which is missing; a cassette "
+                "and its .sse file are one recording: rename, copy and commit them together",
             ) from None
         except (OSError, ValueError) as exc:  # a folder, no permission, ...
             raise self.fail(where, f"cannot read its frames file {path}: {exc}") from None

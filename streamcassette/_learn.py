@@ -78,12 +78,30 @@ def learn_rules(first: Cassette, second: Cassette, rules: MaskRules | None = Non
         remaining: list[Difference] = []
         learned_now = False
         this_round: set[str] = set()
+        # A link that breaks while other values still differ (or a learned rule still links
+        # values it should not) may only follow from them: a frame that differs links its new
+        # values differently. Those first; a new path for the link only if it still breaks.
+        values_differ = any(
+            change.parts is not None
+            and (not _breaks_link(change) or _glob(_maskable(change)) in by_glob)
+            for difference in report.differences
+            if difference.kind == "frame_changed"
+            for change in difference.changes
+        )
         for difference in report.differences:
             if difference.kind != "frame_changed":
                 remaining.append(difference)  # a frame or stream on one side only: behaviour
                 continue
             unlearnable = False
             for change in difference.changes:
+                if (
+                    values_differ
+                    and _breaks_link(change)
+                    and change.parts is not None
+                    and _glob(_maskable(change)) not in by_glob
+                ):
+                    learned_now = True  # look again in the next round
+                    continue
                 glob = _glob(_maskable(change)) if change.parts is not None else ""
                 if not glob:  # the event name, the SSE id, or the whole frame
                     unlearnable = True
@@ -125,6 +143,12 @@ def learn_rules(first: Cassette, second: Cassette, rules: MaskRules | None = Non
         report = diff_cassettes(first, second, modes=_EVERYTHING, rules=learning.rules)
         learning.remaining = report.differences
     return learning
+
+
+def _breaks_link(change: Change) -> bool:
+    """Whether the change is a masked value linked differently in the two recordings (the
+    diff's "link broken" note), rather than a value that differs."""
+    return change.note is not None and change.note.startswith("link broken")
 
 
 def _only_id_changes(difference: Difference) -> bool:

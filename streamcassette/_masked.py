@@ -313,6 +313,7 @@ def _mask_frames(
     names = masker._names
     plain = masker._plain
     id_rules, ref = masker._compiled.sse_ids, refs.ref
+    id_match, id_kinds = id_rules.fullmatch, id_rules.by_group
     json_text = masker._json
     structural = masker._structural
     compiled = masker._compiled
@@ -324,21 +325,24 @@ def _mask_frames(
         first = raw.find(b"\n", 7)
         second = raw.find(b"\n", first + 7)
         end = len(raw)
+        # no stray CR in a line: ``find`` (memchr) rather than ``count`` over the frame
         fast = (
             raw.startswith(b"event: ")
             and raw[first - 1] == 13
             and raw.startswith(b"data: ", first + 1)
             and raw[second - 1] == 13
             and raw.endswith(b"\r\n\r\n")
+            and raw.find(b"\r", 7, first - 1) == -1
+            and raw.find(b"\r", first + 7, second - 1) == -1
         )
         event_id: str | None = None
-        if fast and second == end - 3 and raw.count(b"\r") == 3:
+        if fast and second == end - 3:
             pass
         elif (
             fast
             and raw.startswith(b"id: ", second + 1)
             and raw.find(b"\n", second + 1) == end - 3
-            and raw.count(b"\r") == 4
+            and raw.find(b"\r", second + 5, end - 4) == -1
         ):
             event_id = raw[second + 5 : end - 4].decode("utf-8", "replace")
         else:
@@ -378,10 +382,12 @@ def _mask_frames(
                 data_shape = masked
         id_shape = None
         if event_id is not None:  # Masker._sse_id, unrolled
-            for fullmatch, kind, numbered in id_rules:
-                if fullmatch(event_id) is not None:
-                    id_shape = ref(kind, event_id, numbered)
-                    break
+            found = id_match(event_id) if id_match is not None else None
+            if found is not None:
+                kind, numbered = id_kinds[found.lastindex]
+                id_shape = ref(kind, event_id, numbered)
+            elif id_match is None and (rule := id_rules.rule(event_id)) is not None:
+                id_shape = ref(rule[0], event_id, rule[1])
             else:
                 id_shape = plain(event_id, refs)
         if values:

@@ -24,6 +24,7 @@ from typing import Any, overload
 import httpx
 
 from ._cassette import (
+    CLIENT_CANCELS,
     Body,
     Cassette,
     Interaction,
@@ -161,6 +162,16 @@ class _Capture:
             self._flushed = True
             self.chunks, self.times = [], []
 
+    def abandon(self) -> None:
+        """The client gave the request up while its plain body was still coming (a
+        cancelled task closes the connection): recorded as a request without a response,
+        which replay keeps unanswered until the client gives it up again."""
+        self.finished = True
+        self.interaction.response = None
+        self.interaction.error = RecordedError(
+            "CancelledError", "the client gave the request up before its response ended"
+        )
+
     def finish(self, end: StreamEnd, error: BaseException | None = None) -> None:
         if self.finished:
             return
@@ -295,8 +306,11 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             # A plain body the client did not read to the end: finish reading it so the
             # cassette holds all of it, since replay must serve the whole body.
             assert isinstance(self._inner, httpx.SyncByteStream)
-            for chunk in self._inner:
-                self._capture.chunk(chunk)
+            try:
+                for chunk in self._inner:
+                    self._capture.chunk(chunk)
+            except Exception:  # the client gave the request up: its connection is gone
+                self._capture.abandon()
         self._capture.finish(StreamEnd.CLIENT_STOPPED)
         assert isinstance(self._inner, httpx.SyncByteStream)
         self._inner.close()
@@ -304,8 +318,11 @@ class _RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def aclose(self) -> None:
         if not self._capture.finished and not self._capture.sse:
             assert isinstance(self._inner, httpx.AsyncByteStream)
-            async for chunk in self._inner:
-                self._capture.chunk(chunk)
+            try:
+                async for chunk in self._inner:
+                    self._capture.chunk(chunk)
+            except Exception:  # the client gave the request up (a cancelled task)
+                self._capture.abandon()
         self._capture.finish(StreamEnd.CLIENT_STOPPED)
         assert isinstance(self._inner, httpx.AsyncByteStream)
         await self._inner.aclose()
@@ -336,9 +353,13 @@ class Recorder:
         self.cassette.interactions.append(interaction)
         return interaction
 
-    def _failed(self, interaction: Interaction, exc: Exception) -> None:
+    def _failed(self, interaction: Interaction, exc: BaseException) -> None:
         interaction.started = self.clock.at(time.perf_counter())
-        interaction.error = RecordedError(type(exc).__name__, str(exc))
+        kind = type(exc).__name__
+        message = str(exc)
+        if kind in CLIENT_CANCELS and not message:
+            message = "the client gave the request up before its response came"
+        interaction.error = RecordedError(kind, message)
 
     def record_sync(
         self, request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]
@@ -348,7 +369,7 @@ class Recorder:
         interaction = self._begin(request)
         try:
             response = send(request)
-        except Exception as exc:
+        except BaseException as exc:  # Ctrl-C too: the request went out, and is recorded
             self._failed(interaction, exc)
             raise
         return self._wrap(interaction, response)
@@ -363,7 +384,7 @@ class Recorder:
         interaction = self._begin(request)
         try:
             response = await send(request)
-        except Exception as exc:
+        except BaseException as exc:  # a cancelled task too: the request went out
             self._failed(interaction, exc)
             raise
         return self._wrap(interaction, response)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,28 +49,42 @@ DEFAULT_REDACTED_QUERY = frozenset(
 )
 
 # A key is secret when its name, lower-cased with ``-`` and ``_`` taken out, ends with one of
-# these: ``openai_api_key`` -> ``openaiapikey`` ends with ``apikey``. ``max_tokens``,
-# ``tokens``, ``token_usage`` and ``input_tokens`` end with none of them.
+# these: ``openai_api_key`` -> ``openaiapikey`` ends with ``apikey``, ``github_token`` with
+# ``token``, ``aws_secret_access_key`` with ``accesskey``. ``max_tokens``, ``tokens``,
+# ``token_usage``, ``input_tokens`` and ``api_key_id`` end with none of them.
 SECRET_KEY_ENDINGS = (
     "apikey",
+    "apikeys",
     "password",
     "passwd",
+    "passphrase",
     "secret",
     "secretkey",
     "privatekey",
-    "accesstoken",
-    "refreshtoken",
-    "idtoken",
-    "authtoken",
-    "sessiontoken",
-    "bearertoken",
+    "accesskey",
+    "accountkey",
+    "signingkey",
+    "encryptionkey",
+    "subscriptionkey",
+    "token",  # access_token, refresh_token, api_token, hf_token, bot_token, token, ...
+    "credential",
+    "credentials",
     "authorization",
 )
 
 # Every secret key's name ends with one of these, then its closing quote, so a frame whose
 # lower-cased bytes hold none of them needs no parsing (a test keeps them in step with the
 # endings). A regex alternation was tried: ten times slower than these few ``in`` tests.
-_SCAN_NEEDLES = (b'key"', b"passw", b'secret"', b'token"', b'authorization"')
+_SCAN_NEEDLES = (
+    b'key"',
+    b'keys"',
+    b"passw",
+    b'passphrase"',
+    b'secret"',
+    b'token"',
+    b"credential",
+    b'authorization"',
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,9 +93,11 @@ def is_secret_key(name: str) -> bool:
 
     The rule: lower-case the name, drop ``-`` and ``_``, and look at how it ends (see
     ``SECRET_KEY_ENDINGS``). ``api_key``, ``openai_api_key``, ``apiKey``, ``x-api-key``,
-    ``password``, ``client_secret``, ``access_token``, ``refresh_token`` and
-    ``authorization`` are secret; ``max_tokens``, ``tokens``, ``token_usage`` and
-    ``input_tokens`` are not.
+    ``password``, ``client_secret``, ``aws_secret_access_key``, ``access_token``,
+    ``github_token``, ``token``, ``credentials``, ``passphrase``,
+    ``ocp-apim-subscription-key`` and ``authorization`` are secret; ``max_tokens``,
+    ``tokens``, ``token_usage``, ``input_tokens`` and ``api_key_id`` are not. (A JSON
+    ``token`` beside a ``logprob`` is generated text, and is kept: see ``Redactor``.)
     """
     if name.endswith(("-", "_")):  # the name must end with the word itself
         return False
@@ -157,11 +174,10 @@ class Redactor:
         if not content or not self._worth_parsing(content):
             return content
         try:
-            value = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return content
-        redacted, changed = self.json(value)
-        return orjson.dumps(redacted) if changed else content
+            redacted, changed = self.json(orjson.loads(content))
+            return orjson.dumps(redacted) if changed else content
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+            return self._by_pattern(content)  # not JSON, or nested too deep to walk
 
     def frame(self, raw: bytes) -> bytes:
         """An SSE frame with the secrets in its ``data`` JSON redacted (the other fields and
@@ -174,18 +190,31 @@ class Redactor:
             return raw
         data = b"\n".join(_field_value(lines[i]) for i in data_at)
         try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return raw
-        redacted, changed = self.json(value)
-        if not changed:
-            return raw
+            redacted, changed = self.json(orjson.loads(data))
+            if not changed:
+                return raw
+            rewritten = orjson.dumps(redacted)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+            return self._by_pattern(raw)  # not JSON, or nested too deep to walk
         first = lines[data_at[0]]
         ending = first[len(first.rstrip(b"\r\n")) :]
-        lines[data_at[0]] = b"data: " + orjson.dumps(redacted) + ending
+        lines[data_at[0]] = b"data: " + rewritten + ending
         for i in reversed(data_at[1:]):
             del lines[i]
         return b"".join(lines)
+
+    def _by_pattern(self, content: bytes) -> bytes:
+        """The fallback for what JSON parsing cannot walk (not JSON, or nested deeper than
+        the parser goes): every ``"<secret key>": "<string>"`` pair in the bytes gets its
+        string redacted. Paths and non-string values need the parse, so they are kept."""
+
+        def replace(match: re.Match[bytes]) -> bytes:
+            key = match.group(3).decode("utf-8", "replace")
+            if not _is_secret_json_key(key, self.keys) or match.group(4) == b"":
+                return match.group(0)
+            return match.group(1) + REDACTED.encode() + b'"'
+
+        return _KEY_STRING_PAIR.sub(replace, content)
 
     def json(self, value: Any) -> tuple[Any, bool]:
         """``value`` with secrets redacted, and whether anything was."""
@@ -200,6 +229,8 @@ class Redactor:
             for key, item in value.items():
                 following, hit = paths.step(state, key) if paths and state else (None, None)
                 secret = hit is not None or _is_secret_json_key(key, self.keys)
+                if secret and key == "token" and hit is None and "logprob" in value:
+                    secret = False  # OpenAI log probabilities: the token is generated text
                 if secret and _worth_hiding(item):
                     out[key] = REDACTED
                     changed = True
@@ -264,6 +295,10 @@ class Redactor:
             return live
         hooked = self.before_record_request(live)
         return hooked if hooked is not None else live
+
+
+# A JSON key and its string value, as bytes: group 1 is everything up to the value's text.
+_KEY_STRING_PAIR = re.compile(rb'(("((?:[^"\\]|\\.){1,200})")\s*:\s*")((?:[^"\\]|\\.)*)"')
 
 
 def _is_secret_json_key(key: str, extra: frozenset[str]) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from typing import Literal
 
 import anyio
+import anyio.lowlevel
 import httpx
 
 from ._bind import IdBindings, IdConflict, RequestIds
@@ -28,7 +29,7 @@ from ._errors import UnmatchedRequestError
 from ._match import DEFAULT_MATCH_ON, Matcher, differences, resolve
 from ._record import snapshot_request
 from ._redact import Redactor
-from ._sequence import StreamCursor, StreamSequencer
+from ._sequence import MAX_HOLD, StreamCursor, StreamSequencer
 from .protocols import threads
 
 __all__ = ["CassetteEndError", "RepeatPolicy", "ReplayTransport"]
@@ -97,11 +98,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._lock = threading.Lock()
 
     def unplayed(self) -> list[tuple[int, Interaction]]:
-        """The interactions no request has asked for (yet)."""
+        """The interactions no request has asked for (yet). Requests the recording's client
+        gave up before their response are left out: whether a replay sends them again is
+        a matter of timing, not of behaviour."""
         return [
             (index, interaction)
             for index, interaction in enumerate(self.cassette.interactions)
-            if not self.played[index]
+            if not self.played[index] and not _abandoned(interaction)
         ]
 
     # -- matching -------------------------------------------------------------------
@@ -200,6 +203,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _respond(self, request: httpx.Request, interaction: Interaction) -> httpx.Response:
         response = interaction.response
         if response is None:
+            if _abandoned(interaction):
+                msg = (
+                    f"{request.method} {request.url.path}: the recording in "
+                    f"{self.cassette.name} has no response for it, because its client gave "
+                    "the request up before the answer came; this one did not"
+                )
+                raise CassetteEndError(msg, request=request)
             raise _rebuild_error(interaction.error, request, self.cassette.name)
         # Decided when the response starts: ids are bound by the requests before it.
         bindings = self.bindings if self.bindings is not None and self.bindings.rewrites else None
@@ -261,7 +271,16 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
-        return self._respond(request, self._select(request))
+        # A request over the network always lets other tasks run before its answer; so does
+        # replay. The v3 SDK relies on it: projections subscribed just before ``run.start``
+        # register before its reply, and share one stream filtered for all of them.
+        await anyio.lowlevel.checkpoint()
+        interaction = self._select(request)
+        if _abandoned(interaction):
+            # Live, the client cancelled this request before its answer: it waits (as the
+            # server kept it waiting) until the client cancels it again, within MAX_HOLD.
+            await anyio.sleep(MAX_HOLD)
+        return self._respond(request, interaction)
 
 
 class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -400,6 +419,11 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 "because its client stopped reading there; re-record to replay further"
             )
             raise CassetteEndError(msg, request=self._request)
+
+
+def _abandoned(interaction: Interaction) -> bool:
+    """Whether the recording's client gave this request up before its response came."""
+    return interaction.error is not None and interaction.error.by_client
 
 
 def _rebuild_error(

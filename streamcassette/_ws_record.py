@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -38,15 +38,25 @@ _HANDSHAKE_NOISE = frozenset({"sec-websocket-key", "sec-websocket-accept"})
 
 
 def handshake_request(
-    url: str, headers: Iterable[tuple[str, str]], redactor: Redactor
+    url: str,
+    headers: Iterable[tuple[str, str]] | Mapping[str, str],
+    redactor: Redactor,
 ) -> RecordedRequest:
+    """The handshake as a request; ``headers`` in any shape ``websockets`` takes (pairs, a
+    mapping, or its ``Headers``)."""
     parts = urlsplit(url)
+    raw_items = getattr(headers, "raw_items", None)
+    pairs = (
+        raw_items()
+        if raw_items is not None
+        else (headers.items() if isinstance(headers, Mapping) else headers)
+    )
     return RecordedRequest(
         method=WEBSOCKET_METHOD,
         path=parts.path or "/",
         query=redactor.query(parse_qsl(parts.query, keep_blank_values=True)),
         headers=redactor.headers(
-            (key, value) for key, value in headers if key.lower() not in _HANDSHAKE_NOISE
+            (key, value) for key, value in pairs if key.lower() not in _HANDSHAKE_NOISE
         ),
     )
 

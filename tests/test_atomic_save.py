@@ -13,7 +13,7 @@ import pytest
 
 from streamcassette import CassetteFormatError, load, save
 from streamcassette._cassette import Cassette
-from streamcassette._format import frames_file_path
+from streamcassette._format import attached_file, frames_file_path
 
 # Each writer's frames have the same lengths (the hard case: a mixed pair whose offsets all
 # fit) and name the writer in every frame.
@@ -60,16 +60,19 @@ def make(writer: int) -> Cassette:
 
 
 def test_concurrent_writers_and_readers_never_see_a_mixed_pair(tmp_path: Path) -> None:
-    """Four processes save different recordings to one path while a fifth loads it in a
-    loop: every load is one writer's recording whole, and the last save wins whole."""
+    """Four processes save different recordings to one path, attached and embedded in
+    turn, while a fifth loads it in a loop: every load is one writer's recording whole (an
+    embedded save deleting the .sse file of the attached one just read is read again), and
+    the last save wins whole."""
     path = tmp_path / "shared.json"
     save(make(9), path, attach=True)
     writer_code = (
         WRITER
         + """
 path = Path(sys.argv[1])
-for _ in range(40):
-    save(cassette(int(sys.argv[2])), path, attach=True)
+writer = int(sys.argv[2])
+for turn in range(40):
+    save(cassette(writer), path, attach=bool((turn + writer) % 2))
 """
     )
     reader_code = """
@@ -103,7 +106,8 @@ print(loads, mixed)
     assert mixed == 0
     final = load(path)
     assert writers_of(final) == {b"w%d" % final.provenance["writer"]}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.json", "shared.sse", "stop"]
+    attached = ["shared.sse"] if attached_file(path) is not None else []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.json", *attached, "stop"]
 
 
 @pytest.mark.parametrize("attempt", range(3))

@@ -39,4 +39,5 @@ def test_diff_benchmark_runs_and_reports_its_ratios() -> None:
     assert re.search(r"diff \* \+3 rules / parse +\d+\.\d+x", out), out
     assert re.search(r"diff updates / diff \* +\d+\.\d+x", out), out
     assert re.search(r"DeepDiff / diff \* +\d+\.\d+x", out), out
+    assert re.search(r"DeepDiff masked / diff \* +\d+\.\d+x", out), out
     assert re.search(r"targets: (met|MISSED)", out), out

@@ -76,6 +76,30 @@ def test_proxy_refuses_a_body_over_the_cap_and_forwards_nothing(
     assert fake.seen == []
 
 
+def test_proxy_forwards_a_deep_body_with_a_secret_and_writes_no_secret(
+    tmp_path: Path, http: httpx.Client
+) -> None:
+    """A run body nested 300 levels deep with a secret-looking key is passed on (no 500 from
+    re-encoding it) and its secret is not written."""
+    fake = FakeServer()
+    app = proxy_app("http://upstream.invalid", tmp_path, transport=httpx.MockTransport(fake))
+    deep = {"api_key": "deep-SECRET-1234"}
+    for _ in range(300):
+        deep = {"a": deep}
+    body = {**RUN, "input": deep}
+    with BackgroundServer(app) as proxy:
+        response = http.post(
+            f"{proxy.url}/threads/t-1/runs/stream",
+            content=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code == 200
+    assert b"deep-SECRET-1234" in fake.seen[0].content  # the server still gets it
+    written = [path.read_bytes() for path in tmp_path.iterdir() if path.is_file()]
+    assert written
+    assert not any(b"deep-SECRET-1234" in data for data in written)
+
+
 # --- the proxy lets recordings go, and never shares a name ---------------------------------
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +60,42 @@ def test_play_without_argument_plays_the_bundled_agent_like_the_docs() -> None:
     assert '[tool call search] {"query": "weather in los angeles"}' in out
     assert "The weather in Los Angeles is sunny and 72 degrees.\n" in out
     assert "played 17 events from" in err
+
+
+# The demo (scripts/demo.sh) installs streamcassette's dependencies except these: `play`
+# must run without them.
+NOT_INSTALLED_BY_THE_DEMO = ("pytest", "_pytest", "syrupy", "deepdiff", "httpx_sse")
+
+BLOCKING_PLAY = """
+import runpy, sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError("the demo does not install " + name)
+sys.meta_path.insert(0, Blocker())
+sys.argv = ["streamcassette", "play", "--instant"]
+runpy.run_module("streamcassette.cli", run_name="__main__")
+"""
+
+
+def test_play_needs_none_of_the_dependencies_the_demo_leaves_out() -> None:
+    """`play` runs with pytest, syrupy and DeepDiff unimportable, as in the demo's venv."""
+    code = f"BLOCKED = {set(NOT_INSTALLED_BY_THE_DEMO)!r}\n{BLOCKING_PLAY}"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Receiving new event of type: metadata...")
+    assert "The weather in Los Angeles is sunny and 72 degrees." in result.stdout
+
+
+def test_the_demo_leaves_out_exactly_what_play_does_not_need() -> None:
+    """scripts/demo.sh skips the dependencies the test above blocks, and no others."""
+    script = (BUNDLED.parent / "scripts" / "demo.sh").read_text()
+    skipped = re.search(r"NOT_FOR_PLAY = \{([^}]*)\}", script)
+    assert skipped is not None
+    names = {name.strip().strip('"').replace("-", "_") for name in skipped.group(1).split(",")}
+    assert names == set(NOT_INSTALLED_BY_THE_DEMO) - {"_pytest"}
 
 
 def test_play_raw_prints_every_token_event() -> None:

@@ -4,6 +4,7 @@ traceback, the server's own detail, and an existing cassette kept."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socket
@@ -28,12 +29,50 @@ from streamcassette._cassette import (
 )
 
 CLI = [sys.executable, "-m", "streamcassette.cli"]
+BUNDLED_AGENT = Path(__file__).resolve().parent.parent / "cassettes" / "weather_agent.json"
 
 
 def record(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, "record", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
+
+
+def start_record(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``record`` in the background, its output unbuffered, for the Ctrl-C tests."""
+    return subprocess.Popen(
+        [*CLI, "record", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def interrupt_after(process: subprocess.Popen[str], marker: str) -> tuple[str, str]:
+    """Ctrl-C once a printed line holds ``marker``; the output, checked to hold no
+    traceback."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if marker in line:
+            break
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in out + err
+    return out, err
+
+
+def cancelled_status(url: str, err: str) -> str:
+    """The server's status of the run the interrupted ``record`` names in ``err``."""
+    run_id = err.split("run ", 1)[1].split()[0]
+    client = get_sync_client(url=url)
+    try:
+        runs = client.runs.list(_thread_of(client, run_id))
+    finally:
+        client.close()
+    return str(next(run["status"] for run in runs if run["run_id"] == run_id))
 
 
 def assert_clean(result: subprocess.CompletedProcess[str]) -> str:
@@ -167,34 +206,56 @@ def test_invalid_record_mode_is_refused(tmp_path: Path) -> None:
 def test_ctrl_c_cancels_the_run_on_the_server(tmp_path: Path, langgraph_url: str) -> None:
     """Ctrl-C during a run cancels it on the server and says the old cassette was kept."""
     (tmp_path / "s.json").write_text("old")
-    process = subprocess.Popen(
-        [*CLI, "record", langgraph_url, "slow", "--input", "{}", "-o", "s.json", "--force"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    process = start_record(
+        langgraph_url, "slow", "--input", "{}", "-o", "s.json", "--force", cwd=tmp_path
     )
-    assert process.stdout is not None
-    for line in process.stdout:  # wait for the run's first event
-        if "Receiving new event of type: metadata" in line:
-            break
-    time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    assert "Traceback" not in out + err
+    _, err = interrupt_after(process, "Receiving new event of type: metadata")  # the first
     assert process.returncode == 130
     assert "was cancelled on the server" in err
     assert "the existing s.json was kept" in err
     assert (tmp_path / "s.json").read_text() == "old"
-    run_id = err.split("run ", 1)[1].split()[0]
+    # "interrupt" cancels end interrupted
+    assert cancelled_status(langgraph_url, err) in ("interrupted", "error")
+
+
+def test_ctrl_c_cancels_a_stateless_run_on_the_server(tmp_path: Path, langgraph_url: str) -> None:
+    """A stateless run's temporary thread is named by no event or header; Ctrl-C still finds
+    and cancels the run, which would otherwise wait on its gate for 30 s."""
+    gate = tmp_path / "gate"  # never opened while the test looks: only a cancel ends the run
+    run_input = json.dumps({"gate": str(gate)})
+    process = start_record(
+        langgraph_url, "gated", "--stateless", "--input", run_input, "--quiet", cwd=tmp_path
+    )
     client = get_sync_client(url=langgraph_url)
     try:
-        runs = client.runs.list(_thread_of(client, run_id))
+        thread_id = _wait_for_busy_gated_thread(client, process)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert "Traceback" not in out + err
+        assert process.returncode == 130
+        assert "was cancelled on the server" in err, err
+        assert "nothing was written" in err.lower()
+        assert not list(tmp_path.glob("cassettes/*.json"))
+        still_busy = client.threads.search(status="busy", limit=100)
+        assert thread_id not in {thread["thread_id"] for thread in still_busy}
     finally:
+        gate.touch()  # lets the node's worker thread end
         client.close()
-    status = next(run["status"] for run in runs if run["run_id"] == run_id)
-    assert status in ("interrupted", "error")  # "interrupt" cancels end interrupted
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_busy_gated_thread(client: object, process: subprocess.Popen[str]) -> str:
+    """The temporary thread of the stateless `gated` run the process started."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        for thread in client.threads.search(status="busy", limit=100):  # type: ignore[attr-defined]
+            if thread["metadata"].get("graph_id") == "gated":
+                return str(thread["thread_id"])
+        time.sleep(0.05)
+    raise AssertionError("the stateless run never showed up as a busy thread")
 
 
 def _thread_of(client: object, run_id: str) -> str:
@@ -206,7 +267,7 @@ def _thread_of(client: object, run_id: str) -> str:
     raise AssertionError(f"no thread has run {run_id}")
 
 
-@pytest.mark.parametrize("command", ["show", "play", "mask", "diff"])
+@pytest.mark.parametrize("command", ["show", "play", "mask", "diff", "serve"])
 def test_unreadable_cassette_exits_2_everywhere(tmp_path: Path, command: str) -> None:
     """A cassette that is not JSON gives exit 2 and a one-line error from every reader."""
     bad = tmp_path / "bad.json"
@@ -300,3 +361,76 @@ def test_play_of_a_stream_that_cannot_replay_is_one_paragraph(tmp_path: Path) ->
     output = assert_clean(result)
     assert result.returncode == 1
     assert f"{path}: playback stopped: TransportError" in output
+
+
+def _deep_frame_cassette(tmp_path: Path, depth: int) -> Path:
+    data = "[" * depth + "]" * depth
+    frames = [
+        RecordedFrame(0.0, b"event: metadata\ndata: {}\n\n"),
+        RecordedFrame(0.0, f"event: updates\ndata: {data}\n\n".encode()),
+    ]
+    stream = RecordedStream(frames=frames)
+    headers = [("content-type", "text/event-stream")]
+    interaction = Interaction(
+        RecordedRequest("POST", "/runs/stream"), RecordedResponse(200, headers, stream=stream)
+    )
+    return save(Cassette(interactions=[interaction]), tmp_path / f"deep-{depth}.json")
+
+
+def test_play_of_frames_nested_too_deep_is_clean(tmp_path: Path) -> None:
+    """A frame nested 990 levels deep plays with a placeholder; one nested past what the
+    SDK's JSON parser reads stops playback with exit 1 and the reason: no traceback."""
+    printable = subprocess.run(
+        [*CLI, "play", "--instant", str(_deep_frame_cassette(tmp_path, 990))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert assert_clean(printable)
+    assert printable.returncode == 0
+    assert "<a list nested too deep to print>" in printable.stdout
+    unreadable = subprocess.run(
+        [*CLI, "play", "--instant", str(_deep_frame_cassette(tmp_path, 3000))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = assert_clean(unreadable)
+    assert unreadable.returncode == 1
+    assert "playback stopped: a frame's data is not JSON the SDK can read" in output
+
+
+def test_ctrl_c_in_play_exits_130(tmp_path: Path) -> None:
+    """Ctrl-C while the bundled agent plays in real time: exit 130, one line, no Aborted!."""
+    process = subprocess.Popen(
+        [*CLI, "play"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # the first event is out: playback is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in out + err
+    assert "Aborted" not in err
+    assert process.returncode == 130
+    assert "playback interrupted" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+@pytest.mark.parametrize("command", ["serve", "proxy"])
+def test_max_body_must_be_a_positive_finite_size(tmp_path: Path, command: str, value: str) -> None:
+    """--max-body-mib refuses what it cannot use, naming the option: exit 2."""
+    target = [str(BUNDLED_AGENT)] if command == "serve" else ["--upstream", "http://127.0.0.1:9"]
+    result = subprocess.run(
+        [*CLI, command, *target, "--port", "0", "--max-body-mib", value],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = assert_clean(result)
+    assert result.returncode == 2
+    assert "--max-body-mib" in output

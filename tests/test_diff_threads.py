@@ -1,15 +1,21 @@
-"""Masking and diff in v3 terms: two recordings of the same thread session are equal after
-masking (seq, event ids, stamps, ids), and a changed input is reported as state drift."""
+"""Masking, diff and learning in v3 terms: two recordings of the same thread session are equal
+after masking (seq, event ids, stamps, ids), a changed input is reported as state drift, and
+learning from two recordings files only their noise."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from recorded_pairs import frames, rewrite
 from thread_sessions import Program, run_async
 
-from streamcassette import diff_cassettes, load, mask_cassette, use_cassette
+from streamcassette import Cassette, MaskRules, diff_cassettes, load, mask_cassette, use_cassette
+from streamcassette._learn import learn_rules
+from streamcassette.cli import main
 from streamcassette.devserver import LangGraphDevServer
 
 MODES = ["values", "messages", "lifecycle", "input"]
@@ -57,3 +63,75 @@ def test_a_changed_input_is_reported_in_langgraph_words(
     assert (
         "state values: params.data.messages[0].content: 'weather?' -> 'weather in paris?'" in text
     )
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+def test_learn_files_only_the_noise_of_two_thread_sessions(
+    langgraph_server: LangGraphDevServer, tmp_path: Path, transport: str
+) -> None:
+    """With the built-in rules nothing is left to learn; without the v3 ones, learning files
+    the events' ids and stamps (and nothing a link between them implied), and the learned
+    rules still show a changed question."""
+    first = load(_record(langgraph_server, tmp_path / "a.json", _ask("weather?"), transport))
+    second = load(_record(langgraph_server, tmp_path / "b.json", _ask("weather?"), transport))
+    learning = learn_rules(first, second)
+    assert learning.learned == []
+    assert learning.equal
+
+    bare = MaskRules.default().without("seq", "event_id", "epoch_ms")
+    assert not diff_cassettes(first, second, modes=["*"], rules=bare).equal
+    learning = learn_rules(first, second, bare)
+    assert learning.equal, [d.message for d in learning.remaining]
+    learned = {learned.rule.path for learned in learning.learned}
+    # seq only when the two runs numbered their events differently.
+    assert {"event_id", "params.timestamp"} <= learned <= {"event_id", "params.timestamp", "seq"}
+
+    changed = load(
+        _record(langgraph_server, tmp_path / "c.json", _ask("weather in paris?"), transport)
+    )
+    report = diff_cassettes(first, changed, modes=MODES, rules=learning.rules)
+    assert (
+        "state values: params.data.messages[0].content: 'weather?' -> 'weather in paris?'"
+        in report.render_text()
+    )
+
+
+def _stamp(cassette: Cassette, per_stamp: int) -> None:
+    """Give the events of each stream made-up stamps, ``per_stamp`` events per millisecond."""
+    for stream in range(len(list(cassette.streams()))):
+        for position in range(len(frames(cassette, stream))):
+
+            def change(event: Any, position: int = position) -> Any:
+                event["params"]["timestamp"] = 1795968742000 + position // per_stamp
+                return event
+
+            rewrite(cassette, position, change, stream)
+
+
+def test_learning_a_value_first_does_not_file_the_links_it_broke(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """Events that share a stamp in one recording and not in the other break the links of the
+    ids new in those events too; learning files the stamps, and no id path, as noise."""
+    first = load(_record(langgraph_server, tmp_path / "a.json", _ask("weather?")))
+    second = load(_record(langgraph_server, tmp_path / "b.json", _ask("weather?")))
+    _stamp(first, per_stamp=2)
+    _stamp(second, per_stamp=1)
+    learning = learn_rules(first, second, MaskRules.default().without("epoch_ms"))
+    assert [learned.rule.path for learned in learning.learned] == ["params.timestamp"]
+    assert learning.equal
+
+
+def test_cli_diff_compares_the_v3_channels_by_default(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """Without ``--mode``, ``diff`` compares a v3 session's state, tool runs, lifecycle and
+    interrupts (it streams no ``updates``, the runs default) and names a changed question."""
+    first = _record(langgraph_server, tmp_path / "a.json", _ask("weather?"))
+    second = _record(langgraph_server, tmp_path / "b.json", _ask("weather in paris?"))
+    result = CliRunner().invoke(main, ["diff", str(first), str(second)])
+    assert result.exit_code == 1, result.output
+    assert "(modes: values, updates, tools, custom, lifecycle, input; policy: exact)" in (
+        result.output
+    )
+    assert "params.data.messages[0].content: 'weather?' -> 'weather in paris?'" in result.output

@@ -15,7 +15,15 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from thread_sessions import Program, Seen, run_async, run_sync
+from thread_sessions import (
+    Program,
+    Projected,
+    Seen,
+    project_async,
+    project_sync,
+    run_async,
+    run_sync,
+)
 
 from streamcassette import Cassette, ReplayTransport, load, use_cassette
 from streamcassette._cassette import Interaction
@@ -91,6 +99,47 @@ def test_thread_session_replays_as_recorded(
             # After an interrupt, how many thread.values snapshots arrive before the session
             # stops reading them varies even live.
             assert replayed.values == live.values
+
+
+def _projected(url: str, flavor: str, transport: str) -> Projected:
+    if flavor == "async":
+        return asyncio.run(project_async(url, PROGRAMS[1], transport))
+    return project_sync(url, PROGRAMS[1], transport)
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+@pytest.mark.parametrize("flavor", ["async", "sync"])
+def test_projections_replay_as_recorded(
+    langgraph_server: LangGraphDevServer,
+    counting_listener: tuple[str, list[int]],
+    tmp_path: Path,
+    flavor: str,
+    transport: str,
+) -> None:
+    """``thread.messages`` and ``thread.tool_calls`` of a recorded agent session give in
+    replay (new thread id, a listener where the server was) the live messages, with their
+    text and tool calls, and the live tool calls with their inputs and outputs; both
+    iterations end with the run, live and replayed."""
+    path = tmp_path / "session.json"
+    with use_cassette(path, mode="record"):
+        live = _projected(langgraph_server.url, flavor, transport)
+    # The agent's two turns: the search call, then the answer streamed token by token.
+    assert [message["text"] for message in live.messages] == [
+        "",
+        "The weather in Los Angeles is sunny and 72 degrees.",
+    ]
+    [call] = live.messages[0]["tool_calls"]
+    assert [(tool["name"], tool["id"], tool["input"]) for tool in live.tool_calls] == [
+        ("search", call["id"], {"query": "weather in los angeles"})
+    ]
+    assert live.tool_calls[0]["output"]["content"].startswith("Los Angeles: sunny")
+    assert len(live.output["messages"]) == 4
+    listener, connections = counting_listener
+    for _ in range(2):
+        with use_cassette(path):
+            replayed = _projected(listener, flavor, transport)
+        assert replayed == live
+    assert connections == [0]
 
 
 @pytest.mark.parametrize("transport", ["sse", "websocket"])

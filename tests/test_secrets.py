@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ CONFIG_SECRET = "sk-config-SECRET-1111"  # config.configurable.openai_api_key
 METADATA_SECRET = "meta-SECRET-4444"  # a thread's metadata.api_key, echoed in responses
 TENANT_SECRET = "tenant-SECRET-5555"  # a key the user names: redact_keys=["tenant_code"]
 NOTE_SECRET = "note-SECRET-6666"  # a path the user names: redact_paths=["metadata.note"]
+# Other providers' credential names in the config, echoed by the debug stream too.
+OTHER_CONFIG_SECRETS = {
+    "huggingfacehub_api_token": "hf_SECRET-7777",
+    "aws_secret_access_key": "aws-SECRET-8888",
+    "github_token": "ghp_SECRET-9999",
+}
 SECRETS = (
+    *OTHER_CONFIG_SECRETS.values(),
     HEADER_SECRET,
     QUERY_SECRET,
     QUERY_SECRET_2,
@@ -35,7 +43,13 @@ SECRETS = (
     TENANT_SECRET,
     NOTE_SECRET,
 )
-CONFIG = {"configurable": {"openai_api_key": CONFIG_SECRET, "tenant_code": TENANT_SECRET}}
+CONFIG = {
+    "configurable": {
+        "openai_api_key": CONFIG_SECRET,
+        "tenant_code": TENANT_SECRET,
+        **OTHER_CONFIG_SECRETS,
+    }
+}
 
 
 def assert_no_secret(folder: Path) -> int:
@@ -66,6 +80,19 @@ def assert_no_secret(folder: Path) -> int:
         "authorization",
         "x-api-key",
         "X-Api-Key",
+        "api_token",
+        "huggingfacehub_api_token",
+        "replicate_api_token",
+        "aws_secret_access_key",
+        "github_token",
+        "hf_token",
+        "bot_token",
+        "token",
+        "api_keys",
+        "credentials",
+        "passphrase",
+        "ocp-apim-subscription-key",
+        "AccountKey",
     ],
 )
 def test_secret_looking_keys_are_secret(name: str) -> None:
@@ -75,7 +102,19 @@ def test_secret_looking_keys_are_secret(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["max_tokens", "tokens", "token_usage", "input_tokens", "thread_id", "api_key_id", "key"],
+    [
+        "max_tokens",
+        "tokens",
+        "token_usage",
+        "input_tokens",
+        "total_tokens",
+        "output_token_details",
+        "thread_id",
+        "api_key_id",
+        "key",
+        "cache_key",
+        "tokenizer",
+    ],
 )
 def test_token_counts_and_ids_are_not_secret(name: str) -> None:
     """Token counts, usage and ids are kept."""
@@ -89,6 +128,36 @@ def test_every_secret_ending_passes_the_cheap_scan() -> None:
         frame = b'data: {"' + ending.encode() + b'":"x"}\n\n'
         assert any(needle in frame.lower() for needle in _SCAN_NEEDLES), ending
         assert Redactor().frame(frame) == b'data: {"' + ending.encode() + b'":"<redacted>"}\n\n'
+
+
+def test_a_logprob_token_is_generated_text_not_a_credential() -> None:
+    """OpenAI log probabilities name each generated piece ``token``: kept beside a
+    ``logprob``, redacted anywhere else."""
+    frame = (
+        b'data: {"logprobs":{"content":[{"token":"Hello","logprob":-0.1}]},'
+        b'"auth":{"token":"ghp_s3cret"}}\n\n'
+    )
+    assert Redactor().frame(frame) == (
+        b'data: {"logprobs":{"content":[{"token":"Hello","logprob":-0.1}]},'
+        b'"auth":{"token":"<redacted>"}}\n\n'
+    )
+
+
+@pytest.mark.parametrize("depth", [300, 2000])
+def test_secrets_nested_deeper_than_json_goes_are_redacted_all_the_same(depth: int) -> None:
+    """A body or frame nested past what orjson writes (255) or reads (1024) levels deep is
+    redacted by key pattern instead of passing through in clear or raising."""
+    content = b"[" * depth + b'{"api_key":"s3cret","n":"kept"}' + b"]" * depth
+    for redacted in (Redactor().body(content), Redactor().frame(b"data: " + content + b"\n\n")):
+        assert b"s3cret" not in redacted
+        assert b'{"api_key":"<redacted>","n":"kept"}' in redacted
+
+
+def test_text_that_is_not_json_has_its_secret_pairs_redacted() -> None:
+    """A body that is not JSON but holds a JSON-looking secret pair loses the secret."""
+    assert Redactor().body(b'oops {"password": "hunter2", "user": "me"') == (
+        b'oops {"password": "<redacted>", "user": "me"'
+    )
 
 
 def test_frames_keep_their_other_fields_and_line_endings() -> None:
@@ -262,3 +331,43 @@ def test_pyproject_redact_settings_are_read_and_checked(tmp_path: Path) -> None:
         load_config(tmp_path)
     assert str(pyproject) in str(caught.value)
     assert "a..b" in str(caught.value)
+
+
+# --- WebSocket connections (v3 thread streams) ---------------------------------------------
+
+
+def test_websocket_handshakes_and_messages_write_no_secret(tmp_path: Path) -> None:
+    """A recorded WebSocket keeps no secret from its handshake's headers and query, nor from
+    the JSON messages sent or received (a loopback echo server answers each message)."""
+    from websockets.sync.client import connect
+    from websockets.sync.server import ServerConnection, serve
+
+    from streamcassette import Cassette, save
+    from streamcassette._ws_record import WebSocketRecorder
+
+    def echo(connection: ServerConnection) -> None:
+        for message in connection:
+            connection.send(message)
+
+    command = {"id": 1, "method": "run.start", "params": {"config": CONFIG}}
+    cassette = Cassette()
+    with serve(echo, "127.0.0.1", 0) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = server.socket.getsockname()[1]
+        recorder = WebSocketRecorder(cassette, redact=Redactor(keys=["tenant_code"]))
+        recording_connect = recorder.sync_connect(connect)
+        url = f"ws://127.0.0.1:{port}/threads/t-1/stream/events?api-key={QUERY_SECRET}"
+        with recording_connect(url, additional_headers={"x-api-key": HEADER_SECRET}) as socket:
+            socket.send(json.dumps(command))
+            assert CONFIG_SECRET in socket.recv(timeout=10)  # the live client still gets it
+        server.shutdown()
+        thread.join(timeout=10)
+    path = save(cassette, tmp_path / "ws.json")
+    assert_no_secret(tmp_path)
+    websocket = load(path).interactions[0].response.websocket  # type: ignore[union-attr]
+    assert websocket is not None
+    assert [message.sent for message in websocket.messages] == [True, False]
+    for message in websocket.messages:
+        assert isinstance(message.data, str)
+        assert '"openai_api_key":"<redacted>"' in message.data

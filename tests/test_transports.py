@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -217,6 +218,24 @@ async def test_async_recording_and_replay_agree() -> None:
     ):
         replayed = [chunk async for chunk in response.aiter_raw()]
     assert live == replayed == FRAMES
+
+
+@pytest.mark.anyio
+async def test_async_replay_lets_other_tasks_run_before_it_answers() -> None:
+    """As over the network, a task started just before a replayed request runs before its
+    reply arrives (the v3 SDK's projections subscribe in that window)."""
+    cassette = record(list(FRAMES))
+    order: list[str] = []
+
+    async def subscribe() -> None:
+        order.append("other task")
+
+    async with httpx.AsyncClient(transport=ReplayTransport(cassette)) as client:
+        task = asyncio.create_task(subscribe())
+        await client.post("http://server/threads", json={})
+        order.append("reply")
+        await task
+    assert order == ["other task", "reply"]
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,14 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class Program:
-    """One v3 session to run: a graph, its input and, for interrupts, the answer."""
+    """One v3 session to run: a graph, its input and, for interrupts, the answer (and the
+    run's config, when it has one)."""
 
     name: str
     graph: str
     input: Any
     respond: Any = None
+    config: dict[str, Any] | None = None
 
 
 @dataclass
@@ -67,7 +69,7 @@ async def run_async(url: str, program: Program, transport: str, thread_id: str |
 
             events = asyncio.create_task(collect_events())
             values = asyncio.create_task(collect_values())
-            started = await thread.run.start(input=program.input)
+            started = await thread.run.start(input=program.input, config=program.config)
             seen.run_ids.append(started["run_id"])
             if program.respond is not None:
                 deadline = time.monotonic() + TIMEOUT
@@ -95,7 +97,7 @@ def run_sync(url: str, program: Program, transport: str, thread_id: str | None) 
         with client.threads.stream(
             thread_id, assistant_id=program.graph, transport=transport
         ) as thread:
-            started = thread.run.start(input=program.input)
+            started = thread.run.start(input=program.input, config=program.config)
             seen.run_ids.append(started["run_id"])
             if program.respond is not None:
                 deadline = time.monotonic() + TIMEOUT
@@ -122,6 +124,90 @@ def run_sync(url: str, program: Program, transport: str, thread_id: str | None) 
                 seen.output = thread.output
             except Exception as exc:
                 seen.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
+    return seen
+
+
+@dataclass
+class Projected:
+    """What the typed projections gave: one entry per ``thread.messages`` stream (its node,
+    id, text and tool calls once finished) and per ``thread.tool_calls`` handle (its name,
+    id, input and output), and the run's output."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    output: Any = None
+
+
+def _message(stream: Any, message: Any) -> dict[str, Any]:
+    return {
+        "node": stream.node,
+        "id": stream.message_id,
+        "text": message.text,
+        "tool_calls": message.tool_calls,
+    }
+
+
+def _tool_call(handle: Any, output: Any) -> dict[str, Any]:
+    return {"name": handle.name, "id": handle.tool_call_id, "input": handle.input, "output": output}
+
+
+async def project_async(url: str, program: Program, transport: str) -> Projected:
+    """The program through ``get_client().threads.stream``, read through ``thread.messages``
+    and ``thread.tool_calls`` (subscribed before ``run.start``, in that order). Each
+    iteration must end at the run's end, within ``TIMEOUT``: the SDK feeds a message stream
+    from its projection's iterator, so the iterator is kept going while the streams finish."""
+    seen = Projected()
+    client = get_client(url=url)
+    try:
+        async with client.threads.stream(assistant_id=program.graph, transport=transport) as thread:
+
+            async def messages() -> None:
+                streams = [stream async for stream in thread.messages]
+                for stream in streams:
+                    seen.messages.append(_message(stream, await stream))
+
+            async def tool_calls() -> None:
+                handles = [handle async for handle in thread.tool_calls]
+                for handle in handles:
+                    seen.tool_calls.append(_tool_call(handle, await handle.output))
+
+            reading = [asyncio.create_task(messages()), asyncio.create_task(tool_calls())]
+            await thread.run.start(input=program.input)
+            seen.output = await asyncio.wait_for(thread.output, TIMEOUT)
+            await asyncio.wait_for(asyncio.gather(*reading), TIMEOUT)
+    finally:
+        await client.aclose()
+    return seen
+
+
+def project_sync(url: str, program: Program, transport: str) -> Projected:
+    """:func:`project_async` through ``get_sync_client().threads.stream``: each projection
+    read in its own thread, which must end within ``TIMEOUT``."""
+    seen = Projected()
+    client = get_sync_client(url=url)
+    try:
+        with client.threads.stream(assistant_id=program.graph, transport=transport) as thread:
+
+            def messages() -> None:
+                for stream in thread.messages:  # yielded once finished
+                    seen.messages.append(_message(stream, stream.output))
+
+            def tool_calls() -> None:
+                for handle in thread.tool_calls:  # yielded once finished
+                    seen.tool_calls.append(_tool_call(handle, handle.output))
+
+            readers = [
+                threading.Thread(target=read, daemon=True) for read in (messages, tool_calls)
+            ]
+            for reader in readers:
+                reader.start()
+            thread.run.start(input=program.input)
+            seen.output = thread.output
+            for reader in readers:
+                reader.join(TIMEOUT)
+                assert not reader.is_alive(), "a projection did not end with the run"
     finally:
         client.close()
     return seen

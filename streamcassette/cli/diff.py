@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .._diff import KNOWN_MODES, POLICIES, diff_cassettes
+from ..protocols import default_modes
 from ._common import Failed
 from ._rules import RULES_HELP, load, settings
 
@@ -22,7 +23,8 @@ from ._rules import RULES_HELP, load, settings
     metavar="MODE",
     help=(
         f"An event type to compare; repeat for several. One of {', '.join(KNOWN_MODES)}, or an "
-        "event-name glob ('updates|node_2:*', '*'). Default: the project's, else updates."
+        "event-name glob ('updates|node_2:*', '*'). Default: the project's, else updates (for "
+        "v3 thread sessions: values, updates, tools, custom, lifecycle, input)."
     ),
 )
 @click.option(
@@ -54,11 +56,12 @@ def command(
     an extra frame or a changed order is reported as such; then fields of aligned frames.
     """
     project = settings(rules)
+    first, second = load(recorded), load(live)
     try:
         report = diff_cassettes(
-            load(recorded),
-            load(live),
-            modes=modes or project.modes,
+            first,
+            second,
+            modes=modes or project.modes or default_modes((first, second)),
             policy=policy or project.policy,  # type: ignore[arg-type]
             rules=project.mask,
         )

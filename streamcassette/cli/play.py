@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 import httpx
+import orjson
 
 from .._cassette import Interaction, StreamEnd
 from .._format import load
@@ -21,8 +22,15 @@ from ._threads import EventPrinter, RecordedSession, recorded_sessions, run_sess
 def print_part(event: str, data: Any) -> None:
     """One event the way the LangGraph streaming docs print it."""
     click.echo(click.style(f"Receiving new event of type: {event}...", bold=True))
-    click.echo(pprint.pformat(data, width=100, sort_dicts=False))
+    click.echo(_pretty(data))
     click.echo("\n")
+
+
+def _pretty(data: Any) -> str:
+    try:
+        return pprint.pformat(data, width=100, sort_dicts=False)
+    except RecursionError:  # a value nested hundreds of levels deep: Python cannot recurse
+        return f"<a {type(data).__name__} nested too deep to print>"
 
 
 class Printer:
@@ -90,7 +98,7 @@ async def _play_threads(
         client = session.client()
         try:
             for recorded in sessions:
-                count += await run_session(
+                run = await run_session(
                     client,
                     recorded.assistant,
                     recorded.input,
@@ -99,6 +107,9 @@ async def _play_threads(
                     printer=printer,
                     responses=recorded.responses,
                 )
+                count += run.events
+                if run.error is not None:  # its error is the last event printed
+                    click.echo(f"the run failed: {run.error}", err=True)
         finally:
             await client.aclose()
     return count
@@ -143,6 +154,12 @@ def command(cassette: Path | None, speed: float, instant: bool, raw: bool) -> No
         # replay at all: either way one paragraph, not the SDK's traceback.
         msg = f"{path}: playback stopped: {type(exc).__name__}: {exc}"
         raise PlaybackStopped(msg) from None
+    except orjson.JSONDecodeError as exc:  # the SDK parses each frame's data
+        msg = f"{path}: playback stopped: a frame's data is not JSON the SDK can read ({exc})"
+        raise PlaybackStopped(msg) from None
+    except KeyboardInterrupt:
+        click.echo(f"{path}: playback interrupted", err=True)
+        raise SystemExit(130) from None
     click.echo(f"played {count} events from {path}", err=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import click
 
 from .._errors import StreamCassetteError
 from ..serve import Library, LibraryError, MissingExtraError, require_extra
+from ._common import Failed
 
 DEFAULT_PORT = 8124
 
@@ -65,9 +67,16 @@ def warn_if_exposed(host: str) -> None:
         )
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # FloatRange lets nan and inf through
+        raise click.BadParameter(f"{value} is not a number of MiB", ctx=ctx, param=param)
+    return value
+
+
 max_body_option = click.option(
     "--max-body-mib",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_finite,
     default=4,
     show_default=True,
     help="Refuse request bodies larger than this many MiB with a 413.",
@@ -114,7 +123,7 @@ def command(source: Path, host: str, port: int, speed: float | None, max_body_mi
     try:
         library = Library.load(source)
     except (LibraryError, StreamCassetteError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failed(str(exc)) from None
     app = replay_app(library, speed=speed, max_body=int(max_body_mib * (1 << 20)))
     sock = listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]

@@ -12,9 +12,12 @@ event names, id shapes, run boundaries and rendering are written down once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from .._cassette import Cassette
 from . import runs, threads
 
-__all__ = ["protocol_of", "runs", "threads"]
+__all__ = ["default_modes", "protocol_of", "runs", "threads"]
 
 
 def protocol_of(method: str, path: str) -> str | None:
@@ -25,3 +28,14 @@ def protocol_of(method: str, path: str) -> str | None:
     if runs.is_run_request(method, path):
         return "runs"
     return None
+
+
+def default_modes(cassettes: Iterable[Cassette]) -> tuple[str, ...]:
+    """What a diff compares when no modes are configured: the v3 thread protocol's channels
+    (``threads.DIFF_MODES``) when a cassette holds a thread session, else ``updates``."""
+    for cassette in cassettes:
+        for interaction in cassette.interactions:
+            request = interaction.request
+            if threads.is_protocol_request(request.method, request.path):
+                return threads.DIFF_MODES
+    return runs.DIFF_MODES

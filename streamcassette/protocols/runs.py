@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "AI_CHUNK_TYPES",
+    "DIFF_MODES",
     "JOIN_PATH",
     "NOT_RUN_IDS",
     "RUN_LOCATION",
@@ -24,9 +25,13 @@ __all__ = [
     "is_run_request",
     "join_stream_modes",
     "mode_matches",
+    "namespace_of",
     "stream_modes",
     "token_text",
 ]
+
+# What a drift check compares when no modes are configured: what each node did.
+DIFF_MODES: tuple[str, ...] = ("updates",)
 
 THREAD_PATH = re.compile(r"^/threads/([^/]+)(?:/.*)?$")
 RUN_STREAM_PATH = re.compile(r"^(?:/threads/([^/]+))?/runs/stream$")
@@ -83,6 +88,14 @@ def mode_matches(event: str, modes: Sequence[str]) -> bool:
     if ("messages" in modes or "messages-tuple" in modes) and event.startswith("messages"):
         return True
     return "|" in event and event.partition("|")[0] in modes
+
+
+def namespace_of(event: str) -> tuple[str, ...]:
+    """The subgraph nodes an event's name says it comes from, without their ``:<task id>``:
+    ``updates|child:<id>|grandchild:<id>`` is ``("child", "grandchild")``; root: ``()``."""
+    if "|" not in event:
+        return ()
+    return tuple(segment.partition(":")[0] for segment in event.split("|")[1:])
 
 
 # What an AI message chunk says its type is: ``AIMessageChunk`` from the Python server,

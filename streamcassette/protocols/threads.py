@@ -34,6 +34,7 @@ from .._seq_order import KeyedStream, ordered_times
 __all__ = [
     "CHANNELS",
     "COMMANDS_PATH",
+    "DIFF_MODES",
     "EVENTS_PATH",
     "STATE_PATH",
     "TERMINAL_LIFECYCLE",
@@ -45,6 +46,8 @@ __all__ = [
     "event_of",
     "is_protocol_request",
     "is_terminal",
+    "namespace_in",
+    "node_names",
     "orders_events",
     "run_id_of",
     "run_start_params",
@@ -53,6 +56,7 @@ __all__ = [
     "stays_open",
     "thread_id_of",
     "token_text",
+    "unwrap",
 ]
 
 COMMANDS_PATH = re.compile(r"^/threads/([^/]+)/commands$")
@@ -74,6 +78,13 @@ CHANNELS = frozenset(
         "tasks",
     }
 )
+# What a drift check compares when no modes are configured: what the run did (state,
+# updates, tool runs, custom writes, how it and its subgraphs ran and ended, interrupts).
+# Not ``messages`` (token boundaries move between two runs of a real model, as the runs
+# protocol's default leaves them out too), nor ``checkpoints``/``tasks`` bookkeeping.
+# langgraph-api 0.16 streams no ``updates`` on this protocol, so the runs default would
+# compare nothing at all.
+DIFF_MODES: tuple[str, ...] = ("values", "updates", "tools", "custom", "lifecycle", "input")
 # Values that differ between two recordings of the same session, by JSON key, with the kind
 # of placeholder masking gives them: the thread's event counter (on events, in command
 # replies' ``meta`` and in a reconnect's ``since``) and event ids (a Redis stream id, or
@@ -166,6 +177,50 @@ def _params(event: dict[str, Any]) -> dict[str, Any]:
 def namespace_of(event: dict[str, Any]) -> list[str]:
     namespace = _params(event).get("namespace")
     return [str(part) for part in namespace] if isinstance(namespace, list) else []
+
+
+def node_names(namespace: Iterable[str]) -> tuple[str, ...]:
+    """A namespace in LangGraph's words: the subgraph nodes it runs in, without each
+    segment's dynamic ``:<task id>`` (``["child:<id>"]`` is ``("child",)``; root: ``()``)."""
+    return tuple(str(segment).partition(":")[0] for segment in namespace)
+
+
+# How langgraph-api writes an event's namespace: first in its params.
+_NAMESPACE_AT = '"params":{"namespace":['
+
+
+def namespace_in(text: str | None) -> tuple[str, ...]:
+    """The node names of the namespace of an event given as JSON text (masked or not), read
+    where the server writes it without parsing the whole event; ``()`` for the root and
+    for anything that is not an event."""
+    if text is None:
+        return ()
+    at = text.find(_NAMESPACE_AT)
+    if at >= 0:
+        start = at + len(_NAMESPACE_AT) - 1
+        if text.startswith("[]", start):
+            return ()
+        end = text.find("]", start)  # a "]" inside a segment leaves this unparsable
+        try:
+            segments = json.loads(text[start : end + 1])
+        except ValueError:
+            segments = None
+        if isinstance(segments, list):
+            return node_names(segments)
+    try:
+        event = event_of(json.loads(text))
+    except ValueError:
+        return ()
+    return node_names(namespace_of(event)) if event is not None else ()
+
+
+def unwrap(data: Any) -> tuple[tuple[str, ...], Any] | None:
+    """An event's namespace (node names) and its payload (``params.data``), for an event
+    already parsed; None for anything that is not an event."""
+    event = event_of(data)
+    if event is None:
+        return None
+    return node_names(namespace_of(event)), _params(event).get("data")
 
 
 def is_terminal(event: dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -118,9 +118,10 @@ model = FakeWeatherModel()
 paced_model = FakeWeatherModel(token_pacing=True)
 
 
-def build(chat: FakeWeatherModel | None = None) -> Any:
+def build(chat: FakeWeatherModel | None = None, transformers: Sequence[Any] = ()) -> Any:
     """The agent graph: call the model, run the tool it asks for, call it again. Without
-    ``chat``, the model is paced when the run's config asks for ``token_pacing``."""
+    ``chat``, the model is paced when the run's config asks for ``token_pacing``;
+    ``transformers`` are passed to ``compile`` (v3 stream transformers)."""
 
     def agent(state: MessagesState, config: RunnableConfig) -> dict[str, list[BaseMessage]]:
         paced = (config.get("configurable") or {}).get("token_pacing")
@@ -134,7 +135,7 @@ def build(chat: FakeWeatherModel | None = None) -> Any:
         .add_edge(START, "agent")
         .add_conditional_edges("agent", tools_condition, {"tools": "action", END: END})
         .add_edge("action", "agent")
-        .compile()
+        .compile(transformers=list(transformers) or None)
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -119,3 +121,22 @@ def copy_cassettes(recorded_suite: Path, pytester: pytest.Pytester) -> Path:
     target = cassette_dir(pytester.path)
     shutil.copytree(cassette_dir(recorded_suite), target)
     return target
+
+
+def record_inner_suite(root: Path, module: str, text: str, url: str) -> Path:
+    """Write an inner suite (its pytest.ini and ``<module>.py``) into ``root`` and record its
+    cassettes from ``url`` with ``--record-streams`` in a fresh interpreter; returns root."""
+    (root / "pytest.ini").write_text(INNER_INI)
+    (root / f"{module}.py").write_text(text)
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"),
+            *("--record-streams", "--langgraph-url", url),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root

@@ -98,7 +98,7 @@ SECRET_TEST = f"""
 import pytest
 
 
-@pytest.mark.stream_cassette(redact_keys=["tenant"])
+@pytest.mark.stream_cassette(redact_keys=["tenant"], redact_paths=["**.metadata.note"])
 def test_debug(langgraph_sync_client):
     parts = list(
         langgraph_sync_client.runs.stream(
@@ -106,18 +106,39 @@ def test_debug(langgraph_sync_client):
             "joke",
             input={{"topic": "ice cream"}},
             config={{"configurable": {{"openai_api_key": "{SECRET}", "tenant": "{SECRET}-t"}}}},
+            metadata={{"note": "{SECRET}-n"}},
             stream_mode="debug",
             params={{"api-key": "{SECRET}-q"}},
+            headers={{"x-tenant-hint": "{SECRET}-h"}},
         )
     )
     assert parts
+"""
+# A request hook from the config fixture: it drops a header the key rule does not know.
+SECRET_CONFTEST = """
+import dataclasses
+
+import pytest
+
+
+def _without_hint(request):
+    headers = [(k, v) for k, v in request.headers if k.lower() != "x-tenant-hint"]
+    return dataclasses.replace(request, headers=headers)
+
+
+@pytest.fixture
+def stream_cassette_config():
+    return {"before_record_request": _without_hint}
 """
 
 
 def test_plugin_writes_no_secret(pytester: pytest.Pytester, langgraph_url: str) -> None:
     """A recorded test whose config carries an API key (echoed by ``debug`` frames), a
-    marker-named key and an api-key query parameter writes none of them, and replays."""
+    marker-named key, a marker-named path, an api-key query parameter and a header that a
+    ``before_record_request`` hook from ``stream_cassette_config`` drops writes none of
+    them, and replays (matching compares the hooked form)."""
     write_ini(pytester)
+    pytester.makeconftest(SECRET_CONFTEST)
     pytester.makepyfile(test_secret=SECRET_TEST)
 
     pytester.runpytest("--record-streams", "--langgraph-url", langgraph_url).assert_outcomes(
