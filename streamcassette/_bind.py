@@ -146,6 +146,7 @@ class IdBindings:
         # Recorded id -> live id where they differ, as bytes, with one regex over them.
         self._rewrites: dict[bytes, bytes] = {}
         self._rewrite_rx: re.Pattern[bytes] | None = None
+        self._rewrite_keys: tuple[bytes, ...] = ()  # the recorded ids it rewrites
 
     def propose(
         self, live: RequestIds, recorded: RequestIds
@@ -214,10 +215,11 @@ class IdBindings:
                 if live_id != recorded_id:
                     self._rewrites[recorded_id.encode()] = live_id.encode()
             if self._rewrites:
-                alternatives = b"|".join(
-                    re.escape(key) for key in sorted(self._rewrites, key=len, reverse=True)
-                )
-                self._rewrite_rx = re.compile(alternatives)
+                keys = tuple(sorted(self._rewrites, key=len, reverse=True))
+                # Keys first: a reader between the two sees the new keys with the old
+                # regex, which rewrites as before this commit.
+                self._rewrite_keys = keys
+                self._rewrite_rx = re.compile(b"|".join(re.escape(key) for key in keys))
 
     @property
     def rewrites(self) -> bool:
@@ -228,6 +230,11 @@ class IdBindings:
         """``data`` with every bound recorded id replaced by its live id."""
         rx = self._rewrite_rx
         if rx is None:
+            return data
+        # Most frames (a token's delta) hold no id: a substring search per id (memchr
+        # speed) rules them out far sooner than the regex, whose alternation of literals
+        # has no prefix to skip by.
+        if not any(recorded_id in data for recorded_id in self._rewrite_keys):
             return data
         rewrites = self._rewrites
         return rx.sub(lambda m: rewrites[m.group()], data)
