@@ -234,7 +234,10 @@ class IdBindings:
         # Most frames (a token's delta) hold no id: a substring search per id (memchr
         # speed) rules them out far sooner than the regex, whose alternation of literals
         # has no prefix to skip by.
-        if not any(recorded_id in data for recorded_id in self._rewrite_keys):
+        for recorded_id in self._rewrite_keys:  # a loop: a generator costs more here
+            if recorded_id in data:
+                break
+        else:
             return data
         rewrites = self._rewrites
         return rx.sub(lambda m: rewrites[m.group()], data)
