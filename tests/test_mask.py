@@ -386,6 +386,10 @@ PROVIDER_CALL_IDS = st.one_of(
     st.text(_BASE62, min_size=22, max_size=22).map(lambda s: f"toolu_01{s}"),  # Anthropic
     st.text(_LETTERS, min_size=24, max_size=24).map(lambda s: f"toolu_{s}"),
     st.text(_BASE62, min_size=24, max_size=24).map(lambda s: f"toolu_vrtx_{s}"),  # on Vertex
+    # short ids, with and without digits (other providers, test doubles): ids in id positions
+    st.text(_LETTERS, min_size=1, max_size=16).map(lambda s: f"call_{s}"),
+    st.text(_BASE62, min_size=1, max_size=7).map(lambda s: f"call_{s}"),
+    st.text(_LETTERS, min_size=1, max_size=10).map(lambda s: f"toolu_{s}"),
 )
 
 
@@ -415,6 +419,59 @@ def test_provider_tool_call_ids_mask_alike_with_or_without_digits(
     assert any("<tool_call:1>" in (text or "") for text in as_recorded)
     assert masked_with(first) == as_recorded
     assert masked_with(second) == as_recorded
+
+
+@pytest.mark.parametrize("structural", [False, True])
+def test_short_tool_call_ids_mask_in_id_positions_and_names_stay(structural: bool) -> None:
+    """``call_abc123`` and ``call_abcdefghijklmnop`` mask as tool-call ids where they are the
+    value of ``id``, ``tool_call_id`` or ``call_id`` (linked wherever they recur as words),
+    on raw JSON text and on parsed JSON alike; ``call_function`` as a name, and words that
+    merely start with an id, stay."""
+    rules = MaskRules.default()
+    if structural:  # a path rule that matches: the frame is masked on its parsed JSON
+        rules = rules.extend(paths=["**.stamp"])
+    frame = {
+        "stamp": 1,
+        "tool_calls": [
+            {"name": "call_function", "id": "call_abc123"},
+            {"name": "call_function", "id": "call_abcdefghijklmnop"},
+        ],
+        "tool_call_id": "call_abc123",
+        "call_id": "toolu_xyz",
+        "content": "call_abc1234 is another word",
+    }
+    masked = json.loads(Masker(rules).mask_json(json.dumps(frame, separators=(",", ":"))))
+    assert masked["tool_calls"] == [
+        {"name": "call_function", "id": "<tool_call:1>"},
+        {"name": "call_function", "id": "<tool_call:2>"},
+    ]
+    assert masked["tool_call_id"] == "<tool_call:1>"
+    assert masked["call_id"] == "<tool_call:3>"
+    assert masked["content"] == "call_abc1234 is another word"
+    free_text = Masker(rules).mask_json(json.dumps({"text": "use call_abcdefghijklmnop"}))
+    assert "call_abcdefghijklmnop" in free_text  # free text keeps the stricter rule
+
+
+@pytest.mark.parametrize("structural", [False, True])
+def test_echoed_x_headers_mask_and_other_configurable_keys_stay(structural: bool) -> None:
+    """Every ``x-*`` key (the client headers the JS server copies into configurable) masks to
+    ``<client>``; a configurable key of the run's own keeps its value, so it can differ."""
+    rules = MaskRules.default()
+    if structural:
+        rules = rules.extend(paths=["**.stamp"])
+    frame = {
+        "stamp": 1,
+        "configurable": {"x-request-id": "req-1", "x-retry": 2, "label": "first", "x-ray": "x-y"},
+    }
+    masked = json.loads(Masker(rules).mask_json(json.dumps(frame)))
+    assert masked["configurable"] == {
+        "x-request-id": "<client>",
+        "x-retry": "<client>",
+        "label": "first",
+        "x-ray": "<client>",
+    }
+    text = json.dumps({"text": 'a "x-b": 1', "v": "x-c"})
+    assert Masker(rules).mask_json(text) == text  # "x- in a string is not a key
 
 
 def _by_value(shape: str, refs: Any) -> str:
