@@ -243,6 +243,8 @@ def test_config_round_trip() -> None:
         ({"keys": [{"key": "a", "kind": "not a kind"}]}, "is not a placeholder name"),
         ({"sse_ids": ["[0-9]*"]}, "SSE id rule '[0-9]*' matches an empty id"),
         ({"sse_ids": [{"pattern": "[", "kind": "x"}]}, "SSE id rule: '[' is not a valid"),
+        ({"keys": ["a*b"]}, "key rule 'a*b': '*' may only end a key name"),
+        ({"keys": ["*"]}, "key rule '*': '*' may only end a key name"),
     ],
 )
 def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], message: str) -> None:
@@ -472,6 +474,21 @@ def test_echoed_x_headers_mask_and_other_configurable_keys_stay(structural: bool
     }
     text = json.dumps({"text": 'a "x-b": 1', "v": "x-c"})
     assert Masker(rules).mask_json(text) == text  # "x- in a string is not a key
+
+
+def test_a_user_prefix_key_rule_masks_every_key_it_starts() -> None:
+    """``keys = ["trace_*"]`` masks ``trace_id`` and ``trace_span`` (numbered, linked by value)
+    and leaves ``tracer``; it survives a config round trip."""
+    rules = MaskRules.default().extend(keys=["trace_*"])
+    text = json.dumps({"trace_id": "t1", "trace_span": "t1", "n": {"trace_id": "t2"}, "tracer": 1})
+    masked = json.loads(Masker(rules).mask_json(text))
+    assert masked == {
+        "trace_id": "<trace:1>",
+        "trace_span": "<trace:1>",
+        "n": {"trace_id": "<trace:2>"},
+        "tracer": 1,
+    }
+    assert MaskRules.from_config(rules.to_config()) == rules
 
 
 def _by_value(shape: str, refs: Any) -> str:
