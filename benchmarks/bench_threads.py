@@ -9,18 +9,21 @@ Run from the repository root::
 
 Each session: ``run.start``, every event of ``thread.events`` until the run's end (the
 lifecycle watcher's stream open beside it), ``thread.output``. Replay is timed from loading
-the cassette to the last event, so loading counts.
+the cassette to the last event, so loading counts. Times are the process's CPU time, in
+interleaved rounds rotating who goes first; the ratio is the median over rounds of the
+paired ratio (as ``bench_sessions.py`` does; see benchmarks/README.md). Wall-clock time is
+shown beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +39,8 @@ from streamcassette import AsyncRecordingTransport, Cassette, load, replay_clien
 from streamcassette._record import SessionClock
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script or imported by the tests
-from bench_core import use_transport
+from bench_core import Row, print_table, use_transport
+from bench_sessions import paired, rotations
 
 REPLAY_TARGET = 0.9  # replay events/s >= 0.9 x the in-memory floor's
 
@@ -58,11 +62,11 @@ WORDS = ANSWER.split(" ")
 @dataclass(frozen=True)
 class Settings:
     sizes: tuple[int, ...]
-    repeats: int
+    rounds: int
 
 
-FULL = Settings(sizes=(10_000, 50_000), repeats=5)
-QUICK = Settings(sizes=(500,), repeats=2)
+FULL = Settings(sizes=(10_000, 50_000), rounds=11)
+QUICK = Settings(sizes=(500,), rounds=2)
 
 
 def _frame(seq: int, method: str, data: Any) -> bytes:
@@ -101,22 +105,28 @@ class _OpenStream(httpx.AsyncByteStream):
     """The chunks, then open until the client closes it, as the server's streams stay (a
     stream that ended would send the SDK into reconnects)."""
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], *, fresh: bool = False) -> None:
         self.chunks = chunks
+        self.fresh = fresh
         self.closed = asyncio.Event()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            yield chunk
+        if self.fresh:  # a new bytes object per chunk, as a transport reading a socket makes
+            for chunk in self.chunks:
+                yield bytes(memoryview(chunk))
+        else:
+            for chunk in self.chunks:
+                yield chunk
         await self.closed.wait()
 
     async def aclose(self) -> None:
         self.closed.set()
 
 
-def memory_server(frames: list[bytes]) -> httpx.MockTransport:
+def memory_server(frames: list[bytes], *, fresh: bool = False) -> httpx.MockTransport:
     """The v3 endpoints in memory: ``run.start``, the event streams (each filter gets its
-    channels' frames, one chunk each) and the state."""
+    channels' frames, one chunk each; with ``fresh``, copies made as they are served) and
+    the state."""
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -132,7 +142,8 @@ def memory_server(frames: list[bytes]) -> httpx.MockTransport:
         if path.endswith("/stream/events"):
             channels = orjson.loads(request.content)["channels"]
             chunks = frames if "messages" in channels else _lifecycle(frames)
-            return httpx.Response(200, headers=SSE_HEADERS, stream=_OpenStream(chunks))
+            stream = _OpenStream(chunks, fresh=fresh)
+            return httpx.Response(200, headers=SSE_HEADERS, stream=stream)
         if path.endswith("/state"):
             return httpx.Response(200, json={"values": {"messages": []}, "next": []})
         return httpx.Response(404, json={"detail": "Not Found"})
@@ -140,10 +151,10 @@ def memory_server(frames: list[bytes]) -> httpx.MockTransport:
     return httpx.MockTransport(handle)
 
 
-async def session(client: LangGraphClient) -> int:
+async def session(client: LangGraphClient, thread_id: str = THREAD_ID) -> int:
     """One v3 session through the SDK; the number of events ``thread.events`` yielded."""
     count = 0
-    async with client.threads.stream(THREAD_ID, assistant_id="agent") as thread:
+    async with client.threads.stream(thread_id, assistant_id="agent") as thread:
         await thread.run.start(input=INPUT)
         async for event in thread.events:
             count += 1
@@ -171,51 +182,91 @@ async def record(frames: list[bytes], path: Path) -> None:
     save(cassette, path)
 
 
-async def timed(make_client: Callable[[], LangGraphClient], expected: int) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    count = await session(make_client())
-    elapsed = time.perf_counter() - start
-    if count != expected:
-        msg = f"the SDK yielded {count} events, expected {expected}"
-        raise AssertionError(msg)
-    return elapsed
-
-
-def floor_client(frames: list[bytes]) -> Callable[[], LangGraphClient]:
+def floor_client(frames: list[bytes], *, fresh: bool = False) -> Callable[[], LangGraphClient]:
     """SDK clients on the in-memory server, built as ``replay_client`` builds its clients
     (``get_client`` would first load the CA bundle for a transport it never uses)."""
 
     def make() -> LangGraphClient:
-        http = httpx.AsyncClient(base_url=BASE_URL, transport=memory_server(frames))
-        return LangGraphClient(http)
+        transport = memory_server(frames, fresh=fresh)
+        return LangGraphClient(httpx.AsyncClient(base_url=BASE_URL, transport=transport))
 
     return make
 
 
-async def bench(size: int, repeats: int, folder: Path) -> str:
+def bench(size: int, rounds: int, folder: Path) -> list[Row]:
     frames = thread_frames(size)
     path = folder / f"threads-{size}.json"
-    await record(frames, path)
+    asyncio.run(record(frames, path))
     load(path)  # warm the page cache, as for the floor's frames in memory
-    floor: list[float] = []
-    replay: list[float] = []
-    for _ in range(repeats):  # alternate, so drift in the machine's speed hits both
-        floor.append(await timed(floor_client(frames), size))
-        replay.append(await timed(lambda: replay_client(path), size))
-    floor_rate = size / statistics.median(floor)
-    replay_rate = size / statistics.median(replay)
-    ratio = replay_rate / floor_rate
-    verdict = "PASS" if ratio >= REPLAY_TARGET else "MISS"
-    return (
-        f"replay {size:,} v3 events, load included (events/s)  {replay_rate:,.0f}  "
-        f"floor {floor_rate:,.0f}  ratio {ratio:.3f}x  target >= {REPLAY_TARGET}x  {verdict}"
-    )
+    walls: dict[str, list[float]] = {}
+    loop = asyncio.new_event_loop()
+
+    def timed(name: str, make_client: Callable[[], LangGraphClient], thread_id: str) -> float:
+        """One session's CPU seconds (its wall-clock seconds kept in ``walls``)."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        count = loop.run_until_complete(session(make_client(), thread_id))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if count != size:
+            msg = f"{name}: the SDK yielded {count} events, expected {size}"
+            raise AssertionError(msg)
+        walls.setdefault(name, []).append(wall)
+        return cpu
+
+    def replayed() -> LangGraphClient:
+        return replay_client(path)
+
+    sides = [
+        ("floor", lambda: timed("floor", floor_client(frames), THREAD_ID)),
+        ("fresh", lambda: timed("fresh", floor_client(frames, fresh=True), THREAD_ID)),
+        ("replay", lambda: timed("replay", replayed, THREAD_ID)),
+        # The thread id a client mints each session: bound to the recorded one, and every
+        # frame served through the rewrite to the client's ids.
+        ("minted", lambda: timed("minted", replayed, str(uuid.uuid4()))),
+    ]
+    try:
+        rotations(sides, 1)  # warm-up, not counted: first imports and caches
+        walls.clear()
+        times = rotations(sides, rounds)
+    finally:
+        loop.close()
+
+    def row(figure: str, measured: list[float], floor: list[float]) -> Row:
+        """Rates (events/s, the rounds' medians) and their paired ratio: the floor's time
+        over the measured one; a verdict for the CPU-time figure only."""
+        ratio = paired(floor, measured)
+        target = figure.startswith("replay")
+        return Row(
+            figure,
+            f"{size / statistics.median(measured):,.0f}",
+            f"{size / statistics.median(floor):,.0f}",
+            ratio,
+            f">= {REPLAY_TARGET}x" if target else "(comparison)",
+            ratio >= REPLAY_TARGET if target else None,
+        )
+
+    return [
+        row(
+            f"replay {size:,} v3 events, load included (events/s, CPU time)",
+            times["replay"],
+            times["floor"],
+        ),
+        row("  same, wall-clock time", walls["replay"], walls["floor"]),
+        row(
+            "  same, against a floor that makes each chunk anew (as reading a socket does)",
+            times["replay"],
+            times["fresh"],
+        ),
+        row(
+            "  same, a thread id the client minted (ids rewritten in every frame)",
+            times["minted"],
+            times["floor"],
+        ),
+    ]
 
 
-async def main(settings: Settings) -> list[str]:
+def main(settings: Settings) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
-        return [await bench(size, settings.repeats, Path(tmp)) for size in settings.sizes]
+        return [row for size in settings.sizes for row in bench(size, settings.rounds, Path(tmp))]
 
 
 if __name__ == "__main__":
@@ -227,5 +278,4 @@ if __name__ == "__main__":
         f"streamcassette {streamcassette.__version__}, Python {sys.version.split()[0]}, "
         f"{'quick' if args.quick else 'full'} run"
     )
-    for line in asyncio.run(main(settings)):
-        print(line)
+    print_table(main(settings))

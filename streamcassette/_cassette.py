@@ -86,6 +86,16 @@ class AttachedFrames(Sequence[RecordedFrame]):
     def nbytes(self) -> int:
         return self._offsets[-1] - self._offsets[0]
 
+    @property
+    def ats(self) -> Sequence[float]:
+        """Each frame's ``at``, in order. Read only."""
+        return self._ats
+
+    def cut(self) -> tuple[bytes | mmap.mmap, Sequence[int]]:
+        """The buffer and the frames' bounds in it: frame ``i`` is
+        ``buffer[bounds[i]:bounds[i + 1]]``. Read only."""
+        return self._buffer, self._offsets
+
     def span(self) -> bytes:
         """All the frames' bytes, as one slice of the buffer."""
         return bytes(self._buffer[self._offsets[0] : self._offsets[-1]])
@@ -182,6 +192,25 @@ class RecordedStream:
         if isinstance(frames, AttachedFrames):
             return frames.raws()
         return (frame.raw for frame in frames)
+
+    def cut(self) -> tuple[bytes | mmap.mmap, Sequence[int]]:
+        """The frames as one buffer and their bounds in it (frame ``i`` is
+        ``buffer[bounds[i]:bounds[i + 1]]``), for a loop that cuts each frame itself rather
+        than resume a generator per frame. Attached frames give their buffer; frames held
+        one by one are joined once."""
+        frames = self.frames
+        if isinstance(frames, AttachedFrames):
+            return frames.cut()
+        raws = [frame.raw for frame in frames]
+        return b"".join(raws), list(itertools.accumulate(map(len, raws), initial=0))
+
+    def frame_times(self) -> Sequence[float]:
+        """Each frame's ``at``, in order (attached frames give theirs without building a
+        frame each). Read only."""
+        frames = self.frames
+        if isinstance(frames, AttachedFrames):
+            return frames.ats
+        return [frame.at for frame in frames]
 
     @property
     def nbytes(self) -> int:

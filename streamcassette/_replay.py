@@ -6,9 +6,10 @@ the same, only the waiting differs.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Literal
 
 import anyio
@@ -218,10 +219,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         stream: httpx.SyncByteStream | httpx.AsyncByteStream
         if response.stream is not None:
             cursor = None
-            times = self.session_times(interaction)
             if interaction.started is not None:
-                first = response.stream.frames[0].at if response.stream.frames else 0.0
-                cursor = self.sequencer.cursor(times[0] if times else interaction.started + first)
+                cursor = self.sequencer.cursor(
+                    self._frame_times(interaction, response.stream),
+                    len(response.stream.frames),
+                )
             stream = _ReplayStream(
                 response.stream,
                 request,
@@ -229,8 +231,6 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 self.cassette.name,
                 bindings=bindings,
                 cursor=cursor,
-                started=interaction.started or 0.0,
-                times=times,
             )
         else:
             content = response.body.content if response.body else b""
@@ -254,6 +254,17 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         thread's streams (see ``protocols.threads.seq_ordered_times``); None otherwise."""
         return self._session_times.get(id(interaction))
 
+    def _frame_times(
+        self, interaction: Interaction, stream: RecordedStream
+    ) -> Callable[[], Sequence[float]]:
+        """How to get a stream's frame times on the session clock, built only if another
+        stream or a gate makes them matter (see ``_sequence``)."""
+        times = self.session_times(interaction)
+        if times is not None:
+            return lambda: times
+        started = interaction.started or 0.0
+        return lambda: [started + at for at in stream.frame_times()]
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
         return self._respond(request, self._select(request))
@@ -276,7 +287,9 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """Yields a recorded stream frame by frame, then ends it the way the recording ended.
 
     Frames carry the client's ids where ids are bound (``bindings``); with a ``cursor`` the
-    stream keeps its place on the session clock, so streams open at once stay in order.
+    stream keeps its place on the session clock, so streams open at once stay in order: it
+    notes each frame's index, and looks at the clock only at the frames the cursor asks
+    for (``check_at``, see ``_sequence``).
     """
 
     def __init__(
@@ -288,8 +301,6 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         *,
         bindings: IdBindings | None = None,
         cursor: StreamCursor | None = None,
-        started: float = 0.0,
-        times: Sequence[float] | None = None,
     ) -> None:
         self._stream = stream
         self._request = request
@@ -297,9 +308,6 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._source = source
         self._bindings = bindings
         self._cursor = cursor
-        self._started = started
-        # Each frame's time on the session clock (given for v3 event streams, else computed).
-        self._times = times
         # A v3 ``stream/events`` stream the recording's client closed never ends by itself:
         # after its last frame it stays open until this client closes it too.
         self._held = stream.end is StreamEnd.CLIENT_STOPPED and threads.stays_open(
@@ -312,29 +320,30 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         speed, bindings, cursor = self._speed, self._bindings, self._cursor
         stream = self._stream
         try:
-            if speed is None and bindings is None:
-                if cursor is None:
-                    yield from stream.raws()  # the hot path: nothing to wait for or rewrite
-                else:
-                    cursor.start_reading()
-                    sequencer, at_of = cursor.sequencer, self._session_time
-                    for index, raw in enumerate(stream.raws()):
-                        if sequencer.ordering:  # another stream is open, or a gate: keep the order
-                            at = cursor.next_at = at_of(index)
-                            cursor.wait_sync(at)
-                        yield raw
+            if cursor is not None:
+                cursor.start_reading()
+            if speed is None and cursor is None and bindings is None:
+                yield from stream.raws()  # the hot path: nothing to wait for or rewrite
+            elif speed is None and cursor is not None:
+                live = bindings.to_live_bytes if bindings is not None else None
+                buffer, bounds = stream.cut()
+                for position, end in enumerate(itertools.islice(bounds, 1, None)):
+                    cursor.position = position
+                    if position >= cursor.check_at:  # another stream or a gate may hold it
+                        cursor.wait_sync()
+                    raw = buffer[bounds[position] : end]
+                    yield raw if live is None else live(raw)
             else:
-                if cursor is not None:
-                    cursor.start_reading()
                 start = time.perf_counter()
-                for index, (at, raw) in enumerate(stream.frames):
+                for position, (at, raw) in enumerate(stream.frames):
                     if speed is not None:
                         delay = start + at / speed - time.perf_counter()
                         if delay > 0:
                             time.sleep(delay)
-                    if cursor is not None and cursor.sequencer.ordering:
-                        cursor.next_at = self._session_time(index)
-                        cursor.wait_sync(cursor.next_at)
+                    if cursor is not None:
+                        cursor.position = position
+                        if position >= cursor.check_at:
+                            cursor.wait_sync()
                     yield raw if bindings is None else bindings.to_live_bytes(raw)
             if stream.tail:
                 yield stream.tail
@@ -350,30 +359,31 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         speed, bindings, cursor = self._speed, self._bindings, self._cursor
         stream = self._stream
         try:
-            if speed is None and bindings is None:
-                if cursor is None:
-                    for raw in stream.raws():  # the hot path
-                        yield raw
-                else:
-                    cursor.start_reading()
-                    sequencer, at_of = cursor.sequencer, self._session_time
-                    for index, raw in enumerate(stream.raws()):
-                        if sequencer.ordering:  # another stream is open, or a gate: keep the order
-                            at = cursor.next_at = at_of(index)
-                            await cursor.wait_async(at)
-                        yield raw
+            if cursor is not None:
+                cursor.start_reading()
+            if speed is None and cursor is None and bindings is None:
+                for raw in stream.raws():  # the hot path
+                    yield raw
+            elif speed is None and cursor is not None:
+                live = bindings.to_live_bytes if bindings is not None else None
+                buffer, bounds = stream.cut()
+                for position, end in enumerate(itertools.islice(bounds, 1, None)):
+                    cursor.position = position
+                    if position >= cursor.check_at:  # another stream or a gate may hold it
+                        await cursor.wait_async()
+                    raw = buffer[bounds[position] : end]
+                    yield raw if live is None else live(raw)
             else:
-                if cursor is not None:
-                    cursor.start_reading()
                 start = time.perf_counter()
-                for index, (at, raw) in enumerate(stream.frames):
+                for position, (at, raw) in enumerate(stream.frames):
                     if speed is not None:
                         delay = start + at / speed - time.perf_counter()
                         if delay > 0:
                             await anyio.sleep(delay)
-                    if cursor is not None and cursor.sequencer.ordering:
-                        cursor.next_at = self._session_time(index)
-                        await cursor.wait_async(cursor.next_at)
+                    if cursor is not None:
+                        cursor.position = position
+                        if position >= cursor.check_at:
+                            await cursor.wait_async()
                     yield raw if bindings is None else bindings.to_live_bytes(raw)
             if stream.tail:
                 yield stream.tail
@@ -386,12 +396,6 @@ class _ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 await self._aclosed.wait()
             return
         self._raise_end()
-
-    def _session_time(self, index: int) -> float:
-        times = self._times
-        if times is not None:
-            return times[index]
-        return self._started + self._stream.frames[index].at
 
     def close(self) -> None:
         self._closed.set()

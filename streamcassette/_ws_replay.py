@@ -46,6 +46,7 @@ class _Script:
     def __init__(self, websocket: RecordedWebSocket) -> None:
         self.websocket = websocket
         self.position = 0  # the next recorded message
+        self.sent_before = 0  # client messages among the recorded ones before ``position``
         self.sent = 0  # messages the client has sent on the replayed connection
         self.received = 0  # recorded server messages served so far
         self.client_closed = False
@@ -53,13 +54,10 @@ class _Script:
     def expected_sends(self) -> int:
         """How many client messages the recording has up to the next server message."""
         messages = self.websocket.messages
-        count = 0
-        for message in messages[: self.position]:
-            count += message.sent
-        for message in messages[self.position :]:
-            if not message.sent:
-                break
+        count, index = self.sent_before, self.position
+        while index < len(messages) and messages[index].sent:
             count += 1
+            index += 1
         return count
 
     def next_received(self) -> RecordedMessage | None:
@@ -68,6 +66,7 @@ class _Script:
         messages = self.websocket.messages
         while self.position < len(messages) and messages[self.position].sent:
             self.position += 1
+            self.sent_before += 1
         if self.position == len(messages):
             return None
         message = messages[self.position]
@@ -112,8 +111,6 @@ class _ReplayedConnection:
         self.replayer = replayer
         self.request = handshake_request(url, headers or (), replayer.redactor)
         self.script: _Script | None = None
-        self.started = 0.0  # the recorded connection's start on the session clock
-        self.times: list[float] | None = None  # its received messages' session times
         self.cursor: StreamCursor | None = None
         self.opened = time.perf_counter()
         self.close_code: int | None = None
@@ -129,13 +126,17 @@ class _ReplayedConnection:
         if self.script is None:
             interaction, websocket = self.replayer.select(self.request, message)
             self.script = _Script(websocket)
-            self.started = interaction.started or 0.0
-            self.times = self.replayer.transport.session_times(interaction)
-            received = next(websocket.received(), None)
-            first = self.started + (received.at if received is not None else 0.0)
-            self.cursor = self.replayer.transport.sequencer.cursor(
-                self.times[0] if self.times else first
-            )
+            started = interaction.started or 0.0
+            transport = self.replayer.transport
+            times = transport.session_times(interaction)
+            count = sum(1 for _ in websocket.received())
+
+            def received_times() -> list[float]:
+                if times is not None:  # in seq order across the thread's streams
+                    return times
+                return [started + received.at for received in websocket.received()]
+
+            self.cursor = transport.sequencer.cursor(received_times, count)
         self.script.sent += 1
 
     def delay(self, message: RecordedMessage) -> float:
@@ -144,16 +145,15 @@ class _ReplayedConnection:
             return 0.0
         return self.opened + message.at / speed - time.perf_counter()
 
-    def ordered_at(self, message: RecordedMessage) -> float | None:
-        """The session time to wait for before ``message``, when another stream is open."""
+    def must_look(self) -> StreamCursor | None:
+        """The cursor, if the message just taken must look at the session clock before it
+        goes (see ``_sequence``)."""
         cursor = self.cursor
-        if cursor is None or not cursor.sequencer.ordering:
+        if cursor is None:
             return None
         assert self.script is not None
-        times, served = self.times, self.script.received
-        # In seq order across the thread's streams where known (see ReplayTransport).
-        cursor.next_at = times[served - 1] if times else self.started + message.at
-        return cursor.next_at
+        cursor.position = self.script.received - 1
+        return cursor if cursor.position >= cursor.check_at else None
 
     def live(self, message: RecordedMessage) -> str | bytes:
         """The message as this client should see it: recorded ids swapped for its own."""
@@ -241,10 +241,9 @@ class _AsyncReplayWebSocket(_ReplayWebSocket):
         delay = connection.delay(message)
         if delay > 0:
             await anyio.sleep(delay)
-        at = connection.ordered_at(message)
-        if at is not None:
-            assert connection.cursor is not None
-            await connection.cursor.wait_async(at)
+        cursor = connection.must_look()
+        if cursor is not None:
+            await cursor.wait_async()
         return connection.live(message)
 
     async def __aiter__(self) -> AsyncIterator[Any]:
@@ -299,10 +298,9 @@ class _SyncReplayWebSocket(_ReplayWebSocket):
         delay = connection.delay(message)
         if delay > 0:
             time.sleep(delay)
-        at = connection.ordered_at(message)
-        if at is not None:
-            assert connection.cursor is not None
-            connection.cursor.wait_sync(at)
+        cursor = connection.must_look()
+        if cursor is not None:
+            cursor.wait_sync()
         return connection.live(message)
 
     def __iter__(self) -> Iterator[Any]:

@@ -38,6 +38,43 @@ def record(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def start_record(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``record`` in the background, its output unbuffered, for the Ctrl-C tests."""
+    return subprocess.Popen(
+        [*CLI, "record", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def interrupt_after(process: subprocess.Popen[str], marker: str) -> tuple[str, str]:
+    """Ctrl-C once a printed line holds ``marker``; the output, checked to hold no
+    traceback."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if marker in line:
+            break
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "Traceback" not in out + err
+    return out, err
+
+
+def cancelled_status(url: str, err: str) -> str:
+    """The server's status of the run the interrupted ``record`` names in ``err``."""
+    run_id = err.split("run ", 1)[1].split()[0]
+    client = get_sync_client(url=url)
+    try:
+        runs = client.runs.list(_thread_of(client, run_id))
+    finally:
+        client.close()
+    return str(next(run["status"] for run in runs if run["run_id"] == run_id))
+
+
 def assert_clean(result: subprocess.CompletedProcess[str]) -> str:
     """The output as one string, checked to hold no traceback."""
     output = result.stdout + result.stderr
@@ -169,34 +206,16 @@ def test_invalid_record_mode_is_refused(tmp_path: Path) -> None:
 def test_ctrl_c_cancels_the_run_on_the_server(tmp_path: Path, langgraph_url: str) -> None:
     """Ctrl-C during a run cancels it on the server and says the old cassette was kept."""
     (tmp_path / "s.json").write_text("old")
-    process = subprocess.Popen(
-        [*CLI, "record", langgraph_url, "slow", "--input", "{}", "-o", "s.json", "--force"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    process = start_record(
+        langgraph_url, "slow", "--input", "{}", "-o", "s.json", "--force", cwd=tmp_path
     )
-    assert process.stdout is not None
-    for line in process.stdout:  # wait for the run's first event
-        if "Receiving new event of type: metadata" in line:
-            break
-    time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    assert "Traceback" not in out + err
+    _, err = interrupt_after(process, "Receiving new event of type: metadata")  # the first
     assert process.returncode == 130
     assert "was cancelled on the server" in err
     assert "the existing s.json was kept" in err
     assert (tmp_path / "s.json").read_text() == "old"
-    run_id = err.split("run ", 1)[1].split()[0]
-    client = get_sync_client(url=langgraph_url)
-    try:
-        runs = client.runs.list(_thread_of(client, run_id))
-    finally:
-        client.close()
-    status = next(run["status"] for run in runs if run["run_id"] == run_id)
-    assert status in ("interrupted", "error")  # "interrupt" cancels end interrupted
+    # "interrupt" cancels end interrupted
+    assert cancelled_status(langgraph_url, err) in ("interrupted", "error")
 
 
 def test_ctrl_c_cancels_a_stateless_run_on_the_server(tmp_path: Path, langgraph_url: str) -> None:
@@ -204,13 +223,8 @@ def test_ctrl_c_cancels_a_stateless_run_on_the_server(tmp_path: Path, langgraph_
     and cancels the run, which would otherwise wait on its gate for 30 s."""
     gate = tmp_path / "gate"  # never opened while the test looks: only a cancel ends the run
     run_input = json.dumps({"gate": str(gate)})
-    process = subprocess.Popen(
-        [*CLI, "record", langgraph_url, "gated", "--stateless", "--input", run_input, "--quiet"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    process = start_record(
+        langgraph_url, "gated", "--stateless", "--input", run_input, "--quiet", cwd=tmp_path
     )
     client = get_sync_client(url=langgraph_url)
     try:

@@ -25,12 +25,12 @@ def test_a_frame_after_a_gate_waits_until_the_gate_is_passed() -> None:
     """A reader blocked on a frame recorded after a command goes on once it is played."""
     sequencer = StreamSequencer()
     sequencer.gates[3] = 1.0
-    cursor = sequencer.cursor(2.0)
+    cursor = sequencer.cursor(lambda: [2.0], 1)
     released = threading.Event()
 
     def read() -> None:
         cursor.start_reading()
-        cursor.wait_sync(2.0)
+        cursor.wait_sync()
         released.set()
 
     reader = threading.Thread(target=read)
@@ -49,8 +49,8 @@ def test_a_gate_that_never_opens_is_abandoned_once(monkeypatch: pytest.MonkeyPat
     sequencer = StreamSequencer()
     sequencer.gates[3] = 1.0
     sequencer.gates[7] = 5.0
-    cursor = sequencer.cursor(2.0)
-    cursor.wait_sync(2.0)
+    cursor = sequencer.cursor(lambda: [2.0], 1)
+    cursor.wait_sync()
     assert sequencer.gates == {7: 5.0}  # only the gate before the frame is given up
     assert not cursor._blocked(2.5, cursor.reader)
 

@@ -4,11 +4,14 @@ ids the client minted."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_client
 
 from streamcassette import (
     Body,
@@ -18,6 +21,7 @@ from streamcassette import (
     RecordedRequest,
     RecordedResponse,
     RecordedStream,
+    use_cassette,
 )
 from streamcassette.serve import BackgroundServer, Library, proxy_app, replay_app
 from streamcassette.serve._world import RunOutcome
@@ -237,3 +241,101 @@ def test_an_interrupt_sent_alone_keeps_the_state_before_it():
     assert outcome.values == {"messages": [1]}
     assert outcome.interrupts == [{"value": "ok?", "id": "i1"}]
     assert outcome.status == "success"
+
+
+SLOW_MODES = ["messages-tuple", "values"]
+
+
+async def _statuses(client: Any, thread_id: str, run_id: str) -> dict[str, Any]:
+    """The thread's and the run's status as each read reports it."""
+    found = [t for t in await client.threads.search(limit=100) if t["thread_id"] == thread_id]
+    return {
+        "thread": (await client.threads.get(thread_id))["status"],
+        "search": [t["status"] for t in found],
+        "runs": [r["status"] for r in await client.runs.list(thread_id)],
+        "run": (await client.runs.get(thread_id, run_id))["status"],
+    }
+
+
+async def _run_and_watch(url: str, assistant: str, run_input: Any, watch: bool) -> dict[str, Any]:
+    """Create a thread and stream a run on it with the Python SDK; with ``watch``, read the
+    statuses at the first answer token and once the stream is over (the server may take a
+    moment to file the run's end)."""
+    client = get_client(url=url)
+    try:
+        return await _watch(client, assistant, run_input, watch)
+    finally:
+        await client.aclose()
+
+
+async def _watch(client: Any, assistant: str, run_input: Any, watch: bool) -> dict[str, Any]:
+    thread_id = (await client.threads.create())["thread_id"]
+    seen: dict[str, Any] = {}
+    run_id = ""
+    async for part in client.runs.stream(
+        thread_id, assistant, input=run_input, stream_mode=SLOW_MODES
+    ):
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        token = part.event == "messages" and part.data[0].get("content") == "The "
+        if watch and token and "during" not in seen:
+            seen["during"] = await _statuses(client, thread_id, run_id)
+    if watch:
+        for _ in range(50):
+            seen["after"] = await _statuses(client, thread_id, run_id)
+            if seen["after"]["thread"] != "busy":
+                break
+            await asyncio.sleep(0.1)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("assistant", "run_input", "expected"),
+    [
+        (
+            "agent_slow",
+            {"messages": [{"role": "user", "content": QUESTION}]},
+            {
+                "during": {
+                    "thread": "busy",
+                    "search": ["busy"],
+                    "runs": ["running"],
+                    "run": "running",
+                },
+                "after": {
+                    "thread": "idle",
+                    "search": ["idle"],
+                    "runs": ["success"],
+                    "run": "success",
+                },
+            },
+        ),
+        (
+            "interrupting",
+            {},
+            {
+                "after": {
+                    "thread": "interrupted",
+                    "search": ["interrupted"],
+                    "runs": ["success"],
+                    "run": "success",
+                }
+            },
+        ),
+    ],
+    ids=["streaming", "interrupt"],
+)
+def test_served_thread_is_busy_and_its_run_running_while_it_streams(
+    langgraph_url, tmp_path, assistant, run_input, expected
+):
+    """Read through the Python SDK, a served run's thread is busy and the run running while
+    it streams at speed 1, then idle and success (interrupted and success at an interrupt),
+    as the live server reports them; the recording holds no status read."""
+    live = asyncio.run(_run_and_watch(langgraph_url, assistant, run_input, watch=True))
+    path = tmp_path / "run.json"
+    with use_cassette(path, mode="record"):
+        asyncio.run(_run_and_watch(langgraph_url, assistant, run_input, watch=False))
+    with BackgroundServer(replay_app(path, speed=1.0)) as server:
+        replayed = asyncio.run(_run_and_watch(server.url, assistant, run_input, watch=True))
+    assert live == expected
+    assert replayed == expected

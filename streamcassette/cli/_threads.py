@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import pprint
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,15 +17,36 @@ from ..protocols import threads
 Transport = Literal["sse", "websocket"]
 
 
+@dataclass
+class RunProgress:
+    """How far a run got, for the messages: its events, its ids once known, its failure."""
+
+    events: int = 0
+    run_id: str | None = None
+    thread_id: str | None = None
+    created_thread: str | None = None  # made for this run (not named by the user)
+    error: Any = None  # an ``event: error``'s data, or a failed v3 run's error
+
+
+class RunRefused(Exception):
+    """The server answered ``run.start`` with a protocol error (an unknown assistant, a
+    bad config): the SDK raises a bare ``RuntimeError`` for it."""
+
+
 class EventPrinter:
     """Prints v3 events docs-style (``Receiving new event of type: values...`` and the
-    data); LLM tokens (``messages`` content-block deltas) print inline as they arrive."""
+    data); LLM tokens (``messages`` content-block deltas) print inline as they arrive.
+    ``redact`` (the recording's redactor) turns each event into what the cassette keeps
+    before it is printed: the terminal is no safer than the file."""
 
-    def __init__(self, *, raw: bool = False) -> None:
+    def __init__(self, *, raw: bool = False, redact: Callable[[Any], Any] | None = None) -> None:
         self.raw = raw
+        self.redact = redact
         self.in_tokens = False
 
     def event(self, event: dict[str, Any]) -> None:
+        if self.redact is not None:
+            event = self.redact(event)
         text = None if self.raw else threads.token_text(event)
         if text is not None:
             if not self.in_tokens:
@@ -59,29 +80,44 @@ async def run_session(
     transport: Transport,
     printer: EventPrinter | None,
     responses: Sequence[Any] = (),
-) -> int:
+    config: Any = None,
+    progress: RunProgress | None = None,
+) -> RunProgress:
     """Start one run on a thread stream, print ``thread.events`` until the run ends
-    (answering its interrupts with ``responses``, in order), then read ``thread.output``;
-    returns the event count."""
-    count = 0
+    (answering its interrupts with ``responses``, in order), then read ``thread.output``.
+
+    ``progress`` (a fresh one if None, returned) learns the thread and the run's id as
+    soon as the server names them, so Ctrl-C can cancel the run; a failed run leaves its
+    error there. Raises ``RunRefused`` when the server refuses ``run.start``."""
+    run = progress if progress is not None else RunProgress()
     async with client.threads.stream(
         thread_id, assistant_id=assistant, transport=transport
     ) as thread:
+        run.thread_id = thread.thread_id
+        if thread_id is None:  # the SDK minted it: the server makes it for this run
+            run.created_thread = thread.thread_id
 
         async def collect() -> None:
-            nonlocal count
             async for message in thread.events:
                 event = threads.event_of(message)
                 if event is None:  # the WebSocket subscribe command's reply
                     continue
-                count += 1
+                run.events += 1
                 if printer is not None:
                     printer.event(event)
                 if threads.is_terminal(event):
+                    run.error = _failure(event)
                     return
 
         reader = asyncio.create_task(collect())
-        await thread.run.start(input=run_input)
+        try:
+            started = await thread.run.start(input=run_input, config=config)
+        except RuntimeError as exc:
+            if not str(exc).startswith("Protocol error"):  # the SDK's error envelope
+                raise
+            reader.cancel()
+            raise RunRefused(" ".join(str(exc).split())) from None
+        run.run_id = started.get("run_id") or None
         for response in responses:
             while not thread.interrupted and not reader.done():
                 await asyncio.sleep(0.01)
@@ -94,8 +130,17 @@ async def run_session(
         try:
             await thread.output
         except Exception as exc:  # a failed run: its error is the last event printed
-            click.echo(f"the run failed: {exc}", err=True)
-    return count
+            run.error = run.error or str(exc)
+    return run
+
+
+def _failure(event: dict[str, Any]) -> Any:
+    """The error of a terminal ``lifecycle`` event that says ``failed``, else None."""
+    params = event.get("params")
+    data = params.get("data") if isinstance(params, dict) else None
+    if not isinstance(data, dict) or data.get("event") != "failed":
+        return None
+    return data.get("error") or "the run failed"
 
 
 @dataclass

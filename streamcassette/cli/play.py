@@ -98,7 +98,7 @@ async def _play_threads(
         client = session.client()
         try:
             for recorded in sessions:
-                count += await run_session(
+                run = await run_session(
                     client,
                     recorded.assistant,
                     recorded.input,
@@ -107,6 +107,9 @@ async def _play_threads(
                     printer=printer,
                     responses=recorded.responses,
                 )
+                count += run.events
+                if run.error is not None:  # its error is the last event printed
+                    click.echo(f"the run failed: {run.error}", err=True)
         finally:
             await client.aclose()
     return count

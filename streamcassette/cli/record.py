@@ -1,8 +1,9 @@
 """``streamcassette record``: run a graph on a live server, print its events, save a cassette.
 
 Nothing is written unless the run recorded whole: a server that cannot be reached, an HTTP
-error, a dropped stream, a run ending in ``event: error`` (unless ``--allow-error``) or
-Ctrl-C leave an existing cassette as it was, and each says so in one paragraph. Exit
+error, a refused v3 ``run.start``, a dropped stream, a run ending in ``event: error`` or a
+failed v3 lifecycle (unless ``--allow-error``) or Ctrl-C (which cancels the run on the
+server) leave an existing cassette as it was, and each says so in one paragraph. Exit
 status: 0 recorded (or skipped by ``record-mode = "missing"``), 1 the run did not record,
 2 a usage or settings error (as for every command), 130 interrupted.
 """
@@ -19,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
+from click.core import ParameterSource
 
 from .._cassette import Cassette, StreamEnd
 from .._config import ConfigError, StreamCassetteConfig, load_config
 from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
 from ._common import Failed, parse_json_option
-from ._threads import EventPrinter, run_session
+from ._threads import EventPrinter, RunProgress, RunRefused, run_session
 from .play import print_part
 
 if TYPE_CHECKING:
@@ -69,13 +71,10 @@ class _NoReconnect(httpx.AsyncBaseTransport):
 
 
 @dataclass
-class _Run:
+class _Run(RunProgress):
     """What the run got to, for the messages."""
 
-    events: int = 0
-    run_id: str | None = None
-    thread_id: str | None = None
-    error: Any = None  # the data of an ``event: error``
+    deleted_thread: bool = False
 
     def created(self, metadata: RunCreateMetadata) -> None:
         """The run's ids from the response's ``Content-Location``, as soon as it starts."""
@@ -107,7 +106,10 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
     multiple=True,
     default=("updates",),
     show_default=True,
-    help="Stream mode; repeat for several (values, updates, messages-tuple, debug, ...).",
+    help=(
+        "Stream mode; repeat for several (values, updates, messages-tuple, debug, ...). "
+        "--protocol runs only: a v3 run streams every channel."
+    ),
 )
 @click.option(
     "--thread/--stateless",
@@ -204,9 +206,14 @@ def command(
     [tool.streamcassette] ("once", the default, keeps it; "missing" skips the run;
     "none" refuses to record).
     """
+    _refuse_other_protocols_options(protocol)
     run_input = parse_json_option(input_json, "--input")
     run_command = parse_json_option(command_json, "--command")
     run_config = parse_json_option(config_json, "--config")
+    if run_config is not None and not isinstance(run_config, dict):
+        # the v3 protocol would drop it without a word
+        msg = f"--config must be a JSON object, not {type(run_config).__name__}"
+        raise click.BadParameter(msg)
     project = _project()
     if protocol == "threads":
         target = output or default_output(assistant, ("threads", transport))
@@ -234,17 +241,22 @@ def command(
     if run_config is not None:
         kwargs["config"] = run_config
 
+    def shown(value: Any) -> Any:
+        return session.redactor.json(value)[0]  # the terminal is no safer
+
     async def record_threads() -> None:
         with session:
             client = session.client(url)
             try:
-                run.events = await run_session(
+                await run_session(
                     client,
                     assistant,
                     run_input,
                     thread_id=thread_id,
                     transport="websocket" if transport == "ws" else "sse",
-                    printer=None if quiet else EventPrinter(),
+                    printer=None if quiet else EventPrinter(redact=shown),
+                    config=run_config,
+                    progress=run,
                 )
             finally:
                 await client.aclose()
@@ -257,14 +269,18 @@ def command(
             run.thread_id = thread_id
             if run.thread_id is None and thread:
                 run.thread_id = (await client.threads.create())["thread_id"]
-            async for part in client.runs.stream(
-                run.thread_id, assistant, on_run_created=run.created, **kwargs
-            ):
-                run.events += 1
-                _note(run, part.event, part.data)
-                if not quiet:
-                    shown, _ = session.redactor.json(part.data)  # the terminal is no safer
-                    print_part(part.event, shown)
+                run.created_thread = run.thread_id
+            try:
+                async for part in client.runs.stream(
+                    run.thread_id, assistant, on_run_created=run.created, **kwargs
+                ):
+                    run.events += 1
+                    _note(run, part.event, part.data)
+                    if not quiet:
+                        print_part(part.event, shown(part.data))
+            except httpx.HTTPStatusError:
+                await _delete_unused_thread(client, run)
+                raise
         finally:
             await client.aclose()
 
@@ -277,7 +293,14 @@ def command(
         click.echo(_interrupted(url, run, kept), err=True)
         raise SystemExit(130) from None
     except httpx.HTTPStatusError as exc:
-        raise RecordFailed(_http_error(exc, kept)) from None
+        raise RecordFailed(_http_error(exc, kept) + _deleted(run)) from None
+    except RunRefused as exc:
+        msg = (
+            f"the server refused `run.start` for thread {run.thread_id}: "
+            f"{_clip(str(exc)).rstrip('.')}. "
+            f"Nothing was written; {kept}"
+        )
+        raise RecordFailed(msg) from None
     except (StreamDropped, httpx.TransportError) as exc:
         if not _dropped(session.cassette):
             raise RecordFailed(_unreachable(url, exc, during_run=True) + " " + kept) from None
@@ -286,8 +309,9 @@ def command(
         click.echo(_drop_message(run, session.cassette, "saving it (--allow-error)."), err=True)
     if run.error is not None and not allow_error:
         detail = _clip(run.error)
+        how = "a `failed` lifecycle event" if protocol == "threads" else "`event: error`"
         msg = (
-            f"the run ended in `event: error` after {run.events} events: {detail}. "
+            f"the run ended in {how} after {run.events} events: {detail}. "
             f"Nothing was written; {kept} Pass --allow-error to record a failing run."
         )
         raise RecordFailed(msg)
@@ -295,6 +319,27 @@ def command(
     attached = attached_file(path)
     where = f" (frames attached in {attached.name})" if attached is not None else ""
     click.echo(f"recorded {run.events} events into {path}{where}", err=True)
+
+
+# Options that only one protocol reads, and why the other has no use for them.
+_PROTOCOL_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "modes": ("--mode", "runs", "a v3 run streams every channel; the server picks them"),
+    "command_json": ("--command", "runs", "a v3 run answers interrupts with input.respond"),
+    "thread": ("--stateless", "runs", "a v3 run always runs on a thread"),
+    "subgraphs": ("--subgraphs", "runs", "a v3 run always streams its subgraphs"),
+    "resumable": ("--resumable", "runs", "v3 events always carry their seq"),
+    "transport": ("--transport", "threads", "runs streams are SSE"),
+}
+
+
+def _refuse_other_protocols_options(protocol: str) -> None:
+    """A usage error for an option the chosen protocol would silently ignore."""
+    context = click.get_current_context()
+    for name, (option, owner, why) in _PROTOCOL_OPTIONS.items():
+        source = context.get_parameter_source(name)
+        if owner != protocol and source not in (None, ParameterSource.DEFAULT):
+            msg = f"{option} is for --protocol {owner} only ({why}); drop it or change protocol"
+            raise click.UsageError(msg)
 
 
 def _project() -> StreamCassetteConfig:
@@ -357,12 +402,31 @@ def _kept(target: Path) -> str:
     return f"{target} was not created."
 
 
+async def _delete_unused_thread(client: Any, run: _Run) -> None:
+    """Delete the thread ``record`` created when the run did not start on it, so a refused
+    run leaves nothing behind on the server."""
+    if run.created_thread is None or run.run_id is not None:
+        return
+    try:
+        await client.threads.delete(run.created_thread)
+    except httpx.HTTPError:
+        return  # the error the user sees is the refused run's; this is tidying only
+    run.deleted_thread = True
+
+
+def _deleted(run: _Run) -> str:
+    if not run.deleted_thread:
+        return ""
+    return f" The thread {run.created_thread} created for the run was deleted."
+
+
 def _http_error(exc: httpx.HTTPStatusError, kept: str) -> str:
     request, response = exc.request, exc.response
     detail = getattr(exc, "message", None) or _clip(response.text if response.is_closed else "")
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping) and body.get("detail"):
         detail = _clip(body["detail"])
+    detail = " ".join(detail.split()).rstrip(".")  # one paragraph, however the server wrote it
     return (
         f"the server answered {request.method} {request.url.path} with "
         f"{response.status_code} {response.reason_phrase}: {detail}. Nothing was written; "
@@ -399,19 +463,23 @@ def _drop_message(run: _Run, cassette: Cassette, outcome: str) -> str:
 
 
 def _interrupted(url: str, run: _Run, kept: str) -> str:
-    if run.run_id is None:
+    cancelled = _cancel(url, run) if run.run_id or run.created_thread else None
+    if cancelled is None:
         return f"interrupted before the run started; nothing was written, {kept}"
-    cancelled = _cancel(url, run)
     return f"interrupted: {cancelled} Nothing was written; {kept}"
 
 
-def _cancel(url: str, run: _Run) -> str:
-    """Cancel the run on the server (``runs.cancel``), so it does not go on without us."""
+def _cancel(url: str, run: _Run) -> str | None:
+    """Cancel the run on the server (``runs.cancel``), so it does not go on without us;
+    None if it never started."""
     from langgraph_sdk import get_sync_client
 
-    assert run.run_id is not None
     client = get_sync_client(url=url, timeout=PROBE_TIMEOUT)
     try:
+        if run.run_id is None:  # interrupted while the run was being created
+            run.run_id = _started_on(client, run.created_thread)
+            if run.run_id is None:
+                return None
         thread_id = run.thread_id or _temporary_thread(client, run.run_id)
         if thread_id is None:
             return (
@@ -421,10 +489,25 @@ def _cancel(url: str, run: _Run) -> str:
         client.runs.cancel(thread_id, run.run_id)
     except httpx.HTTPError as exc:
         detail = " ".join(_clip(str(exc)).split())  # one paragraph, whatever the server sent
-        return f"cancelling run {run.run_id} on the server failed ({type(exc).__name__}: {detail})."
+        which = f"run {run.run_id}" if run.run_id else "the run"
+        return f"cancelling {which} on the server failed ({type(exc).__name__}: {detail})."
     finally:
         client.close()
     return f"run {run.run_id} was cancelled on the server."
+
+
+def _started_on(client: SyncLangGraphClient, thread_id: str | None) -> str | None:
+    """The run going on in the thread made for this run (nothing else runs there), if
+    the server got as far as creating it."""
+    if thread_id is None:
+        return None
+    try:
+        runs = client.runs.list(thread_id)
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:  # not even the thread was created
+            return None
+        raise
+    return next((r["run_id"] for r in runs if r["status"] in ("pending", "running")), None)
 
 
 def _temporary_thread(client: SyncLangGraphClient, run_id: str) -> str | None:

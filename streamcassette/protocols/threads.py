@@ -23,13 +23,13 @@ event whose ``data.event`` is ``completed`` or ``failed`` (``interrupted`` pause
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._cassette import Interaction, RecordedFrame, RecordedResponse, RecordedStream
+from .._seq_order import KeyedStream, ordered_times
 
 __all__ = [
     "CHANNELS",
@@ -366,21 +366,17 @@ def as_event_stream(interaction: Interaction) -> Interaction | None:
     return Interaction(interaction.request, as_sse, started=interaction.started)
 
 
-# Between two events of consecutive ``seq`` on different streams, the later one's session
-# time is at least this much later in replay, so the order is strict.
-_SEQ_STEP = 1e-6
-
-
 def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[float]]:
     """For each v3 event stream (by interaction index), its frames' or received messages'
     times on the session clock, raised where needed so that across a thread's streams an
-    event never comes before an event of lower ``seq``.
+    event never comes before an event of lower ``seq`` that arrived live on another stream
+    (see ``_seq_order``). Within a stream times stay in order.
 
     Live, each stream is its own connection and a watcher's "completed" may reach the client
     before the main stream's last events; replayed in that order, the SDK would see the
-    run end before its last events. Within a stream times stay in order.
+    run end before its last events.
     """
-    streams: dict[int, tuple[str, float, list[float], list[int | None]]] = {}
+    threads: dict[str, list[tuple[int, KeyedStream]]] = {}
     for index, interaction in enumerate(interactions):
         request, response = interaction.request, interaction.response
         if interaction.started is None or response is None:
@@ -389,50 +385,30 @@ def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[flo
             continue
         started = interaction.started
         if response.stream is not None:
-            times = [started + frame.at for frame in response.stream.frames]
-            seqs = [_seq(raw) for raw in response.stream.raws()]
+            times = [started + at for at in response.stream.frame_times()]
+            keyed = KeyedStream(started, times, _frame_seq(response.stream))
         elif response.websocket is not None:
+            # One connection carries every subscription's events: all keys are read, and
+            # checked for rising (a subscription opened later replays older events).
             received = list(response.websocket.received())
             times = [started + message.at for message in received]
             seqs = [_seq(_bytes(message.data)) for message in received]
+            keyed = KeyedStream(started, times, seqs.__getitem__, keys=seqs)
         else:
             continue
-        streams[index] = (thread_id_of(request.path) or "", started, times, seqs)
-    # Per thread: when each seq first happened (its first arrival on any stream).
-    happened: dict[str, dict[int, float]] = {}
-    for thread, _, times, seqs in streams.values():
-        first = happened.setdefault(thread, {})
-        for seq, at in zip(seqs, times, strict=True):
-            if seq is not None and at < first.get(seq, math.inf):
-                first[seq] = at
-    # When each seq last arrived live: on a stream open when it happened (a stream opened
-    # later gets it as buffered history, which holds nothing back).
-    arrived = {thread: dict(first) for thread, first in happened.items()}
-    for thread, started, times, seqs in streams.values():
-        first, latest = happened[thread], arrived[thread]
-        for seq, at in zip(seqs, times, strict=True):
-            if seq is not None and first[seq] >= started and at > latest[seq]:
-                latest[seq] = at
-    # The earliest time each seq may go: after every lower seq has arrived, by a step.
-    floors: dict[str, dict[int, float]] = {}
-    for thread, latest in arrived.items():
-        floor = floors[thread] = {}
-        running = -math.inf
-        for seq in sorted(latest):
-            floor[seq] = max(running + _SEQ_STEP, happened[thread][seq])
-            running = max(running, latest[seq], floor[seq])
+        threads.setdefault(thread_id_of(request.path) or "", []).append((index, keyed))
     ordered: dict[int, list[float]] = {}
-    for index, (thread, _, times, seqs) in streams.items():
-        floor = floors.get(thread, {})
-        adjusted: list[float] = []
-        previous = -math.inf
-        for seq, at in zip(seqs, times, strict=True):
-            if seq is not None:
-                at = max(at, floor[seq])
-            previous = at if at > previous else previous
-            adjusted.append(previous)
-        ordered[index] = adjusted
+    for streams in threads.values():
+        merged = ordered_times([keyed for _, keyed in streams])
+        for (index, _), times in zip(streams, merged, strict=True):
+            ordered[index] = times
     return ordered
+
+
+def _frame_seq(stream: RecordedStream) -> Callable[[int], int | None]:
+    """Reads one frame's ``seq`` (only the frames the merge asks for are cut and read)."""
+    frames = stream.frames
+    return lambda index: _seq(frames[index].raw)
 
 
 def _bytes(data: str | bytes) -> bytes:

@@ -195,7 +195,10 @@ class ReplayServer:
         self.bindings = ThreadBindings()
         # threads, runs and assistants as the client has seen them, for synthesized answers
         self.world = World(library)
-        self.threads = ThreadProtocol(library, speed=speed)  # the v3 thread protocol
+        # the v3 thread protocol, with the same id bindings per live thread
+        self.threads = ThreadProtocol(
+            library, speed=speed, bindings=self.bindings, aliases=self.aliases
+        )
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -290,7 +293,7 @@ class ReplayServer:
         run = self._pick([run.entry for run in candidates], thread_id, again="first")
         ids.commit(alignments[run.position][1])
         picked = next(c for c in candidates if c.entry is run)
-        self.world.run_served(thread_id, picked)
+        self.world.run_served(thread_id, picked, self.speed)
         if thread_id is not None and run.thread_id is not None and run.thread_id != thread_id:
             self.aliases[thread_id] = run.thread_id
         self._advance(run, thread_id)
@@ -406,6 +409,10 @@ class ReplayServer:
         if thread_id is not None and alias is not None:
             paths.insert(0, f"/threads/{alias}{path[len('/threads/') + len(thread_id) :]}")
         candidates = self.library.candidate_entries(method, paths, query, body, scope)
+        if self.world.streaming(method, path):
+            # Its run is still streaming here: the recording read the status at another
+            # point of the run; the world knows it now (busy, running).
+            candidates = []
         if candidates:
             starts = method == "POST" and path == "/threads"
             # Where this live thread has got to (a thread never run here: its recording's).
@@ -428,7 +435,7 @@ class ReplayServer:
             )
         if method == "POST" and path == "/threads":
             return self._new_thread(body, scope)
-        synthesized = self.world.answer(
+        synthesized = self.threads.history(method, path, body) or self.world.answer(
             method, path, query, body, scope, self.bindings.session(thread_id).to_live_bytes
         )
         if synthesized is not None:

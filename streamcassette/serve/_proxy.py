@@ -135,6 +135,7 @@ class RecordingProxy:
         self._pending_threadless = _Pending()
         self._pending_by_thread: dict[str, _Pending] = {}
         self._server_info: dict[str, Any] | None = None
+        self._server_info_lock = anyio.Lock()
         # One clock for every request, so streams open at once keep their order in replay.
         self.clock = SessionClock()
 
@@ -354,6 +355,8 @@ class RecordingProxy:
         if group.in_flight > 0 or group.cassette is None:
             return  # saved when its run's response completes
         await self._add_server_info(group.cassette)
+        if group.cassette is None:
+            return  # another request of this run saved it (ours in it) while /info was read
         save(group.cassette, group.path)
         group.cassette = None  # written: let it go
         if group.path not in self.written:
@@ -396,25 +399,28 @@ class RecordingProxy:
     async def _add_server_info(self, cassette: Cassette) -> None:
         if "server" in cassette.provenance:
             return
-        if self._server_info is None:
-            self._server_info = {}
-            url = self.upstream.copy_with(
-                raw_path=self.upstream.raw_path.split(b"?")[0].rstrip(b"/") + b"/info"
-            )
-            request = httpx.Request("GET", url, extensions={"timeout": _UPSTREAM_TIMEOUT})
-            try:
-                response = await self.transport.handle_async_request(request)
-                info = httpx.Response(response.status_code, stream=response.stream, request=request)
-                await info.aread()
-                data = info.json() if info.is_success else None
-            except (httpx.HTTPError, ValueError):
-                data = None
-            if isinstance(data, dict):
-                self._server_info = {
-                    key: value for key, value in data.items() if isinstance(value, (str, int))
-                }
+        async with self._server_info_lock:  # read once; a save meanwhile waits for it
+            if self._server_info is None:
+                self._server_info = await self._read_server_info()
         if self._server_info:
             cassette.provenance["server"] = dict(self._server_info)
+
+    async def _read_server_info(self) -> dict[str, Any]:
+        """What upstream's ``/info`` says of itself (its versions), or nothing."""
+        url = self.upstream.copy_with(
+            raw_path=self.upstream.raw_path.split(b"?")[0].rstrip(b"/") + b"/info"
+        )
+        request = httpx.Request("GET", url, extensions={"timeout": _UPSTREAM_TIMEOUT})
+        try:
+            response = await self.transport.handle_async_request(request)
+            info = httpx.Response(response.status_code, stream=response.stream, request=request)
+            await info.aread()
+            data = info.json() if info.is_success else None
+        except (httpx.HTTPError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            return {}
+        return {key: value for key, value in data.items() if isinstance(value, (str, int))}
 
 
 class _PassThrough(Response):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -32,10 +33,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .._cassette import Interaction
+from .._bind import IdBindings
+from .._cassette import Body, Interaction, RecordedRequest
 from .._match import json_difference
 from ..protocols import threads
+from ._aliases import ThreadBindings, align
 from ._library import Library, canonical_assistant
+from ._world import thread_state
 
 __all__ = ["HEARTBEAT", "MAX_HOLD", "ThreadProtocol"]
 
@@ -46,6 +50,7 @@ class EventSelector(Protocol):
     def matches(self, event: dict[str, Any]) -> bool: ...
 
 
+_HISTORY_PATH = re.compile(r"^/threads/([^/]+)/history$")
 # Seconds between heartbeat comments on a quiet SSE stream (sse-starlette's ping interval).
 HEARTBEAT = 15.0
 # Longest an event waits for another subscription to send its earlier ones (a client that
@@ -87,6 +92,10 @@ class RecordedCommand:
     status: int
     at: float
     label: str
+
+    def request(self, thread_id: str) -> RecordedRequest:
+        """The command as a request on ``thread_id``, for aligning ids with a live one."""
+        return _command_request(thread_id, self.method, self.params)
 
     @property
     def applied_through(self) -> int:
@@ -235,8 +244,10 @@ def _json(data: str | bytes) -> Any:
 class LiveThread:
     """A thread id a client uses, bound to a recorded thread by its first ``run.start``."""
 
-    def __init__(self, thread_id: str) -> None:
+    def __init__(self, thread_id: str, ids: IdBindings) -> None:
         self.thread_id = thread_id
+        # Ids the client minted (the thread's, message ids), bound to the recording's.
+        self.ids = ids
         self.recorded: RecordedThread | None = None
         self.replayed: list[float] = []  # when each recorded command was replayed
         # Recording time of the last run end sent to the client (inf: none sent yet).
@@ -287,18 +298,43 @@ class LiveThread:
         return self.replayed[gate] + delay / speed
 
     def to_live(self, data: bytes) -> bytes:
-        recorded = self.recorded
-        if recorded is None or recorded.thread_id == self.thread_id:
-            return data
-        return data.replace(recorded.thread_id.encode(), self.thread_id.encode())
+        """Recorded bytes with the client's ids where the recording had theirs."""
+        return self.ids.to_live_bytes(data)
+
+
+_THREAD_GET_PATH = re.compile(r"^/threads/([^/]+)$")
+# A thread's status after its last run's final lifecycle event (else ``idle``).
+_THREAD_STATUS = {"interrupted": "interrupted", "failed": "error"}
+
+
+@dataclass
+class _Released:
+    """What the root events released so far say of a thread (see ``_released_view``)."""
+
+    values: dict[str, Any] | None  # the last root values event's; None before any
+    interrupts: list[dict[str, Any]]
+    running: bool
+    ended: str | None
+    pending: list[str] | None
 
 
 class ThreadProtocol:
     """Answers the v3 protocol's requests from a :class:`Library`, one instance per app."""
 
-    def __init__(self, library: Library, *, speed: float | None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        *,
+        speed: float | None,
+        bindings: ThreadBindings | None = None,
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.library = library
         self.speed = speed
+        # Shared with the rest of serve, so the thread's other requests (a page's ``POST
+        # …/history`` after a reload) are answered from its recorded thread, in its ids.
+        self.bindings = bindings if bindings is not None else ThreadBindings()
+        self.aliases = aliases if aliases is not None else {}
         self.recorded: dict[str, list[RecordedThread]] = {
             name: _threads_of(name, cassette.interactions)
             for name, cassette in library.cassettes.items()
@@ -307,14 +343,17 @@ class ThreadProtocol:
         self.used: set[tuple[str, str]] = set()  # recorded threads already bound
 
     def claims(self, method: str, path: str) -> bool:
-        """Whether the request is the v3 protocol's (or the state of a thread it serves)."""
+        """Whether the request is the v3 protocol's (or the state of a thread it serves, or
+        the thread itself)."""
         if threads.is_protocol_request(method, path):
             return True
-        thread_id = threads.thread_id_of(path)
+        if method != "GET":
+            return False
+        thread = _THREAD_GET_PATH.match(path)
+        thread_id = thread.group(1) if thread else threads.thread_id_of(path)
         return (
-            method == "GET"
-            and thread_id is not None
-            and bool(threads.STATE_PATH.match(path))
+            thread_id is not None
+            and bool(thread or threads.STATE_PATH.match(path))
             and (live := self.live.get(thread_id)) is not None
             and live.recorded is not None
         )
@@ -322,7 +361,7 @@ class ThreadProtocol:
     def _thread(self, thread_id: str) -> LiveThread:
         live = self.live.get(thread_id)
         if live is None:
-            live = self.live[thread_id] = LiveThread(thread_id)
+            live = self.live[thread_id] = LiveThread(thread_id, self.bindings.session(thread_id))
         return live
 
     def _in_scope(self, scope: str | None) -> Iterator[RecordedThread]:
@@ -333,6 +372,8 @@ class ThreadProtocol:
     # -- HTTP -------------------------------------------------------------------------
 
     async def handle(self, request: Request, path: str, scope: str | None) -> Response:
+        if thread := _THREAD_GET_PATH.match(path):
+            return self._thread_info(self._thread(thread.group(1)))
         thread_id = threads.thread_id_of(path)
         assert thread_id is not None
         live = self._thread(thread_id)
@@ -369,10 +410,16 @@ class ThreadProtocol:
         assert recorded is not None
         index = len(live.replayed)
         expected = recorded.commands[index] if index < len(recorded.commands) else None
+        new: dict[str, str] = {}
+        if expected is not None:
+            aligned = _aligned(live, recorded.thread_id, expected, method, params or {})
+            if aligned is not None:
+                params, new = aligned
         mismatch = _command_difference(expected, method, params or {})
         if mismatch is not None:
             return _command_error(body, f"thread {live.thread_id}: {mismatch}"), 404
         assert expected is not None
+        live.ids.commit(new)
         live.replayed.append(anyio.current_time())
         live.wake()
         reply = dict(expected.reply)
@@ -382,13 +429,14 @@ class ThreadProtocol:
     def _bind(self, live: LiveThread, params: dict[str, Any], scope: str | None) -> str | None:
         """Bind ``live`` to a recorded thread whose first run has the same assistant and
         input, preferring one no other live thread uses; None, or why none fits."""
-        wanted = _run_key(params)
         matching: list[RecordedThread] = []
         closest: list[str] = []
         for recorded in self._in_scope(scope):
             start = recorded.run_start(0)
             if start is None:
                 continue
+            aligned = _aligned(live, recorded.thread_id, start, "run.start", params)
+            wanted = _run_key(aligned[0] if aligned is not None else params)
             have = _run_key(start.params)
             if have == wanted:
                 matching.append(recorded)
@@ -403,6 +451,8 @@ class ThreadProtocol:
             chosen = fresh[0] if fresh else matching[0]  # past the last: start over
             self.used.add((chosen.cassette, chosen.thread_id))
             live.recorded = chosen
+            if chosen.thread_id != live.thread_id:
+                self.aliases[live.thread_id] = chosen.thread_id
             return None
         listing = "; ".join(closest[:3]) or "no v3 thread sessions are recorded"
         return f"no recorded run.start matches; closest: {listing}"
@@ -411,7 +461,8 @@ class ThreadProtocol:
         recorded = live.recorded
         assert recorded is not None
         if not recorded.states:
-            return JSONResponse({"detail": f"thread {live.thread_id}: no state recorded"}, 404)
+            state = self._released_state(live, recorded)
+            return _synthesized(live, state, "state of the events served so far")
         _at, interaction, label = self._state_at(live, recorded)
         response = interaction.response
         assert response is not None
@@ -422,6 +473,89 @@ class ThreadProtocol:
             media_type="application/json",
             headers={"x-streamcassette-recording": label},
         )
+
+    def history(self, method: str, path: str, body: Any) -> Response | None:
+        """``…/history`` of a thread this protocol serves, when no recording answers it: the
+        state of the events served so far, as the one checkpoint (None: not such a thread)."""
+        match = _HISTORY_PATH.match(path)
+        live = self.live.get(match.group(1)) if match and method in ("GET", "POST") else None
+        if live is None or live.recorded is None:
+            return None
+        limit = body.get("limit") if isinstance(body, dict) else None
+        states = [self._released_state(live, live.recorded)]
+        return _synthesized(live, states[: limit if isinstance(limit, int) else 10], "history")
+
+    def _thread_info(self, live: LiveThread) -> Response:
+        """``GET /threads/{id}`` of a thread this protocol serves: its status (``busy`` while
+        a run's events are still being released, then ``idle``, ``interrupted`` or
+        ``error``) and values, from the events served so far."""
+        recorded = live.recorded
+        assert recorded is not None
+        released = self._released_view(live, recorded)
+        status = "busy" if released.running else _THREAD_STATUS.get(released.ended or "", "idle")
+        state = thread_state(live.thread_id, released.values or {}, released.interrupts)
+        info: dict[str, Any] = {
+            "thread_id": live.thread_id,
+            "created_at": state.get("created_at"),
+            "updated_at": state.get("created_at"),
+            "state_updated_at": state.get("created_at"),
+            "metadata": {},
+            "status": status,
+            "config": {"configurable": {}},
+            "values": released.values,  # None before any values event, as live
+            "error": None,
+            "interrupts": {
+                str(task.get("id")): task.get("interrupts", []) for task in state.get("tasks", [])
+            }
+            if released.interrupts
+            else {},
+        }
+        return _synthesized(live, info, "thread of the events served so far")
+
+    def _released_state(self, live: LiveThread, recorded: RecordedThread) -> dict[str, Any]:
+        """The thread's state after the events released so far: the last root ``values``,
+        and the interrupts asked for (``input.requested``) since the last run started."""
+        released = self._released_view(live, recorded)
+        state = thread_state(live.thread_id, released.values or {}, released.interrupts)
+        if released.running:
+            # A run in flight: its checkpoint's next nodes; the events streamed without
+            # checkpoints do not name them, and then the state leaves ``next`` out, which
+            # the SDKs read as "a run may be in flight" (they watch it rather than stop).
+            if released.pending:
+                state["next"] = released.pending
+            else:
+                del state["next"]
+        return state
+
+    def _released_view(self, live: LiveThread, recorded: RecordedThread) -> _Released:
+        """What the root events released so far say of the thread."""
+        values: dict[str, Any] | None = None
+        interrupts: list[dict[str, Any]] = []
+        running = False
+        ended: str | None = None  # how the last run ended: its last lifecycle event
+        pending: list[str] | None = None  # the nodes to run next, when a checkpoint says
+        now = anyio.current_time()
+        for event in recorded.events:
+            due = live.release_time(event, self.speed)
+            if due is None or due > now:
+                break
+            params = event.event.get("params")
+            if not isinstance(params, dict) or params.get("namespace"):
+                continue
+            data = params.get("data")
+            method = event.event.get("method")
+            if method == "values" and isinstance(data, dict):
+                values = data
+            elif method == "input.requested" and isinstance(data, dict):
+                interrupts.append({"value": data.get("payload"), "id": data.get("interrupt_id")})
+            elif method == "checkpoints" and isinstance(data, dict):
+                pending = [str(node) for node in data.get("next") or []]
+            elif method == "lifecycle" and isinstance(data, dict):
+                running = data.get("event") == "running"
+                ended = None if running else str(data.get("event"))
+                if running:
+                    interrupts = []
+        return _Released(values, interrupts, running, ended, pending)
 
     def _state_at(
         self, live: LiveThread, recorded: RecordedThread
@@ -605,3 +739,40 @@ def _command_error(body: Any, message: str) -> dict[str, Any]:
         "error": "not_found",
         "message": f"streamcassette serve: {message}",
     }
+
+
+def _command_request(thread_id: str, method: str, params: dict[str, Any]) -> RecordedRequest:
+    body = orjson.dumps({"method": method, "params": params})
+    return RecordedRequest("POST", f"/threads/{thread_id}/commands", [], [], Body(body))
+
+
+def _aligned(
+    live: LiveThread,
+    recorded_thread: str,
+    expected: RecordedCommand,
+    method: str,
+    params: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """A live command's params in the recording's ids (the thread id, the message ids the
+    page minted), with the bindings that takes; None when its ids cannot stand for the
+    recorded ones (then it is compared as sent)."""
+    found = align(
+        live.ids,
+        _command_request(live.thread_id, method, params),
+        expected.request(recorded_thread),
+    )
+    if found is None:
+        return None
+    translated, new = found
+    body = translated.body.json_or_none() if translated.body is not None else None
+    translated_params = body.get("params") if isinstance(body, dict) else None
+    return (translated_params if isinstance(translated_params, dict) else params), new
+
+
+def _synthesized(live: LiveThread, payload: Any, label: str) -> Response:
+    """A synthesized JSON answer, in the client's ids."""
+    return Response(
+        live.to_live(orjson.dumps(payload)),
+        media_type="application/json",
+        headers={"x-streamcassette-recording": f"synthesized: {label}"},
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from starlette.responses import Response
 
 from ._library import Library, RecordedRun, canonical_assistant
 
-__all__ = ["LiveRun", "LiveThread", "RunOutcome", "World"]
+__all__ = ["LiveRun", "LiveThread", "RunOutcome", "World", "thread_state"]
 
 _THREAD = re.compile(r"^/threads/([^/]+)$")
 _THREAD_STATE = re.compile(r"^/threads/([^/]+)/state$")
@@ -104,10 +105,25 @@ class LiveRun:
     outcome: RunOutcome
     created_at: str = field(default_factory=_now)
     cancelled: bool = False
+    # When its served stream plays its last frame (``time.monotonic()``): until then the
+    # run is running, as the server's run is while it streams.
+    streams_until: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return not self.cancelled and time.monotonic() < self.streams_until
+
+    @property
+    def status(self) -> str:
+        """As langgraph-api reports it: running while it streams, then how it ended (a
+        run that stopped at an interrupt succeeded; a cancelled one was interrupted)."""
+        if self.cancelled:
+            return "interrupted"
+        return "running" if self.running else self.outcome.status
 
     def as_json(self, thread_id: str) -> dict[str, Any]:
         body = self.recorded.body if isinstance(self.recorded.body, dict) else {}
-        status = "interrupted" if self.cancelled else self.outcome.status
+        status = self.status
         return {
             "run_id": self.run_id,
             "thread_id": thread_id,
@@ -148,6 +164,8 @@ class LiveThread:
         return {}
 
     def status(self) -> str:
+        if any(run.running for run in self.runs):
+            return "busy"
         outcome = self.last_outcome()
         if outcome is None:
             return "idle"
@@ -224,41 +242,63 @@ class LiveThread:
         parent_id: str | None,
         metadata: dict[str, Any],
     ) -> dict[str, Any]:
-        tasks = (
-            [
-                {
-                    "id": _task_id(self.thread_id),
-                    # The node is not in the streamed values: the interrupt is what a UI needs.
-                    "name": "",
-                    "path": [],
-                    "error": None,
-                    "interrupts": interrupts,
-                    "checkpoint": None,
-                    "state": None,
-                    "result": None,
-                }
-            ]
-            if interrupts
-            else []
+        return thread_state(
+            self.thread_id,
+            values,
+            interrupts,
+            checkpoint=(checkpoint_id, parent_id),
+            metadata=metadata,
+            created_at=self.updated_at,
         )
 
-        def ref(checkpoint: str | None) -> dict[str, Any] | None:
-            if checkpoint is None:
-                return None
-            return {"checkpoint_id": checkpoint, "thread_id": self.thread_id, "checkpoint_ns": ""}
 
-        return {
-            "values": values,
-            "next": [],
-            "tasks": tasks,
-            "metadata": metadata,
-            "created_at": self.updated_at,
-            "checkpoint": ref(checkpoint_id),
-            "parent_checkpoint": ref(parent_id),
-            "interrupts": interrupts,
-            "checkpoint_id": checkpoint_id,
-            "parent_checkpoint_id": parent_id,
-        }
+def thread_state(
+    thread_id: str,
+    values: dict[str, Any],
+    interrupts: list[dict[str, Any]],
+    *,
+    checkpoint: tuple[str | None, str | None] = (None, None),
+    metadata: dict[str, Any] | None = None,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """A thread state as ``GET /threads/{id}/state`` gives it: ``values``, a task holding the
+    pending ``interrupts``, the ``(checkpoint, parent)`` ids when known."""
+    checkpoint_id, parent_id = checkpoint
+    tasks = (
+        [
+            {
+                "id": _task_id(thread_id),
+                # The node is not in the streamed values: the interrupt is what a UI needs.
+                "name": "",
+                "path": [],
+                "error": None,
+                "interrupts": interrupts,
+                "checkpoint": None,
+                "state": None,
+                "result": None,
+            }
+        ]
+        if interrupts
+        else []
+    )
+
+    def ref(found: str | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        return {"checkpoint_id": found, "thread_id": thread_id, "checkpoint_ns": ""}
+
+    return {
+        "values": values,
+        "next": [],
+        "tasks": tasks,
+        "metadata": metadata or {},
+        "created_at": created_at or _now(),
+        "checkpoint": ref(checkpoint_id),
+        "parent_checkpoint": ref(parent_id),
+        "interrupts": interrupts,
+        "checkpoint_id": checkpoint_id,
+        "parent_checkpoint_id": parent_id,
+    }
 
 
 def _task_id(thread_id: str) -> str:
@@ -296,13 +336,29 @@ class World:
             self.created.add(thread_id)
         return found
 
-    def run_served(self, thread_id: str | None, run: RecordedRun) -> None:
-        """A recorded run was served on ``thread_id`` (``None``: a stateless run)."""
+    def run_served(self, thread_id: str | None, run: RecordedRun, speed: float | None) -> None:
+        """A recorded run starts streaming on ``thread_id`` (``None``: a stateless run) at
+        ``speed`` (``None``: at once)."""
         if thread_id is None:
             return
         outcome = RunOutcome.of(run)
         run_id = outcome.run_id or str(uuid.uuid4())
-        self.thread(thread_id).runs.append(LiveRun(run_id, run, outcome))
+        frames = run.frames
+        duration = frames[-1].at / speed if frames and speed is not None else 0.0
+        served = LiveRun(run_id, run, outcome, streams_until=time.monotonic() + duration)
+        self.thread(thread_id).runs.append(served)
+
+    def streaming(self, method: str, path: str) -> bool:
+        """Whether the request reads the status of a thread (or its runs) while a served run
+        streams on it: the recording's answers were read at another point of the run, so
+        the world answers, with the thread busy and the run running."""
+        if method == "POST" and path == "/threads/search":
+            return any(thread.status() == "busy" for thread in self.threads.values())
+        if method != "GET":
+            return False
+        match = _THREAD.match(path) or _THREAD_RUNS.match(path) or _THREAD_RUN.match(path)
+        thread = self.threads.get(match.group(1)) if match else None
+        return thread is not None and any(run.running for run in thread.runs)
 
     def create_thread(self, body: Any, scope: str | None) -> tuple[str, dict[str, Any]] | None:
         """A new thread for ``POST /threads`` with nothing recorded: (recorded thread it

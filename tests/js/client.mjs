@@ -14,8 +14,10 @@
 // is the SDK's own (camelCase) options. "joinStream" joins the last streamed run with
 // lastEventId set to the id of part "afterPart" of that stream.
 // "threadStream" is a v3 session (client.threads.stream): run.start, every event of an
-// all-channel subscription until the run ends (answering an interrupt with "respond"), then
-// thread.output; it returns {events, output, interrupts, runId}.
+// all-channel subscription until the run ends, then thread.output; at an interrupt the SDK
+// ends the subscription's loop (it pauses it): with "respond" the step answers the interrupt
+// and reads the continuation in a new loop. It returns {events, rounds (the events of each
+// loop), output, interrupts, runId}.
 // Prints {"steps": [{"op", "result"?, "parts"?}, ...]}; parts are {id, event, data} as the SDK
 // yields them. Exits 1 with {"error": ...} on the first failing call.
 import { Client } from "@langchain/langgraph-sdk";
@@ -65,32 +67,49 @@ async function threadStream(spec) {
     transport: spec.transport ?? "sse",
   });
   const subscription = await thread.subscribe({ channels: CHANNELS });
-  const events = [];
-  const collected = (async () => {
+  // One round per `for await`: the SDK pauses its subscriptions at an interrupt (the loop
+  // ends) and resumes them on respond, when a new loop gets the continuation.
+  const rounds = [];
+  const round = async () => {
+    const events = [];
+    rounds.push(events);
     for await (const event of subscription) {
       events.push(event);
-      if (isRunEnd(event)) return;
+      if (isRunEnd(event)) return true;
     }
-  })();
+    return false;
+  };
+  let collected = round();
   const started = await within(thread.run.start({ input: spec.input }), "run.start");
-  let interrupts = [];
-  if (spec.respond !== undefined) {
-    const interrupted = (async () => {
-      while (!thread.interrupted) await new Promise((resolve) => setTimeout(resolve, 10));
-    })();
-    await within(interrupted, "the interrupt");
-    interrupts = thread.interrupts;
-    const [pending] = interrupts;
+  const interrupts = [];
+  let ended = await within(collected, "the run's end or interrupt on the subscription");
+  while (!ended && spec.respond !== undefined && rounds.length < 5) {
+    await within(
+      (async () => {
+        while (!thread.interrupted) await new Promise((resolve) => setTimeout(resolve, 10));
+      })(),
+      "the interrupt",
+    );
+    // Copied: respond clears the SDK's own list.
+    const pending = thread.interrupts.map((item) => ({ ...item }));
+    interrupts.push(...pending);
     await thread.input.respond({
-      interrupt_id: pending.interruptId,
-      namespace: pending.namespace,
+      interrupt_id: pending[0].interruptId,
+      namespace: pending[0].namespace,
       response: spec.respond,
     });
+    collected = round();
+    ended = await within(collected, "the resumed run's end on the subscription");
   }
-  await within(collected, "the run's end on the subscription");
   const output = await within(thread.output, "thread.output");
   await within(thread.close(), "thread.close()");
-  return { events, output, interrupts, runId: started?.run_id ?? started?.result?.run_id };
+  return {
+    events: rounds.flat(),
+    rounds,
+    output,
+    interrupts,
+    runId: started?.run_id ?? started?.result?.run_id,
+  };
 }
 
 async function step(spec) {

@@ -42,6 +42,17 @@ def assert_tokens_over_time(timeline: list[dict[str, Any]], at_least: int = 3) -
         assert longer.startswith(shorter), (shorter, longer)
 
 
+def assert_held_until_approved(timeline: list[dict[str, Any]]) -> None:
+    """The interrupt showed its question, and nothing of the continuation showed while
+    Approve waited for its click."""
+    interrupted = [entry for entry in timeline if entry["snapshot"]["status"] == "interrupted"]
+    assert interrupted
+    assert all(entry["snapshot"]["interrupt"] == '{"question":"approve?"}' for entry in interrupted)
+    waiting = [entry for entry in timeline if entry["snapshot"]["approve"]]
+    assert waiting
+    assert not any('"approved"' in entry["snapshot"]["values"] for entry in waiting)
+
+
 def assert_clean(events: dict[str, list[str]]) -> None:
     """No console or page error and no 4xx/5xx response."""
     assert events["consoleErrors"] == []

@@ -5,6 +5,7 @@ proxy's old port that fails the test on any connection."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from chat import (
     QUESTION,
     assert_agent_session,
     assert_clean,
+    assert_held_until_approved,
     assert_tokens_over_time,
     finished,
 )
@@ -43,12 +45,20 @@ def ask_and_reload_mid_answer(page: Page) -> None:
     page.wait_until(finished(ANSWER), 60)
 
 
+# A user reads the question before approving. The v3 hook rejoins a thread in two steps: it
+# shows the interrupt of the thread's state, then re-subscribes and gets the thread's events
+# again; Approve clicked in between (within ~0.1 s) answers the interrupt before the replayed
+# events raise it again, and the page keeps showing it (@langchain/react 1.1.0, live too).
+READING_TIME = 1.0
+
+
 def approve_after_reload(page: Page) -> None:
     page.wait_until('s.status === "idle"')
     page.submit("go")
     page.wait_until('s.status === "interrupted" && s.approve', 30)
     page.reload()
     page.wait_until('s.status === "interrupted" && s.approve', 30)
+    time.sleep(READING_TIME)
     page.click('[data-testid="approve"]')
     page.wait_until('s.status === "idle" && s.values.includes("approved")', 30)
 
@@ -119,6 +129,43 @@ def approval_demo(browser, pages, langgraph_url, tmp_path_factory) -> Recorded:
     return record(browser, pages, langgraph_url, folder, "interrupting", approve_after_reload)
 
 
+def served_to_two_visitors(
+    browser: Browser, pages: PageServer, demo: Recorded, hook: str
+) -> Session:
+    """The agent demo served to two visitors in turn (fresh profiles) on the ``hook`` page:
+    each sees the session the recording saw, the first with the answer growing over time,
+    each on a thread and with message ids of its own, without errors. Returns the first."""
+    assert_agent_session(demo.live.snapshot)
+    assert_tokens_over_time(demo.live.timeline)
+    with served(demo) as url:
+        replay = play(browser, pages.page(hook, url, "agent_slow"), ask_the_agent, f"{hook}-served")
+        again = play(browser, pages.page(hook, url, "agent_slow"), ask_the_agent, f"{hook}-again")
+    for session in (replay, again):
+        assert_agent_session(session.snapshot)
+        assert [m["content"] for m in session.snapshot["messages"]] == [
+            m["content"] for m in demo.live.snapshot["messages"]
+        ]
+        assert_clean(session.events)
+    assert_tokens_over_time(replay.timeline)
+    assert again.snapshot["thread"] != replay.snapshot["thread"]
+    assert again.snapshot["messages"][0]["id"] != replay.snapshot["messages"][0]["id"]
+    return replay
+
+
+def served_approval(browser: Browser, pages: PageServer, demo: Recorded, hook: str) -> Session:
+    """The approval demo served to the ``hook`` page: the interrupt holds until Approve (also
+    across the reload at it), then the run ends approved, without errors, as it did live."""
+    assert '"approved":"approved"' in demo.live.snapshot["values"]
+    with served(demo) as url:
+        replay = play(
+            browser, pages.page(hook, url, "interrupting"), approve_after_reload, f"{hook}-approve"
+        )
+    assert '"approved":"approved"' in replay.snapshot["values"]
+    assert_held_until_approved(replay.timeline)
+    assert_clean(replay.events)
+    return replay
+
+
 def recorded_human_ids(folder: Path) -> set[str]:
     """The message ids the page minted while recording (in the recorded run requests)."""
     ids = set()
@@ -138,24 +185,9 @@ def test_served_agent_demo_streams_tokens_with_the_pages_own_message_id(
     """Replayed, the page shows the same four messages, its own human message id (no
     duplicate), and the answer growing over time at speed 1, without errors; so does a
     second visitor."""
-    assert_agent_session(agent_demo.live.snapshot)
-    assert_tokens_over_time(agent_demo.live.timeline)
-    with served(agent_demo) as url:
-        replay = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "served")
-        again = play(browser, pages.page("classic", url, "agent_slow"), ask_the_agent, "again")
-    assert_agent_session(replay.snapshot)
-    # A second visitor of the same server gets a thread of its own, and its own ids.
-    assert_agent_session(again.snapshot)
-    assert again.snapshot["thread"] != replay.snapshot["thread"]
-    assert again.snapshot["messages"][0]["id"] != replay.snapshot["messages"][0]["id"]
-    assert_clean(again.events)
-    assert_tokens_over_time(replay.timeline)
+    replay = served_to_two_visitors(browser, pages, agent_demo, "classic")
     human = replay.snapshot["messages"][0]["id"]
     assert human not in recorded_human_ids(agent_demo.folder)
-    assert [m["content"] for m in replay.snapshot["messages"]] == [
-        m["content"] for m in agent_demo.live.snapshot["messages"]
-    ]
-    assert_clean(replay.events)
 
 
 def test_served_page_rejoins_the_run_after_a_reload(
@@ -178,22 +210,7 @@ def test_served_interrupt_holds_until_approve(
 ):
     """Replayed, the interrupt shows Approve (again after a reload) and the run resumes only
     when it is clicked."""
-    assert '"approved":"approved"' in approval_demo.live.snapshot["values"]
-    with served(approval_demo) as url:
-        replay = play(
-            browser, pages.page("classic", url, "interrupting"), approve_after_reload, "approve"
-        )
-    assert '"approved":"approved"' in replay.snapshot["values"]
-    interrupted = [
-        entry for entry in replay.timeline if entry["snapshot"]["status"] == "interrupted"
-    ]
-    assert interrupted
-    assert all(entry["snapshot"]["interrupt"] == '{"question":"approve?"}' for entry in interrupted)
-    # Nothing of the continuation shows while Approve waits for its click.
-    waiting = [entry for entry in replay.timeline if entry["snapshot"]["approve"]]
-    assert waiting
-    assert not any('"approved"' in entry["snapshot"]["values"] for entry in waiting)
-    assert_clean(replay.events)
+    served_approval(browser, pages, approval_demo, "classic")
 
 
 def test_served_resume_with_another_value_names_the_recorded_one(approval_demo: Recorded):
