@@ -39,6 +39,8 @@ from ._mask_rules import (
     ORDINAL_ID_MATCH,
     TIMESTAMP_PATTERN,
     TOOL_CALL_BODY,
+    TOOL_CALL_ID_KEYS,
+    TOOL_CALL_ID_MATCH,
     TOOL_CALL_PATTERN,
     UUID_PATTERN,
     KeyRule,
@@ -300,6 +302,16 @@ class _LiteralPass:
         if not found:
             return text
         kind, numbered = self.kind, self.numbered
+        if not all(map(_LONG_TOOL_CALL_ID, found)):
+            # a short id from an id position (call_abc): replaced as a whole word only, so
+            # that call_a leaves call_again in a message's text alone
+            values = sorted(dict.fromkeys(found), key=len, reverse=True)
+            words = re.compile(
+                r"(?:(?<![A-Za-z0-9_])|(?<=\\[nrtbf]))(?:"
+                + "|".join(map(re.escape, values))
+                + r")(?![A-Za-z0-9_])"
+            )
+            return words.sub(lambda m: refs.ref(kind, m.group(), numbered), text)
         if len(found) == 1 or len(set(found)) == 1:
             return text.replace(found[0], refs.ref(kind, found[0], numbered))
         replacements = {value: refs.ref(kind, value, numbered) for value in dict.fromkeys(found)}
@@ -311,11 +323,16 @@ _JSON_NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)"
 
 
 class _KeyPass:
-    """A key rule over raw JSON text: ``"key":`` is a literal that guards and anchors it."""
+    """A key rule over raw JSON text: ``"key":`` is a literal that guards and anchors it (for a
+    prefix rule, ``x-*``, the literal is ``"x-`` and the rest of the key is read after it)."""
 
     def __init__(self, rule: KeyRule, fast_match: bool) -> None:
         self.rule = rule
-        self.guard = orjson.dumps(rule.key).decode() + ":"
+        prefix = rule.key[:-1] if rule.key.endswith("*") else None
+        quoted = orjson.dumps(prefix if prefix is not None else rule.key).decode()
+        # the rest of a prefix rule's key: no escape, no quote, then the closing ``":``
+        key_rest = r'[^"\\]*":' if prefix is not None else ""
+        self.guard = quoted[:-1] if prefix is not None else quoted + ":"
         if fast_match:
             # The built-in interrupt-id rules: a frame that carries an interrupt says so
             # (``__interrupt__``, ``interrupts``), and most frames have other ``"id":`` keys.
@@ -326,14 +343,16 @@ class _KeyPass:
             value = f'"({rule.match})"'
         else:
             value = rf"(?:{_JSON_STRING_BODY}|{_JSON_NUMBER}|([\[{{]))"
-        key = re.escape(orjson.dumps(rule.key).decode() + ":")
+        key = re.escape(quoted[:-1] if prefix is not None else quoted + ":") + key_rest
         self.rx = re.compile(key + r"\s*" + value)
         # An unnumbered rule with no match masks every string or number to the same text: a
         # substitution with a template, no Python call per value.
         self.constant: str | None = None
         if not rule.numbered and rule.match is None and not fast_match:
             self.constant = f'"<{rule.kind}>"'
-            self.value = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|([\[{]))')
+            self.value = re.compile(
+                f"({key_rest})" + r'(\s*)(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|([\[{]))'
+            )
 
     def apply(self, text: str, refs: _Refs) -> str:
         if self.constant is not None:
@@ -353,11 +372,10 @@ class _KeyPass:
             after = found + len(guard)
             m = value.match(text, after)
             if m is not None:
-                if m.group(1) is not None:
+                if m.group(3) is not None:
                     refs.structural = True  # an object or a list: masked on the parsed JSON
                     return text
-                space = m.group()[: len(m.group()) - len(m.group().lstrip())]
-                pieces += (text[done:after], space, constant)
+                pieces += (text[done:after], m.group(1), m.group(2), constant)
                 done = m.end()
             found = text.find(guard, after)
         if not pieces:
@@ -486,15 +504,27 @@ _DASH_FORMS = {
 }
 # The built-in patterns a whole SSE id can be, as full-match forms.
 _WHOLE_FORMS = {EVENT_ID_PATTERN: "[0-9]{13}-[0-9]+"}
+
+
 # In raw JSON text a value may follow an escape such as \n; the lookbehind accepts that too.
+# In an id position (the whole string value of a TOOL_CALL_ID_KEYS key), any body is an id.
+def _id_position(prefix: str) -> str:
+    return "|".join(
+        f'(?<="{key}":{space}"{prefix}_)' for key in TOOL_CALL_ID_KEYS for space in ("", " ")
+    )
+
+
 _TOOL_CALL_FORMS = tuple(
     (
         f"{prefix}_",
-        f"{prefix}_(?:(?<![A-Za-z0-9_]{prefix}_)|(?<=\\\\[nrtbf]{prefix}_))"
-        f"{gateway}{TOOL_CALL_BODY}(?![A-Za-z0-9_])",
+        f'{prefix}_(?:(?:{_id_position(prefix)}){gateway}[A-Za-z0-9]+(?=")'
+        f"|(?:(?<![A-Za-z0-9_]{prefix}_)|(?<=\\\\[nrtbf]{prefix}_))"
+        f"{gateway}{TOOL_CALL_BODY}(?![A-Za-z0-9_]))",
     )
     for prefix, gateway in (("call", ""), ("toolu", "(?:vrtx_|bdrk_)?"))
 )
+_TOOL_CALL_ID = re.compile(TOOL_CALL_ID_MATCH)
+_LONG_TOOL_CALL_ID = re.compile(f"(?:call_|toolu_(?:vrtx_|bdrk_)?){TOOL_CALL_BODY}").fullmatch
 
 
 class _Compiled:
@@ -502,7 +532,10 @@ class _Compiled:
 
     def __init__(self, rules: MaskRules) -> None:
         key_passes: list[_Pass] = []
-        self.key_rules = {rule.key: rule for rule in rules.keys}
+        self.key_rules = {rule.key: rule for rule in rules.keys if not rule.key.endswith("*")}
+        self.key_prefixes = tuple((r.key[:-1], r) for r in rules.keys if r.key.endswith("*"))
+        # the tool-call rule, for ids in id positions when masking parsed JSON
+        self.tool_call: PatternRule | None = None
         for key_rule in rules.keys:
             fast = key_rule.match == INTERRUPT_ID_MATCH  # built-in: cannot run past a string
             key_passes.append(_KeyPass(key_rule, fast))
@@ -513,6 +546,7 @@ class _Compiled:
             if pattern_rule.pattern in _DASH_FORMS:
                 dash_specs.append((pattern_rule, *_DASH_FORMS[pattern_rule.pattern]))
             elif pattern_rule.pattern == TOOL_CALL_PATTERN:
+                self.tool_call = pattern_rule
                 literal_passes += [_LiteralPass(pattern_rule, *form) for form in _TOOL_CALL_FORMS]
             else:
                 slow.append(_SlowPattern(pattern_rule))
@@ -905,8 +939,21 @@ class Masker:
                         result[masked_key] = self._whole(item, refs, hit.kind, hit.numbered)
                         continue
                 key_rule = compiled.key_rules.get(key)
+                if key_rule is None and compiled.key_prefixes:
+                    key_rule = next(
+                        (r for p, r in compiled.key_prefixes if key.startswith(p)), None
+                    )
                 if key_rule is not None and _key_rule_masks(key_rule, item):
                     result[masked_key] = self._whole(item, refs, key_rule.kind, key_rule.numbered)
+                    continue
+                call = compiled.tool_call
+                if (
+                    call is not None
+                    and key in TOOL_CALL_ID_KEYS
+                    and isinstance(item, str)
+                    and _TOOL_CALL_ID.fullmatch(item)
+                ):  # an id position: any tool-call id shape, as the text pass reads it
+                    result[masked_key] = refs.ref(call.kind, item, call.numbered)
                     continue
                 result[masked_key] = self._walk(item, refs, following)
             return result

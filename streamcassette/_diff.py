@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
 from itertools import chain, compress, repeat
-from operator import add, eq, ne
+from operator import eq, ne
 from typing import Any, Literal
 
 import orjson
@@ -535,23 +535,23 @@ class _Views:
         return self.stream.table.row_kinds(self.rows[position])
 
     def values_of(self, start: int, stop: int) -> list[Any]:
-        """The values of positions ``start`` to ``stop``, one flat list."""
-        if self._values is not None:
-            return list(chain.from_iterable(self._values[start:stop]))
+        """The values of positions ``start`` to ``stop`` of a projected view, one flat list."""
+        assert self._values is not None
+        return list(chain.from_iterable(self._values[start:stop]))
+
+    def bounds(self, start: int, stop: int) -> Iterable[tuple[int, int]]:
+        """Where the values of positions ``start`` to ``stop`` are in the stream's flat values:
+        ``(start, end)`` per position (rows that share their values share their bounds)."""
         rows, table = self.rows, self.stream.table
         if stop <= start:
-            return []
+            return ()
         first, last = rows[start], rows[stop - 1]
-        if last - first == stop - 1 - start:  # consecutive rows: one slice
-            return table.values[table.offsets[first] : table.offsets[last + 1]]
-        # each row's slice of the flat values, taken at C speed
-        offsets, chosen = table.offsets, rows[start:stop]
-        slices = map(
-            slice,
-            map(offsets.__getitem__, chosen),
-            map(offsets.__getitem__, map(add, chosen, repeat(1))),
+        if last - first == stop - 1 - start:  # consecutive rows: slices
+            return zip(table.starts[first : last + 1], table.ends[first : last + 1], strict=True)
+        chosen = rows[start:stop]
+        return zip(
+            map(table.starts.__getitem__, chosen), map(table.ends.__getitem__, chosen), strict=True
         )
-        return list(chain.from_iterable(map(table.values.__getitem__, slices)))
 
 
 def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
@@ -699,11 +699,32 @@ class _Links:
         find where."""
         ours: list[Any] = []
         theirs: list[Any] = []
+        # the distinct pairs of value slices that aligned rows put opposite each other: the
+        # tokens of a message share one slice, so a message's ids are linked once
+        pairs: dict[tuple[tuple[int, int], tuple[int, int]], None] = {}
         for mine, start, yours, their_start, length in self.runs:
-            ours += mine.values_of(start, start + length)
-            theirs += yours.values_of(their_start, their_start + length)
+            if mine.projected or yours.projected:
+                ours += mine.values_of(start, start + length)
+                theirs += yours.values_of(their_start, their_start + length)
+            else:
+                stop, their_stop = start + length, their_start + length
+                pairs.update(
+                    dict.fromkeys(
+                        zip(
+                            mine.bounds(start, stop),
+                            yours.bounds(their_start, their_stop),
+                            strict=True,
+                        )
+                    )
+                )
         if len(ours) != len(theirs):
             return False
+        recorded_values, live_values = self.recorded.table.values, self.live.table.values
+        for (first, end), (their_first, their_end) in pairs:
+            if end - first != their_end - their_first:
+                return False  # as many values on each side, or no one-to-one links
+            ours += recorded_values[first:end]
+            theirs += live_values[their_first:their_end]
         forward = dict(zip(ours, theirs, strict=True))  # each value's last partner
         if list(map(forward.__getitem__, ours)) != theirs:
             return False  # a recorded value met two live values

@@ -31,6 +31,8 @@ __all__ = [
     "ORDINAL_ID_MATCH",
     "TIMESTAMP_PATTERN",
     "TOOL_CALL_BODY",
+    "TOOL_CALL_ID_KEYS",
+    "TOOL_CALL_ID_MATCH",
     "TOOL_CALL_PATTERN",
     "UUID_PATTERN",
     "HeaderRule",
@@ -77,9 +79,11 @@ def _compile_regex(pattern: str, what: str) -> re.Pattern[str]:
 class KeyRule:
     """Mask the value of every dict entry named ``key``, wherever it is.
 
-    Strings and numbers are masked, and so are objects and lists (whole); ``null`` and booleans
-    are left alone. With ``match``, only string or number values that fully match that regex are
-    masked (the built-in interrupt rule masks ``id`` values that look like 32 hex digits).
+    A ``key`` ending in ``*`` names every key starting with what precedes it (``x-*``: the
+    client's ``x-request-id`` and other ``x-`` headers). Strings and numbers are masked, and
+    so are objects and lists (whole); ``null`` and booleans are left alone. With ``match``,
+    only string or number values that fully match that regex are masked (the built-in
+    interrupt rule masks ``id`` values that look like 32 hex digits).
     """
 
     key: str
@@ -90,6 +94,12 @@ class KeyRule:
     def __post_init__(self) -> None:
         if not self.key:
             msg = "key rule: the key name is empty; give the name of the JSON key to mask"
+            raise ValueError(msg)
+        if self.key == "*" or "*" in self.key[:-1]:
+            msg = (
+                f"key rule {self.key!r}: '*' may only end a key name, after a prefix "
+                "(x-* masks every key starting with x-)"
+            )
             raise ValueError(msg)
         if not self.kind:
             object.__setattr__(self, "kind", _kind_from_name(self.key, "value"))
@@ -200,6 +210,12 @@ TOOL_CALL_BODY = r"(?:[A-Za-z0-9]{24,}|(?=[A-Za-z]*[0-9])[A-Za-z0-9]{8,})"
 TOOL_CALL_PATTERN = (
     rf"(?<![A-Za-z0-9_])(?:call_|toolu_(?:vrtx_|bdrk_)?){TOOL_CALL_BODY}(?![A-Za-z0-9_])"
 )
+# Where a value stands in an id position (the whole value of one of these keys: a tool call's
+# ``id``, a tool message's ``tool_call_id``, a Responses API ``call_id``), the same rule takes
+# every ``call_``/``toolu_`` id shape, however short and with or without a digit
+# (``call_abc123``, ``call_abcdefghijklmnop``): there it cannot be a name.
+TOOL_CALL_ID_KEYS = ("id", "tool_call_id", "call_id")
+TOOL_CALL_ID_MATCH = r"(?:call_|toolu_(?:vrtx_|bdrk_)?)[A-Za-z0-9]+"
 # The JavaScript server's SSE ids: the frame's position in the run's stream (0, 1, 2, ...).
 ORDINAL_ID_MATCH = r"[0-9]+"
 INTERRUPT_ID_MATCH = r"(?=[0-9]*[a-f])[0-9a-f]{32}"
@@ -209,7 +225,8 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     # is random; also inside strings: lc_run--<uuid>-0, run-<uuid>, node:<task_id>,
     # updates|node_2:<task_id>, Location paths.
     PatternRule(UUID_PATTERN, "uuid"),
-    # OpenAI-style and Anthropic tool-call ids.
+    # OpenAI-style and Anthropic tool-call ids (any shape where the value is an id:
+    # TOOL_CALL_ID_KEYS).
     PatternRule(TOOL_CALL_PATTERN, "tool_call"),
     # ISO-8601 timestamps (debug events, created_at); all mask to one placeholder.
     PatternRule(TIMESTAMP_PATTERN, "timestamp", numbered=False),
@@ -224,9 +241,11 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     KeyRule("__request_start_time_ms__", "epoch_ms", numbered=False),
     # The server's own URL, whose port changes with every server start.
     KeyRule("langgraph_api_url", "api_url", numbered=False),
-    # The client's user-agent, which the JavaScript server copies into every run's
-    # ``configurable`` (debug and checkpoint payloads): it names the client, not behaviour.
+    # The client's user-agent and ``x-*`` request headers (x-request-id, ...), which the
+    # JavaScript server copies into every run's ``configurable`` (debug and checkpoint
+    # payloads): they name the client and the request, not behaviour.
     KeyRule("user-agent", "client", numbered=False),
+    KeyRule("x-*", "client", numbered=False),
     # Interrupt ids: a hash of the checkpoint namespace, so of a task id.
     KeyRule("id", "interrupt", match=INTERRUPT_ID_MATCH),
     KeyRule("interrupt_id", "interrupt", match=INTERRUPT_ID_MATCH),

@@ -36,12 +36,15 @@ class _FrameTable:
 
     Row ``r`` is the ``r``-th event; ``indices[r]`` its frame's position in the recorded stream;
     ``events``, ``ids`` and ``datas`` its masked fields with frame-local references. The values
-    those references stand for are kept flat: row ``r``'s are ``values[offsets[r]:offsets[r +
-    1]]``, of the kinds in ``kinds`` (same positions). No container is made per event, so a long
-    stream leaves the garbage collector nothing to traverse but a few big lists.
+    those references stand for are kept flat: row ``r``'s are ``values[starts[r]:ends[r]]``, of
+    the kinds in ``kinds`` (same positions). A row whose values are the row before's (a token
+    of a message: the message's and the run's ids again) shares its slice, so they are kept
+    once (and linked once by the diff). Both bounds never decrease from row to row. No
+    container is made per event, so a long stream leaves the garbage collector nothing to
+    traverse but a few big lists.
     """
 
-    __slots__ = ("datas", "events", "ids", "indices", "kinds", "names", "offsets", "values")
+    __slots__ = ("datas", "ends", "events", "ids", "indices", "kinds", "names", "starts", "values")
 
     def __init__(self) -> None:
         self.indices = array("q")
@@ -51,7 +54,8 @@ class _FrameTable:
         self.datas: list[str | None] = []
         self.values: list[Any] = []
         self.kinds: list[str] = []
-        self.offsets = array("q", [0])
+        self.starts = array("q")
+        self.ends = array("q")
 
     def __len__(self) -> int:
         return len(self.datas)
@@ -60,10 +64,10 @@ class _FrameTable:
         return (self.events[row], self.ids[row], self.datas[row])
 
     def row_values(self, row: int) -> list[Any]:
-        return self.values[self.offsets[row] : self.offsets[row + 1]]
+        return self.values[self.starts[row] : self.ends[row]]
 
     def row_kinds(self, row: int) -> list[str]:
-        return self.kinds[self.offsets[row] : self.offsets[row + 1]]
+        return self.kinds[self.starts[row] : self.ends[row]]
 
 
 Key = tuple[str | None, str | None, str | None]  # masked (event, id, data)
@@ -87,7 +91,7 @@ class _Numbering:
         if stop <= self.done:
             return
         numbers, counts = self.masker._numbers, self.masker._counts
-        first, last = table.offsets[self.done], table.offsets[stop]
+        first, last = table.starts[self.done], table.ends[stop - 1]
         # (kind, value) pairs, distinct and in order of appearance, gathered at C speed
         met = dict.fromkeys(zip(table.kinds[first:last], table.values[first:last], strict=True))
         for original in met:
@@ -306,10 +310,14 @@ def _mask_frames(
     selected: dict[str | None, bool] = {}
     add_index, add_name = table.indices.append, table.names.append
     add_event, add_id, add_data = table.events.append, table.ids.append, table.datas.append
-    add_offset = table.offsets.append
+    add_start, add_end = table.starts.append, table.ends.append
     all_values, all_kinds = table.values, table.kinds
     refs = _Refs()
     kinds, values = refs.kinds, refs.values
+    # the last row's values and their slice: a row with the same values shares it
+    last_kinds: list[str] = []
+    last_values: list[Any] = []
+    row_start = row_end = 0
     names = masker._names
     plain = masker._plain
     id_rules, ref = masker._compiled.sse_ids, refs.ref
@@ -392,22 +400,28 @@ def _mask_frames(
                 id_shape = plain(event_id, refs)
         if values:
             if refs.structural:  # references a path rule masked away: drop them
-                (event_shape, data_shape, id_shape), kept_kinds, kept_values = _reindex(
+                (event_shape, data_shape, id_shape), kinds, values = _reindex(
                     (event_shape, data_shape, id_shape), kinds, values
                 )
-                all_kinds += kept_kinds
-                all_values += kept_values
-            else:
+            if values != last_values or kinds != last_kinds:
+                row_start = len(all_values)
                 all_kinds += kinds
                 all_values += values
-            kinds.clear()
-            values.clear()
+                row_end = len(all_values)
+                last_kinds, last_values = kinds, values
+            # new lists for the next row (the last row's are kept to compare with)
+            kinds = refs.kinds = []
+            values = refs.values = []
             if refs.local is not None:
                 refs.local = None
             refs.structural = False
-            add_offset(len(all_values))
+            add_start(row_start)
+            add_end(row_end)
         else:
-            add_offset(len(all_values))
+            row_start = row_end = len(all_values)
+            last_kinds, last_values = [], []  # no slice to share with the next row
+            add_start(row_start)
+            add_end(row_end)
             if refs.structural:
                 refs.structural = False
         add_index(index)

@@ -117,16 +117,25 @@ def test_js_recordings_have_the_js_servers_shapes(recordings: dict[str, Recordin
 
 
 async def record_agent(
-    url: str, path: Path, *, assistant: str, user_agent: str | None = None
+    url: str,
+    path: Path,
+    *,
+    assistant: str,
+    headers: dict[str, str] | None = None,
+    label: str | None = None,
 ) -> Path:
     """One thread run of an agent assistant; the debug mode carries the run's config (where
-    the server copies the client's user-agent)."""
+    the server copies the client's user-agent and x-* headers, and the run's ``label``)."""
     session = CassetteSession(path, mode="record")
-    headers = {"user-agent": user_agent} if user_agent else None
     client = session.client(url, headers=headers)
     thread = await client.threads.create()
+    config = {"configurable": {"label": label}} if label is not None else None
     async for _ in client.runs.stream(
-        thread["thread_id"], assistant, input=WEATHER, stream_mode=[*AGENT_MODES, "values", "debug"]
+        thread["thread_id"],
+        assistant,
+        input=WEATHER,
+        config=config,
+        stream_mode=[*AGENT_MODES, "values", "debug"],
     ):
         pass
     await client.aclose()
@@ -135,8 +144,10 @@ async def record_agent(
 
 @pytest.fixture(scope="module")
 def agent_runs(langgraph_js_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Four agent runs: 12 tokens twice from one client and once from another, 15 tokens once.
-    The token count is the assistant's configuration, so the run requests are alike."""
+    """Seven agent runs: 12 tokens twice from one client and once from another, 15 tokens once;
+    three more of 12 tokens with an ``x-request-id`` header and a ``label`` in the run's
+    configurable (two differing only in the header, one only in the label). The token count is
+    the assistant's configuration, so the run requests are alike."""
     from langgraph_sdk import get_client
 
     folder = tmp_path_factory.mktemp("agent-runs")
@@ -155,9 +166,21 @@ def agent_runs(langgraph_js_url: str, tmp_path_factory: pytest.TempPathFactory) 
             }
         plans = {
             "sdk-12": {"assistant": assistants[12]},
-            "browser-12": {"assistant": assistants[12], "user_agent": firefox},
+            "browser-12": {"assistant": assistants[12], "headers": {"user-agent": firefox}},
             "sdk-12-again": {"assistant": assistants[12]},
             "sdk-15": {"assistant": assistants[15]},
+            **{
+                name: {
+                    "assistant": assistants[12],
+                    "headers": {"x-request-id": request_id},
+                    "label": label,
+                }
+                for name, request_id, label in (
+                    ("request-a", "req-0001", "first"),
+                    ("request-b", "req-0002", "first"),
+                    ("label-b", "req-0001", "second"),
+                )
+            },
         }
 
         async def one(name: str, plan: dict[str, Any]) -> None:
@@ -192,6 +215,28 @@ def test_recordings_from_two_clients_compare_equal(agent_runs: dict[str, Path]) 
     assert "Firefox/131.0" not in texts[0]
     report = diff_cassettes(first, second, modes=["*"])
     assert report.equal, report.render_text()
+
+
+def test_runs_differing_only_in_an_x_request_id_header_compare_equal(
+    agent_runs: dict[str, Path],
+) -> None:
+    """The x-* request headers the JS server copies into every run's configurable are not
+    drift, while a differing configurable value of the run's own is still reported."""
+    first, second = load(agent_runs["request-a"]), load(agent_runs["request-b"])
+    texts = [
+        json.dumps([i.response.stream.raw.decode() for _, i in c.streams()])  # type: ignore[union-attr]
+        for c in (first, second)
+    ]
+    assert '\\"x-request-id\\":\\"req-0001\\"' in texts[0]
+    assert '\\"x-request-id\\":\\"req-0002\\"' in texts[1]
+    report = diff_cassettes(first, second, modes=["*"])
+    assert report.equal, report.render_text()
+    relabelled = diff_cassettes(first, load(agent_runs["label-b"]), modes=["*"])
+    assert not relabelled.equal
+    paths = {c.path for d in relabelled.differences for c in d.changes}
+    assert paths, relabelled.render_text()
+    assert all(path.endswith("configurable.label") for path in paths), paths
+    assert all("x-request-id" not in line for d in relabelled.differences for line in d.lines())
 
 
 def test_a_different_token_split_is_only_a_token_difference(agent_runs: dict[str, Path]) -> None:

@@ -243,6 +243,8 @@ def test_config_round_trip() -> None:
         ({"keys": [{"key": "a", "kind": "not a kind"}]}, "is not a placeholder name"),
         ({"sse_ids": ["[0-9]*"]}, "SSE id rule '[0-9]*' matches an empty id"),
         ({"sse_ids": [{"pattern": "[", "kind": "x"}]}, "SSE id rule: '[' is not a valid"),
+        ({"keys": ["a*b"]}, "key rule 'a*b': '*' may only end a key name"),
+        ({"keys": ["*"]}, "key rule '*': '*' may only end a key name"),
     ],
 )
 def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], message: str) -> None:
@@ -386,6 +388,10 @@ PROVIDER_CALL_IDS = st.one_of(
     st.text(_BASE62, min_size=22, max_size=22).map(lambda s: f"toolu_01{s}"),  # Anthropic
     st.text(_LETTERS, min_size=24, max_size=24).map(lambda s: f"toolu_{s}"),
     st.text(_BASE62, min_size=24, max_size=24).map(lambda s: f"toolu_vrtx_{s}"),  # on Vertex
+    # short ids, with and without digits (other providers, test doubles): ids in id positions
+    st.text(_LETTERS, min_size=1, max_size=16).map(lambda s: f"call_{s}"),
+    st.text(_BASE62, min_size=1, max_size=7).map(lambda s: f"call_{s}"),
+    st.text(_LETTERS, min_size=1, max_size=10).map(lambda s: f"toolu_{s}"),
 )
 
 
@@ -415,6 +421,74 @@ def test_provider_tool_call_ids_mask_alike_with_or_without_digits(
     assert any("<tool_call:1>" in (text or "") for text in as_recorded)
     assert masked_with(first) == as_recorded
     assert masked_with(second) == as_recorded
+
+
+@pytest.mark.parametrize("structural", [False, True])
+def test_short_tool_call_ids_mask_in_id_positions_and_names_stay(structural: bool) -> None:
+    """``call_abc123`` and ``call_abcdefghijklmnop`` mask as tool-call ids where they are the
+    value of ``id``, ``tool_call_id`` or ``call_id`` (linked wherever they recur as words),
+    on raw JSON text and on parsed JSON alike; ``call_function`` as a name, and words that
+    merely start with an id, stay."""
+    rules = MaskRules.default()
+    if structural:  # a path rule that matches: the frame is masked on its parsed JSON
+        rules = rules.extend(paths=["**.stamp"])
+    frame = {
+        "stamp": 1,
+        "tool_calls": [
+            {"name": "call_function", "id": "call_abc123"},
+            {"name": "call_function", "id": "call_abcdefghijklmnop"},
+        ],
+        "tool_call_id": "call_abc123",
+        "call_id": "toolu_xyz",
+        "content": "call_abc1234 is another word",
+    }
+    masked = json.loads(Masker(rules).mask_json(json.dumps(frame, separators=(",", ":"))))
+    assert masked["tool_calls"] == [
+        {"name": "call_function", "id": "<tool_call:1>"},
+        {"name": "call_function", "id": "<tool_call:2>"},
+    ]
+    assert masked["tool_call_id"] == "<tool_call:1>"
+    assert masked["call_id"] == "<tool_call:3>"
+    assert masked["content"] == "call_abc1234 is another word"
+    free_text = Masker(rules).mask_json(json.dumps({"text": "use call_abcdefghijklmnop"}))
+    assert "call_abcdefghijklmnop" in free_text  # free text keeps the stricter rule
+
+
+@pytest.mark.parametrize("structural", [False, True])
+def test_echoed_x_headers_mask_and_other_configurable_keys_stay(structural: bool) -> None:
+    """Every ``x-*`` key (the client headers the JS server copies into configurable) masks to
+    ``<client>``; a configurable key of the run's own keeps its value, so it can differ."""
+    rules = MaskRules.default()
+    if structural:
+        rules = rules.extend(paths=["**.stamp"])
+    frame = {
+        "stamp": 1,
+        "configurable": {"x-request-id": "req-1", "x-retry": 2, "label": "first", "x-ray": "x-y"},
+    }
+    masked = json.loads(Masker(rules).mask_json(json.dumps(frame)))
+    assert masked["configurable"] == {
+        "x-request-id": "<client>",
+        "x-retry": "<client>",
+        "label": "first",
+        "x-ray": "<client>",
+    }
+    text = json.dumps({"text": 'a "x-b": 1', "v": "x-c"})
+    assert Masker(rules).mask_json(text) == text  # "x- in a string is not a key
+
+
+def test_a_user_prefix_key_rule_masks_every_key_it_starts() -> None:
+    """``keys = ["trace_*"]`` masks ``trace_id`` and ``trace_span`` (numbered, linked by value)
+    and leaves ``tracer``; it survives a config round trip."""
+    rules = MaskRules.default().extend(keys=["trace_*"])
+    text = json.dumps({"trace_id": "t1", "trace_span": "t1", "n": {"trace_id": "t2"}, "tracer": 1})
+    masked = json.loads(Masker(rules).mask_json(text))
+    assert masked == {
+        "trace_id": "<trace:1>",
+        "trace_span": "<trace:1>",
+        "n": {"trace_id": "<trace:2>"},
+        "tracer": 1,
+    }
+    assert MaskRules.from_config(rules.to_config()) == rules
 
 
 def _by_value(shape: str, refs: Any) -> str:
