@@ -183,3 +183,22 @@ def _said(values: Any) -> Any:
     if not isinstance(values, dict):
         return values
     return [(m["type"], m.get("content"), m.get("id")) for m in values.get("messages", [])]
+
+
+def test_thread_search_lists_a_served_v3_thread_with_its_status(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """``threads.search`` on serve lists a thread served over the v3 protocol, under the
+    client's id, and its status filter keeps it only under its own status."""
+    path = tmp_path / "session.json"
+    _record(langgraph_server, path, AGENT, "sse")
+    served_thread = str(uuid.uuid4())
+    with BackgroundServer(replay_app(path, speed=None)) as server:
+        asyncio.run(run_async(server.url, AGENT, "sse", served_thread))
+        with get_sync_client(url=server.url) as client:
+            listed = client.threads.search(limit=10)
+            idle = client.threads.search(status="idle", limit=10)
+            busy = client.threads.search(status="busy", limit=10)
+    assert served_thread in [thread["thread_id"] for thread in listed]
+    assert served_thread in [thread["thread_id"] for thread in idle]
+    assert served_thread not in [thread["thread_id"] for thread in busy]

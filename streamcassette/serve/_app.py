@@ -193,12 +193,13 @@ class ReplayServer:
         self.aliases: dict[str, str] = {}
         # ids the client minted, bound to the recorded ones per live thread
         self.bindings = ThreadBindings()
-        # threads, runs and assistants as the client has seen them, for synthesized answers
-        self.world = World(library)
         # the v3 thread protocol, with the same id bindings per live thread
         self.threads = ThreadProtocol(
             library, speed=speed, bindings=self.bindings, aliases=self.aliases
         )
+        # threads, runs and assistants as the client has seen them, for synthesized answers
+        # (thread search lists the v3 protocol's threads too)
+        self.world = World(library, other_threads=self.threads.thread_infos)
 
     # -- entry point ----------------------------------------------------------------------
 

@@ -485,12 +485,25 @@ class ThreadProtocol:
         states = [self._released_state(live, live.recorded)]
         return _synthesized(live, states[: limit if isinstance(limit, int) else 10], "history")
 
+    def thread_infos(self) -> list[dict[str, Any]]:
+        """The threads this protocol serves, as ``GET /threads/{id}`` gives each (for
+        thread search)."""
+        return [
+            self._thread_json(live, live.recorded)
+            for live in list(self.live.values())
+            if live.recorded is not None
+        ]
+
     def _thread_info(self, live: LiveThread) -> Response:
         """``GET /threads/{id}`` of a thread this protocol serves: its status (``busy`` while
         a run's events are still being released, then ``idle``, ``interrupted`` or
         ``error``) and values, from the events served so far."""
         recorded = live.recorded
         assert recorded is not None
+        info = self._thread_json(live, recorded)
+        return _synthesized(live, info, "thread of the events served so far")
+
+    def _thread_json(self, live: LiveThread, recorded: RecordedThread) -> dict[str, Any]:
         released = self._released_view(live, recorded)
         status = "busy" if released.running else _THREAD_STATUS.get(released.ended or "", "idle")
         state = thread_state(live.thread_id, released.values or {}, released.interrupts)
@@ -510,7 +523,7 @@ class ThreadProtocol:
             if released.interrupts
             else {},
         }
-        return _synthesized(live, info, "thread of the events served so far")
+        return info
 
     def _released_state(self, live: LiveThread, recorded: RecordedThread) -> dict[str, Any]:
         """The thread's state after the events released so far: the last root ``values``,

@@ -318,9 +318,16 @@ def _json(
 class World:
     """Live threads and the runs served on them; answers what no recording answers."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(
+        self,
+        library: Library,
+        other_threads: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.library = library
         self.threads: dict[str, LiveThread] = {}
+        # threads served by another protocol (the v3 one), as ``GET /threads/{id}`` gives
+        # them, listed by thread search too
+        self.other_threads = other_threads
         # threads some client created (a recorded thread in here is taken: the next client
         # that creates one gets a fresh id standing for it)
         self.created: set[str] = set()
@@ -405,6 +412,11 @@ class World:
             return self._assistant(match.group(1), scope)
         if method == "POST" and path == "/threads/search":
             threads = [thread.as_json() for thread in self.threads.values()]
+            if self.other_threads is not None:
+                threads += self.other_threads()
+            status = fields.get("status")
+            if status:
+                threads = [thread for thread in threads if thread.get("status") == status]
             return _json(_page(threads[::-1], fields), rewrite, label="threads")
         if (match := _THREAD.match(path)) and method == "GET":
             return self._on_thread(match.group(1), rewrite, lambda t: t.as_json(), "thread")
