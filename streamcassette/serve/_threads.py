@@ -39,7 +39,7 @@ from .._match import json_difference
 from ..protocols import threads
 from ._aliases import ThreadBindings, align
 from ._library import Library, canonical_assistant
-from ._world import thread_state
+from ._world import thread_json, thread_state
 
 __all__ = ["HEARTBEAT", "MAX_HOLD", "ThreadProtocol"]
 
@@ -506,24 +506,10 @@ class ThreadProtocol:
     def _thread_json(self, live: LiveThread, recorded: RecordedThread) -> dict[str, Any]:
         released = self._released_view(live, recorded)
         status = "busy" if released.running else _THREAD_STATUS.get(released.ended or "", "idle")
-        state = thread_state(live.thread_id, released.values or {}, released.interrupts)
-        info: dict[str, Any] = {
-            "thread_id": live.thread_id,
-            "created_at": state.get("created_at"),
-            "updated_at": state.get("created_at"),
-            "state_updated_at": state.get("created_at"),
-            "metadata": {},
-            "status": status,
-            "config": {"configurable": {}},
-            "values": released.values,  # None before any values event, as live
-            "error": None,
-            "interrupts": {
-                str(task.get("id")): task.get("interrupts", []) for task in state.get("tasks", [])
-            }
-            if released.interrupts
-            else {},
-        }
-        return info
+        # ``values`` stays None before any values event, as live.
+        return thread_json(
+            live.thread_id, status=status, values=released.values, interrupts=released.interrupts
+        )
 
     def _released_state(self, live: LiveThread, recorded: RecordedThread) -> dict[str, Any]:
         """The thread's state after the events released so far: the last root ``values``,

@@ -175,19 +175,15 @@ class LiveThread:
 
     def as_json(self) -> dict[str, Any]:
         outcome = self.last_outcome()
-        interrupts = outcome.interrupts if outcome is not None else []
-        return {
-            "thread_id": self.thread_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "state_updated_at": self.updated_at,
-            "metadata": self.metadata,
-            "status": self.status(),
-            "config": {"configurable": {}},
-            "values": self.values(),
-            "error": None,
-            "interrupts": {_task_id(self.thread_id): interrupts} if interrupts else {},
-        }
+        return thread_json(
+            self.thread_id,
+            status=self.status(),
+            values=self.values(),
+            interrupts=outcome.interrupts if outcome is not None else [],
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            metadata=self.metadata,
+        )
 
     def state(self) -> dict[str, Any]:
         """The thread's current state, as ``GET /threads/{id}/state`` gives it."""
@@ -250,6 +246,32 @@ class LiveThread:
             metadata=metadata,
             created_at=self.updated_at,
         )
+
+
+def thread_json(
+    thread_id: str,
+    *,
+    status: str,
+    values: dict[str, Any] | None,
+    interrupts: list[dict[str, Any]],
+    created_at: str | None = None,
+    updated_at: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A thread as ``GET /threads/{id}`` and thread search give it; the pending
+    ``interrupts`` under the same task id as :func:`thread_state` gives them."""
+    return {
+        "thread_id": thread_id,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "state_updated_at": updated_at,
+        "metadata": metadata if metadata is not None else {},
+        "status": status,
+        "config": {"configurable": {}},
+        "values": values,
+        "error": None,
+        "interrupts": {_task_id(thread_id): interrupts} if interrupts else {},
+    }
 
 
 def thread_state(
