@@ -32,22 +32,29 @@ CLI = [sys.executable, "-m", "streamcassette.cli"]
 BUNDLED_AGENT = Path(__file__).resolve().parent.parent / "cassettes" / "weather_agent.json"
 
 
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI run to its end, its output captured."""
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
 def record(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "record", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return cli("record", *args, cwd=cwd)
 
 
-def start_record(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    """``record`` in the background, its output unbuffered, for the Ctrl-C tests."""
+def start_cli(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    """The CLI in the background, its output unbuffered, for the Ctrl-C tests."""
     return subprocess.Popen(
-        [*CLI, "record", *args],
+        [*CLI, *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def start_record(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return start_cli("record", *args, cwd=cwd)
 
 
 def interrupt_after(process: subprocess.Popen[str], marker: str) -> tuple[str, str]:
@@ -84,7 +91,7 @@ def assert_clean(result: subprocess.CompletedProcess[str]) -> str:
 
 def test_main_module_runs() -> None:
     """``python -m streamcassette.cli`` is the CLI (the tests below drive it that way)."""
-    result = subprocess.run([*CLI, "--help"], capture_output=True, text=True, timeout=60)
+    result = cli("--help")
     assert result.returncode == 0
     assert "record" in result.stdout
 
@@ -273,9 +280,7 @@ def test_unreadable_cassette_exits_2_everywhere(tmp_path: Path, command: str) ->
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     args = [str(bad), str(bad)] if command == "diff" else [str(bad)]
-    result = subprocess.run(
-        [*CLI, command, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
+    result = cli(command, *args, cwd=tmp_path)
     output = assert_clean(result)
     assert result.returncode == 2, output
     assert "not valid JSON" in output
@@ -355,9 +360,7 @@ def test_play_of_a_stream_that_cannot_replay_is_one_paragraph(tmp_path: Path) ->
         RecordedRequest("POST", "/runs/stream"), RecordedResponse(200, stream=stream)
     )
     path = save(Cassette(interactions=[interaction]), tmp_path / "odd.json")
-    result = subprocess.run(
-        [*CLI, "play", "--instant", str(path)], capture_output=True, text=True, timeout=60
-    )
+    result = cli("play", "--instant", str(path))
     output = assert_clean(result)
     assert result.returncode == 1
     assert f"{path}: playback stopped: TransportError" in output
@@ -380,21 +383,11 @@ def _deep_frame_cassette(tmp_path: Path, depth: int) -> Path:
 def test_play_of_frames_nested_too_deep_is_clean(tmp_path: Path) -> None:
     """A frame nested 990 levels deep plays with a placeholder; one nested past what the
     SDK's JSON parser reads stops playback with exit 1 and the reason: no traceback."""
-    printable = subprocess.run(
-        [*CLI, "play", "--instant", str(_deep_frame_cassette(tmp_path, 990))],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    printable = cli("play", "--instant", str(_deep_frame_cassette(tmp_path, 990)))
     assert assert_clean(printable)
     assert printable.returncode == 0
     assert "<a list nested too deep to print>" in printable.stdout
-    unreadable = subprocess.run(
-        [*CLI, "play", "--instant", str(_deep_frame_cassette(tmp_path, 3000))],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    unreadable = cli("play", "--instant", str(_deep_frame_cassette(tmp_path, 3000)))
     output = assert_clean(unreadable)
     assert unreadable.returncode == 1
     assert "playback stopped: a frame's data is not JSON the SDK can read" in output
@@ -402,13 +395,7 @@ def test_play_of_frames_nested_too_deep_is_clean(tmp_path: Path) -> None:
 
 def test_ctrl_c_in_play_exits_130(tmp_path: Path) -> None:
     """Ctrl-C while the bundled agent plays in real time: exit 130, one line, no Aborted!."""
-    process = subprocess.Popen(
-        [*CLI, "play"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = start_cli("play")
     assert process.stdout is not None
     process.stdout.readline()  # the first event is out: playback is under way
     process.send_signal(signal.SIGINT)
@@ -424,13 +411,7 @@ def test_ctrl_c_in_play_exits_130(tmp_path: Path) -> None:
 def test_max_body_must_be_a_positive_finite_size(tmp_path: Path, command: str, value: str) -> None:
     """--max-body-mib refuses what it cannot use, naming the option: exit 2."""
     target = [str(BUNDLED_AGENT)] if command == "serve" else ["--upstream", "http://127.0.0.1:9"]
-    result = subprocess.run(
-        [*CLI, command, *target, "--port", "0", "--max-body-mib", value],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli(command, *target, "--port", "0", "--max-body-mib", value, cwd=tmp_path)
     output = assert_clean(result)
     assert result.returncode == 2
     assert "--max-body-mib" in output
