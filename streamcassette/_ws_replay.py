@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
@@ -177,6 +177,26 @@ class _ReplayedConnection:
             self.script.client_closed = True
         self.finished()
 
+    def take(self) -> Any:
+        """The next recorded server message, once the script is ready; ``None`` when the
+        recording's client closed the connection there (the reader holds it open until
+        this client closes it too); raises what the connection ends with otherwise."""
+        script = self.script
+        assert script is not None
+        if script.client_closed:
+            raise _client_closed(self.close_code or 1000, self.close_reason or "")
+        message = script.next_received()
+        if message is None:
+            self.finished()
+            if script.websocket.end is not StreamEnd.CLIENT_STOPPED:
+                raise self.end_error()
+        return message
+
+    def raise_closed(self) -> NoReturn:
+        """After the hold: the close this client made."""
+        assert self.close_code is not None
+        raise _client_closed(self.close_code, self.close_reason or "")
+
     def end_error(self) -> Exception:
         """What reading raises after the recording's last server message."""
         assert self.script is not None
@@ -226,18 +246,11 @@ class _AsyncReplayWebSocket(_ReplayWebSocket):
             if connection.close_code is not None:
                 raise _client_closed(connection.close_code, connection.close_reason or "")
             await self._changed.wait()
-        script = connection.script
-        if script.client_closed:
-            raise _client_closed(connection.close_code or 1000, connection.close_reason or "")
-        message = script.next_received()
-        if message is None:
-            connection.finished()
-            if script.websocket.end is StreamEnd.CLIENT_STOPPED:
-                # The recording's client closed it: hold it open until this one does.
-                while connection.close_code is None:
-                    await self._changed.wait()
-                raise _client_closed(connection.close_code, connection.close_reason or "")
-            raise connection.end_error()
+        message = connection.take()
+        if message is None:  # the recording's client closed it: held open until this one does
+            while connection.close_code is None:
+                await self._changed.wait()
+            connection.raise_closed()
         delay = connection.delay(message)
         if delay > 0:
             await anyio.sleep(delay)
@@ -284,17 +297,11 @@ class _SyncReplayWebSocket(_ReplayWebSocket):
                 if connection.close_code is not None:
                     raise _client_closed(connection.close_code, connection.close_reason or "")
                 self._changed.wait()
-            script = connection.script
-            if script.client_closed:
-                raise _client_closed(connection.close_code or 1000, connection.close_reason or "")
-            message = script.next_received()
-            if message is None:
-                connection.finished()
-                if script.websocket.end is StreamEnd.CLIENT_STOPPED:
-                    while connection.close_code is None:
-                        self._changed.wait()
-                    raise _client_closed(connection.close_code, connection.close_reason or "")
-                raise connection.end_error()
+            message = connection.take()
+            if message is None:  # held open until this client closes it too
+                while connection.close_code is None:
+                    self._changed.wait()
+                connection.raise_closed()
         delay = connection.delay(message)
         if delay > 0:
             time.sleep(delay)
