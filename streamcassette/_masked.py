@@ -16,7 +16,17 @@ from typing import Any
 
 import orjson
 
-from ._alias import _OPEN, Masker, Original, _numbered, _Refs, _reindex
+from ._alias import (
+    _FIRSTS_KEPT,
+    _OPEN,
+    _PIECES_KEPT,
+    Masker,
+    Original,
+    _numbered,
+    _Piece,
+    _Refs,
+    _reindex,
+)
 from ._cassette import Cassette, Interaction, RecordedFrame, StreamEnd
 from ._gc import paused_gc
 from ._mask_rules import MaskRules
@@ -326,68 +336,177 @@ def _mask_frames(
     structural = masker._structural
     compiled = masker._compiled
     text, always_structural = masker._text, compiled.structural
+    # The hot frame: the last event whose data ``Masker._text`` masked as a first piece and a
+    # rest (see there). An event that starts with the same event and ``data:`` lines and ends
+    # its data with the same rest is the next token of the same message: only its first piece
+    # is new, and one met before (a word) is looked up, not masked. Most of a ``messages``
+    # stream's frames are such tokens: no decoding, no masking passes, and (their SSE id
+    # masked to a constant) the rest's values kept once for them all.
+    hot_prefix = hot_rest = b""
+    hot_piece: Any = None
+    hot_event: str | None = None
+    hot_event_shape: str | None = None
+    hot_shapes: dict[str, str] = {}  # first piece masked -> the data's shape, for the hot rest
+    shapes_by_rest: dict[str, dict[str, str]] = {}  # the same by the rest's shape
+    last_rest: Any = None  # the masker's rest that hot_rest was taken from
+    sharing: Any = None  # the hot rest whose values the last row's slice holds
+    firsts = masker._firsts
+    # SSE id rules by regex group: the placeholder of one that masks to no value
+    constant_ids: dict[int | None, str | None] = {
+        group: None if numbered else f"<{kind}>" for group, (kind, numbered) in id_kinds.items()
+    }
+    event: str | None
+    data: str | None
+    event_id: str | None
+    masked_first: str | None = None
     for index, frame in enumerate(frames):
         raw = frame.raw
-        # event_fields, its usual cases inlined (this is the hot loop): CRLF lines ``event:``,
-        # one ``data:`` and maybe ``id:``
-        first = raw.find(b"\n", 7)
-        second = raw.find(b"\n", first + 7)
-        end = len(raw)
-        # no stray CR in a line: ``find`` (memchr) rather than ``count`` over the frame
-        fast = (
-            raw.startswith(b"event: ")
-            and raw[first - 1] == 13
-            and raw.startswith(b"data: ", first + 1)
-            and raw[second - 1] == 13
-            and raw.endswith(b"\r\n\r\n")
-            and raw.find(b"\r", 7, first - 1) == -1
-            and raw.find(b"\r", first + 7, second - 1) == -1
-        )
-        event_id: str | None = None
-        if fast and second == end - 3:
-            pass
-        elif (
-            fast
-            and raw.startswith(b"id: ", second + 1)
-            and raw.find(b"\n", second + 1) == end - 3
-            and raw.find(b"\r", second + 5, end - 4) == -1
-        ):
-            event_id = raw[second + 5 : end - 4].decode("utf-8", "replace")
-        else:
-            fast = False
-        if fast:
-            event: str | None = raw[7 : first - 1].decode("utf-8", "replace")
-            data: str | None = raw[first + 7 : second - 1].decode("utf-8", "replace")
-        else:
-            fields = event_fields(raw)
-            if fields is None:
-                continue
-            event, data, event_id = fields
-        if events is not None:
-            wanted = selected.get(event)
-            if wanted is None:
-                wanted = selected[event] = events(event or "message")
-            if not wanted:
-                continue
-        event_shape = event
-        if event is not None:
-            event_shape = names.get(event)
-            if event_shape is None:
-                event_shape = plain(event, refs)
-                if not values:
-                    names[event] = event_shape
-        data_shape = data
-        if data is not None:  # Masker._json, unrolled
-            if always_structural or _OPEN in data:
-                data_shape = json_text(data, refs)
+        hot = False
+        if hot_rest and raw.startswith(hot_prefix):
+            head = len(hot_prefix)
+            cut = raw.find(b'",', head) + 2
+            stop = cut + len(hot_rest)
+            end = len(raw)
+            if (
+                cut >= 2
+                and raw.startswith(hot_rest, cut)
+                and raw.startswith(b"\r\n", stop)
+                and raw.endswith(b"\r\n\r\n")
+                and raw.find(b"\n", head, cut) == -1
+                and raw.find(b"\r", head, cut) == -1
+            ):
+                event_id = None
+                if stop + 4 == end:
+                    hot = True
+                elif (
+                    raw.startswith(b"id: ", stop + 2)
+                    and raw.find(b"\n", stop + 2) == end - 3
+                    and raw.find(b"\r", stop + 6, end - 4) == -1
+                ):
+                    event_id = raw[stop + 6 : end - 4].decode("utf-8", "replace")
+                    hot = True
+                if hot:
+                    masked_first = firsts.get(raw[head:cut].decode("utf-8", "replace"))
+                    if masked_first is None:
+                        hot = False
+            if hot and masked_first is not None:
+                data_shape = hot_shapes.get(masked_first)
+                if data_shape is None:
+                    if len(hot_shapes) >= _FIRSTS_KEPT:
+                        hot_shapes.clear()
+                    data_shape = hot_shapes[masked_first] = masked_first + hot_piece.shapes[0]
+                id_shape = None
+                if event_id is not None and id_match is not None:
+                    found = id_match(event_id)
+                    if found is not None:
+                        id_shape = constant_ids[found.lastindex]
+                if event_id is None or id_shape is not None:  # no values but the rest's
+                    if sharing is not hot_piece:
+                        if hot_piece.values != last_values or hot_piece.kinds != last_kinds:
+                            row_start = len(all_values)
+                            all_kinds += hot_piece.kinds
+                            all_values += hot_piece.values
+                            row_end = len(all_values)
+                            last_kinds, last_values = hot_piece.kinds, hot_piece.values
+                        sharing = hot_piece
+                    add_start(row_start)
+                    add_end(row_end)
+                    add_index(index)
+                    add_name(hot_event)
+                    add_event(hot_event_shape)
+                    add_id(id_shape)
+                    add_data(data_shape)
+                    continue
+                # an SSE id with a value of its own (the JS server's ordinals): the usual way
+                hot_piece.attach(refs)
+                event = hot_event
+                event_shape = hot_event_shape
+        if not hot:
+            # event_fields, its usual cases inlined (this is the hot loop): CRLF lines ``event:``,
+            # one ``data:`` and maybe ``id:``
+            first = raw.find(b"\n", 7)
+            second = raw.find(b"\n", first + 7)
+            end = len(raw)
+            # no stray CR in a line: ``find`` (memchr) rather than ``count`` over the frame
+            fast = (
+                raw.startswith(b"event: ")
+                and raw[first - 1] == 13
+                and raw.startswith(b"data: ", first + 1)
+                and raw[second - 1] == 13
+                and raw.endswith(b"\r\n\r\n")
+                and raw.find(b"\r", 7, first - 1) == -1
+                and raw.find(b"\r", first + 7, second - 1) == -1
+            )
+            event_id = None
+            if fast and second == end - 3:
+                pass
+            elif (
+                fast
+                and raw.startswith(b"id: ", second + 1)
+                and raw.find(b"\n", second + 1) == end - 3
+                and raw.find(b"\r", second + 5, end - 4) == -1
+            ):
+                event_id = raw[second + 5 : end - 4].decode("utf-8", "replace")
             else:
-                mark = len(values)
-                masked = text(data, refs)
-                if refs.structural:  # a key rule met an object, or a path rule or user regex
-                    refs.truncate(mark)  # may match: start again on the parsed JSON
-                    refs.structural = True
-                    masked = structural(data, refs)
-                data_shape = masked
+                fast = False
+            if fast:
+                event = raw[7 : first - 1].decode("utf-8", "replace")
+                data = raw[first + 7 : second - 1].decode("utf-8", "replace")
+            else:
+                fields = event_fields(raw)
+                if fields is None:
+                    continue
+                event, data, event_id = fields
+            if events is not None:
+                wanted = selected.get(event)
+                if wanted is None:
+                    wanted = selected[event] = events(event or "message")
+                if not wanted:
+                    continue
+            event_shape = event
+            if event is not None:
+                event_shape = names.get(event)
+                if event_shape is None:
+                    event_shape = plain(event, refs)
+                    if not values:
+                        names[event] = event_shape
+            data_shape = data
+            if data is not None:  # Masker._json, unrolled
+                if always_structural or _OPEN in data:
+                    data_shape = json_text(data, refs)
+                else:
+                    mark = len(values)
+                    masked = text(data, refs)
+                    if refs.structural:  # a key rule met an object, or a path rule or user regex
+                        refs.truncate(mark)  # may match: start again on the parsed JSON
+                        refs.structural = True
+                        masked = structural(data, refs)
+                    data_shape = masked
+            if (
+                fast
+                and data is not None
+                and masker._last_rest is not last_rest
+                and not refs.structural
+                and event is not None
+                and event in names
+                and not always_structural
+            ):  # a new rest: the next frames may be tokens after this one
+                last_rest = masker._last_rest
+                rest_text, piece = last_rest
+                rest_bytes = rest_text.encode("utf-8", "surrogatepass")
+                if (
+                    isinstance(piece, _Piece)
+                    and rest_text
+                    and raw.endswith(rest_bytes, 0, second - 1)
+                    and raw.find(b'",', first + 7) + 2 == second - 1 - len(rest_bytes)
+                ):
+                    hot_prefix, hot_rest, hot_piece = raw[: first + 7], rest_bytes, piece
+                    hot_event, hot_event_shape = event, event_shape
+                    hot_shapes = shapes_by_rest.setdefault(piece.shapes[0], {})
+                    if len(shapes_by_rest) > _PIECES_KEPT:
+                        shapes_by_rest.clear()
+                else:
+                    hot_rest = b""
         id_shape = None
         if event_id is not None:  # Masker._sse_id, unrolled
             found = id_match(event_id) if id_match is not None else None
@@ -429,6 +548,7 @@ def _mask_frames(
         add_event(event_shape)
         add_id(id_shape)
         add_data(data_shape)
+        sharing = None
     return table
 
 

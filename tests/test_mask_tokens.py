@@ -1,0 +1,205 @@
+"""The token path of stream masking: a ``messages`` frame that repeats the frame before it but
+for its token is masked from the bytes it shares with it; the table it makes must be the one
+that masking every frame on its own makes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamcassette import KeyRule, Masker, MaskRules, PathRule, PatternRule, RecordedFrame
+from streamcassette._alias import _Refs, _reindex
+from streamcassette._masked import _mask_frames
+from streamcassette._sse import event_fields
+
+Row = tuple[tuple[str | None, str | None, str | None], list[tuple[str, Any]]]
+
+
+def reference_rows(
+    raws: list[bytes], rules: MaskRules | None, events: Callable[[str], bool] | None = None
+) -> list[Row]:
+    """Each frame masked on its own: event, data, then id, into one frame's references."""
+    masker = Masker(rules)
+    rows: list[Row] = []
+    for raw in raws:
+        fields = event_fields(raw)
+        if fields is None:
+            continue
+        event, data, event_id = fields
+        if events is not None and not events(event or "message"):
+            continue
+        refs = _Refs()
+        shapes: tuple[str | None, ...] = (
+            None if event is None else masker._plain(event, refs),
+            None if data is None else masker._json(data, refs),
+            None if event_id is None else masker._sse_id(event_id, refs),
+        )
+        kinds, values = refs.kinds, refs.values
+        if refs.structural:
+            shapes, kinds, values = _reindex(shapes, kinds, values)  # type: ignore[assignment]
+        event_shape, data_shape, id_shape = shapes
+        rows.append(((event_shape, id_shape, data_shape), list(zip(kinds, values, strict=True))))
+    return rows
+
+
+def table_rows(
+    raws: list[bytes], rules: MaskRules | None, events: Callable[[str], bool] | None = None
+) -> list[Row]:
+    table = _mask_frames([RecordedFrame(0.0, raw) for raw in raws], Masker(rules), events)
+    return [
+        (table.key(row), list(zip(table.row_kinds(row), table.row_values(row), strict=True)))
+        for row in range(len(table))
+    ]
+
+
+def token_frame(
+    token: str, message_id: str, meta: dict[str, Any], event: str = "messages", **kw: Any
+) -> bytes:
+    chunk = {
+        "content": token,
+        "additional_kwargs": {},
+        "response_metadata": {},
+        "type": "AIMessageChunk",
+        "name": None,
+        "id": message_id,
+        "tool_call_chunks": kw.get("chunks", []),
+    }
+    data = json.dumps([chunk, meta], ensure_ascii=False, separators=(",", ":"))
+    newline: str = kw.get("newline", "\r\n")
+    raw = f"event: {event}{newline}data: {data}{newline}"
+    if kw.get("event_id") is not None:
+        raw += f"id: {kw['event_id']}{newline}"
+    return (raw + newline).encode()
+
+
+def metadata(run_id: str, task_id: str, pad: int = 0) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "thread_id": str(uuid.UUID(int=7)),
+        "langgraph_api_url": "http://127.0.0.1:50001",
+        "langgraph_node": "agent",
+        "langgraph_checkpoint_ns": f"agent:{task_id}",
+        "created": "2026-01-02T03:04:05Z",
+        "pad": "p" * pad,
+    }
+
+
+_tokens = st.one_of(
+    st.sampled_from(["the ", "weather ", "is ", "café ", "🌤 ", "", " ", "72"]),
+    st.text(st.sampled_from('ab ,{}"\\:-_\r\n\ue0000123456789'), max_size=10),
+    st.uuids().map(str),  # an id in the text
+    st.just("call_abcdefghijklmnopqrstuvwx"),
+)
+_ids = st.one_of(
+    st.none(),
+    st.integers(0, 10**6).map(str),  # the JS server's ordinals (numbered)
+    st.integers(0, 30).map(lambda seq: f"1795299470845-{seq}"),  # the Python server's
+    st.sampled_from(["x", "-", ""]),
+)
+_frames = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["token"] * 6
+            + ["new message", "next step", "comment", "updates", "lf", "subgraph", "cr", "nl"]
+        ),
+        _tokens,
+        _ids,
+    ),
+    min_size=1,
+    max_size=40,
+)
+RULES = {
+    "default": None,
+    "user": MaskRules.default().extend(
+        keys=[KeyRule("langgraph_node", "node")],
+        paths=[PathRule("**.created", "created")],
+        patterns=[PatternRule("weather", "word")],
+    ),
+}
+
+
+def stream_of(plan: list[tuple[str, str, str | None]], seed: int) -> list[bytes]:
+    """Frames as a server streams them: tokens of a message, a new message or step now and
+    then, with comments, updates, LF frames, broken lines and a subgraph's tokens between."""
+    ids = iter(uuid.UUID(int=seed * 1000 + n) for n in range(1000))
+    run, message, task = str(next(ids)), f"lc_run--{next(ids)}", str(next(ids))
+    raws: list[bytes] = []
+    step = 1
+    for what, token, event_id in plan:
+        if what == "new message":
+            message, task = f"lc_run--{next(ids)}", str(next(ids))
+        step += what == "next step"  # the same message, its metadata's last value changed
+        meta = {**metadata(run, task, pad=120), "step": step}
+        if what == "comment":
+            raws.append(b": heartbeat\r\n\r\n")
+        elif what == "updates":
+            update = {"agent": {"messages": [{"id": message, "content": token}]}}
+            raws.append(b"event: updates\r\ndata: " + json.dumps(update).encode() + b"\r\n\r\n")
+        elif what == "subgraph":
+            event = f"messages|agent:{task}"
+            raws.append(token_frame(token, message, meta, event, event_id=event_id))
+        elif what in ("cr", "nl"):  # a line break unescaped in the token: not JSON, not SSE
+            raw = token_frame(token, message, meta, event_id=event_id)
+            broken = b"\r" if what == "cr" else b"\n"
+            raws.append(raw.replace(b'[{"content":"', b'[{"content":"' + broken, 1))
+        else:
+            newline = "\n" if what == "lf" else "\r\n"
+            raws.append(token_frame(token, message, meta, event_id=event_id, newline=newline))
+    return raws
+
+
+@settings(max_examples=250, deadline=None)
+@given(plan=_frames, seed=st.integers(0, 3), rules=st.sampled_from(sorted(RULES)))
+def test_token_path_masks_as_each_frame_alone(
+    plan: list[tuple[str, str, str | None]], seed: int, rules: str
+) -> None:
+    raws = stream_of(plan, seed)
+    assert table_rows(raws, RULES[rules]) == reference_rows(raws, RULES[rules])
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=_frames, seed=st.integers(0, 3))
+def test_token_path_honours_the_events_filter(
+    plan: list[tuple[str, str, str | None]], seed: int
+) -> None:
+    raws = stream_of(plan, seed)
+
+    def only_messages(name: str) -> bool:
+        return name == "messages"
+
+    assert table_rows(raws, None, only_messages) == reference_rows(raws, None, only_messages)
+
+
+@pytest.mark.parametrize("event_id", [None, "1795299470845-3", "17"])
+def test_a_message_of_tokens_is_masked_once_not_per_token(
+    event_id: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixty tokens of one message drawn from five words: the masking passes run for the
+    message's first frame and each word's first appearance, not for every token; the rows
+    share one slice of values (but with the JS server's numbered ordinal ids)."""
+    calls = 0
+    original = Masker._text
+
+    def counting(self: Masker, text: str, refs: _Refs) -> str:
+        nonlocal calls
+        calls += 1
+        return original(self, text, refs)
+
+    monkeypatch.setattr(Masker, "_text", counting)
+    meta = metadata(str(uuid.uuid4()), str(uuid.uuid4()), pad=120)
+    message = f"lc_run--{uuid.uuid4()}"
+    words = ["the ", "weather ", "is ", "sunny ", "today "]
+    raws = [token_frame(words[n * 7 % 5], message, meta, event_id=event_id) for n in range(60)]
+    frames = [RecordedFrame(0.0, raw) for raw in raws]
+    table = _mask_frames(frames, Masker())
+    assert calls <= len(words) + 1
+    assert len(table) == 60
+    assert table_rows(raws, None) == reference_rows(raws, None)
+    if event_id is None or "-" in event_id:
+        assert len(set(zip(table.starts, table.ends, strict=True))) == 1
