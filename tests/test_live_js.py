@@ -27,6 +27,7 @@ from test_live_record_replay import (
     check_sync_replay,
     join_resumable_async,
     join_resumable_sync,
+    record_a_finished_resumable_run,
     record_flows,
     scenario_flows,
 )
@@ -314,29 +315,22 @@ def _sse_frames(body: str) -> list[tuple[str | None, str | None, str | None]]:
 def test_serve_answers_unrecorded_joins_as_the_js_server_does(
     langgraph_js_url: str, tmp_path: Path
 ) -> None:
-    """A join after Last-Event-ID -1, 0, N, past the end, below -1 or not a number gets from
-    serve exactly the frames the live JS server sends for the same run."""
+    """A join after Last-Event-ID -1, 0, N, past the end, below -1 or not a number, or with
+    none, gets from serve exactly the frames the live JS server sends for the same run."""
     path = tmp_path / "resumable.json"
-    session = CassetteSession(path, mode="record")
-    client = session.sync_client(langgraph_js_url)
-    thread = client.threads.create()["thread_id"]
-    parts = list(
-        client.runs.stream(
-            thread, "slow", input={}, stream_mode=["updates", "values"], stream_resumable=True
-        )
-    )
-    client.close()
-    session.save()
-    run_id, last = parts[0].data["run_id"], int(parts[-1].id)
+    join, parts = record_a_finished_resumable_run(langgraph_js_url, path)
+    last = int(parts[-1].id)
     assert last > 5
-    questions = ["-1", "0", "3", str(last - 1), str(last), str(last + 4), "-2", "abc", "2.0", "1e1"]
-    join = f"/threads/{thread}/runs/{run_id}/stream"
+    questions: list[str | None] = ["-1", "0", "3", str(last - 1), str(last), str(last + 4)]
+    questions += ["-2", "abc", "2.0", "1e1"]
+    questions.append(None)  # no header: what the run streams from now on, nothing once over
 
-    def ask(base: str) -> dict[str, list[tuple[str | None, str | None, str | None]]]:
+    def ask(base: str) -> dict[str | None, list[tuple[str | None, str | None, str | None]]]:
         answers = {}
         with httpx.Client(base_url=base, trust_env=False, timeout=30) as http:
             for question in questions:
-                response = http.get(join, headers={"last-event-id": question})
+                headers = {"last-event-id": question} if question is not None else {}
+                response = http.get(join, headers=headers)
                 answers[question] = _sse_frames(response.text)
         return answers
 
@@ -345,7 +339,7 @@ def test_serve_answers_unrecorded_joins_as_the_js_server_does(
         served = ask(server.url)
     assert [frame[1] for frame in live["-1"]] == [str(n) for n in range(last + 1)]
     assert [frame[1] for frame in live["0"]] == [str(n) for n in range(1, last + 1)]
-    assert live["abc"] == live["-2"] == live[str(last)] == []
+    assert live["abc"] == live["-2"] == live[str(last)] == live[None] == []
     assert served == live
 
 

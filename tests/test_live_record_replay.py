@@ -187,6 +187,22 @@ def join_resumable_sync(client: Any) -> list[StreamPart]:
     return parts
 
 
+def record_a_finished_resumable_run(url: str, path: Path) -> tuple[str, list[StreamPart]]:
+    """A resumable run of ``slow`` (updates and values) recorded to ``path``, to its end:
+    the path that joins it, and its parts."""
+    session = CassetteSession(path, mode="record")
+    client = session.sync_client(url)
+    thread = client.threads.create()["thread_id"]
+    parts = list(
+        client.runs.stream(
+            thread, "slow", input={}, stream_mode=["updates", "values"], stream_resumable=True
+        )
+    )
+    client.close()
+    session.save()
+    return f"/threads/{thread}/runs/{parts[0].data['run_id']}/stream", parts
+
+
 async def search_assistant_then_run_async(client: Any) -> list[Any]:
     """The seed notebook's way: find the default assistant, then stream a run on a thread."""
     assistants = await client.assistants.search(graph_id="joke")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 from jsclient import cli, curl, run_js, sdk_part
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
+from test_live_record_replay import record_a_finished_resumable_run
 
 from streamcassette import (
     Body,
@@ -534,3 +537,59 @@ def test_a_python_servers_join_resumes_in_ms_seq_order(tmp_path, http):
         )
     served = [parse_frame(raw).id for raw in FrameDecoder().feed(joined.content)]
     assert served == ids[10:]
+
+
+def test_a_join_without_last_event_id_gets_what_is_still_to_come(tmp_path, http):
+    """A join with no ``Last-Event-ID`` gets, as both servers send it, the frames still to
+    come while the run streams (here: served at its recorded speed), nothing once it ended."""
+    frames = [frame("metadata", {"run_id": "r-1"}, at=0.0)]
+    frames += [frame("values", {"n": n}, at=0.25 * n, id=str(n)) for n in range(1, 9)]
+    save(Cassette([run("t-1", "r-1", frames)]), tmp_path / "slow.json")
+    join = "/threads/t-1/runs/r-1/stream"
+    streamed: list[bytes] = []
+    with BackgroundServer(replay_app(tmp_path, speed=1.0)) as server:
+
+        def stream_the_run() -> None:
+            with http.stream("POST", f"{server.url}/threads/t-1/runs/stream", json=RUN_BODY) as r:
+                streamed.extend(r.iter_bytes())
+
+        reader = threading.Thread(target=stream_the_run)
+        reader.start()
+        time.sleep(0.8)  # the run streams for 2 s: frames 4-8 are still to come
+        midway = http.get(f"{server.url}{join}")
+        reader.join(timeout=30)
+        after_the_end = http.get(f"{server.url}{join}")
+    assert not reader.is_alive()
+    ids = [parse_frame(raw).id for raw in FrameDecoder().feed(b"".join(streamed))]
+    assert ids == [None, *map(str, range(1, 9))]
+    joined = [parse_frame(raw).id for raw in FrameDecoder().feed(midway.content)]
+    assert joined
+    assert joined[-1] == "8"
+    assert joined == [str(n) for n in range(int(joined[0]), 9)]  # the stream's own tail
+    assert 2 <= int(joined[0]) <= 6  # neither the whole run nor nothing
+    assert "joined at" in midway.headers[RECORDING_HEADER]
+    assert after_the_end.status_code == 200
+    assert after_the_end.content == b""
+    assert after_the_end.headers[RECORDING_HEADER] == "slow#0 joined after its end"
+
+
+def test_a_finished_runs_join_without_last_event_id_is_empty_as_on_the_python_server(
+    langgraph_url, tmp_path
+):
+    """The Python server sends nothing to a join with no ``Last-Event-ID`` once the run is
+    over, whatever the stream modes asked; serve answers the same."""
+    path = tmp_path / "resumable.json"
+    join, _parts = record_a_finished_resumable_run(langgraph_url, path)
+
+    def ask(base: str) -> list[tuple[int, bytes]]:
+        with httpx.Client(base_url=base, trust_env=False, timeout=30) as http:
+            return [
+                (response.status_code, response.content)
+                for response in (http.get(join), http.get(join, params={"stream_mode": "values"}))
+            ]
+
+    live = ask(langgraph_url)
+    with BackgroundServer(replay_app(path, speed=None)) as server:
+        served = ask(server.url)
+    assert live == [(200, b""), (200, b"")]
+    assert served == live

@@ -8,8 +8,9 @@ How a request is answered:
 * ``GET /threads/{thread_id}/runs/{run_id}/stream`` (a join) plays a recorded join with the
   same ``Last-Event-ID`` and ``stream_mode``; without one, it plays the run's own recorded
   stream from after ``Last-Event-ID`` (in the order of the server that recorded it: see
-  ``_resume``), filtered
-  by ``stream_mode`` as the server filters. Without ``Last-Event-ID`` that is the whole run.
+  ``_resume``), filtered by ``stream_mode`` as the server filters. A join with no
+  ``Last-Event-ID`` gets what both servers send: the frames still to come while the run
+  streams here, nothing once it is over.
 * Anything else plays a recorded interaction with the same method and path; the same query
   and body are preferred. ``POST /threads`` with nothing recorded answers with a new idle
   thread whose id is the thread of a recorded run, so "create a thread, then stream" works.
@@ -31,6 +32,7 @@ recorded runs.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -82,8 +84,9 @@ _DROPPED_HEADERS = frozenset(
 # As langgraph-api exposes them: the browser sees a run's Content-Location, not its Location
 # (a page that could read Location would ask for the run itself, which the server never
 # let it do).
-# Events a run stream carries whatever its stream modes.
+# Events a run stream carries whatever its stream modes; a join sends only the modes it asks.
 _ALWAYS = frozenset({"metadata", "error", "end"})
+_JOINED: frozenset[str] = frozenset()
 _EXPOSED_HEADERS = ["x-pagination-total", "x-pagination-next", "content-location"]
 
 
@@ -300,7 +303,7 @@ class ReplayServer:
         self._advance(run, thread_id)
         assert run.interaction.response is not None
         modes = list(run_key(body).stream_mode)
-        frames = None if list(picked.key.stream_mode) == modes else _filtered(picked, modes)
+        frames = None if list(picked.key.stream_mode) == modes else _filtered(picked.frames, modes)
         return RecordedAnswer(
             run.interaction.response,
             run.label + (f" filtered to {modes}" if frames is not None else ""),
@@ -379,13 +382,22 @@ class ReplayServer:
                 "to fix: join a recorded run (GET /cassettes lists their ids)"
             )
             return _error(404, detail, self.library.listing(scope))
-        server = recording_server(self.library.cassettes[run.entry.cassette].provenance, run.frames)
-        frames = _resumed(run, last_event_id, modes, server)
+        if last_event_id is None:
+            # Both servers send a join with no Last-Event-ID what the run streams from now on:
+            # nothing once it is over, the rest while it runs (served here, at its speed).
+            live_run = self.world.running_run(thread_id, run_id)
+            played = live_run.played() if live_run is not None else math.inf
+            frames = _from_now(run, played, modes)
+            label = f"{run.entry.label} joined " + (
+                f"at {played:.3f} s" if live_run is not None else "after its end"
+            )
+        else:
+            provenance = self.library.cassettes[run.entry.cassette].provenance
+            server = recording_server(provenance, run.frames)
+            frames = _resumed(run, last_event_id, modes, server)
+            label = f"{run.entry.label} joined after {last_event_id}"
         self._advance(run.entry, None)
         assert run.entry.interaction.response is not None
-        label = f"{run.entry.label} joined" + (
-            f" after {last_event_id}" if last_event_id is not None else ""
-        )
         return RecordedAnswer(
             run.entry.interaction.response,
             label,
@@ -513,36 +525,41 @@ class ReplayServer:
             self.cursor[entry.thread_id] = entry.position
 
 
-def _filtered(run: RecordedRun, modes: list[str]) -> list[RecordedFrame]:
-    """The run's frames in ``modes`` only, with their timing; a run stream's ``metadata``,
-    ``error`` and ``end`` events come whatever the modes."""
+def _filtered(
+    frames: Sequence[RecordedFrame], modes: list[str], always: frozenset[str] = _ALWAYS
+) -> list[RecordedFrame]:
+    """The frames in ``modes`` only, with their timing; a run stream's ``metadata``,
+    ``error`` and ``end`` events (``always``) come whatever the modes, and so do comments."""
     kept = []
-    for frame in run.frames:
+    for frame in frames:
         parsed = frame.parse()
         event = parsed.event or "message"
-        if parsed.is_event and event not in _ALWAYS and not mode_matches(event, modes):
+        if parsed.is_event and event not in always and not mode_matches(event, modes):
             continue
         kept.append(frame)
     return kept
 
 
 def _resumed(
-    run: RecordedRun, last_event_id: str | None, modes: list[str], server: ServerKind
+    run: RecordedRun, last_event_id: str, modes: list[str], server: ServerKind
 ) -> list[RecordedFrame]:
     """The frames a join after ``last_event_id`` gets, re-timed to start at once."""
-    after = resumes_after(server, last_event_id) if last_event_id is not None else None
-    kept: list[RecordedFrame] = []
-    for frame in run.frames:
-        parsed = frame.parse()
-        if after is not None and not after(parsed.id):
-            continue
-        if parsed.is_event and not mode_matches(parsed.event or "message", modes):
-            continue
-        kept.append(frame)
+    after = resumes_after(server, last_event_id)
+    kept = [frame for frame in _filtered(run.frames, modes, _JOINED) if after(frame.parse().id)]
     if not kept:
         return kept
     start = kept[0].at
     return [RecordedFrame(frame.at - start, frame.raw) for frame in kept]
+
+
+def _from_now(run: RecordedRun, played: float, modes: list[str]) -> list[RecordedFrame]:
+    """The frames a join with no ``Last-Event-ID`` gets when the served stream is ``played``
+    recorded seconds in: the ones still to come, at the moments they come."""
+    return [
+        RecordedFrame(frame.at - played, frame.raw)
+        for frame in _filtered(run.frames, modes, _JOINED)
+        if frame.at > played
+    ]
 
 
 def _unchanged(data: bytes) -> bytes:

@@ -14,6 +14,7 @@ world only when none fits.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 import time
 import uuid
@@ -108,6 +109,14 @@ class LiveRun:
     # When its served stream plays its last frame (``time.monotonic()``): until then the
     # run is running, as the server's run is while it streams.
     streams_until: float = 0.0
+    started: float = 0.0  # when its served stream started (``time.monotonic()``)
+    speed: float | None = None  # the speed it is served at (``None``: at once)
+
+    def played(self) -> float:
+        """How far into the recorded stream the served one is, in recorded seconds."""
+        if self.speed is None:
+            return math.inf
+        return (time.monotonic() - self.started) * self.speed
 
     @property
     def running(self) -> bool:
@@ -374,8 +383,20 @@ class World:
         run_id = outcome.run_id or str(uuid.uuid4())
         frames = run.frames
         duration = frames[-1].at / speed if frames and speed is not None else 0.0
-        served = LiveRun(run_id, run, outcome, streams_until=time.monotonic() + duration)
+        now = time.monotonic()
+        served = LiveRun(
+            run_id, run, outcome, streams_until=now + duration, started=now, speed=speed
+        )
         self.thread(thread_id).runs.append(served)
+
+    def running_run(self, thread_id: str | None, run_id: str) -> LiveRun | None:
+        """The served run ``run_id`` while it streams (on ``thread_id``, when given)."""
+        threads = self.threads.values() if thread_id is None else [self.threads.get(thread_id)]
+        for thread in threads:
+            for run in thread.runs if thread is not None else ():
+                if run.run_id == run_id and run.running:
+                    return run
+        return None
 
     def streaming(self, method: str, path: str) -> bool:
         """Whether the request reads the status of a thread (or its runs) while a served run
