@@ -19,6 +19,7 @@ and ``messages``) differently from run to run.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any, Literal
 import orjson
 
 from ._alias import Original, _numbered, _reindex
-from ._cassette import Cassette
+from ._cassette import Cassette, StreamEnd
 from ._gc import paused_gc
 from ._mask_rules import MaskRules
 from ._masked import MaskedFrame, MaskedStream, mask_cassette
@@ -167,6 +168,8 @@ class StreamComparison:
     live: MaskedStream | None
     differences: list[Difference] = field(default_factory=list)
     compared_frames: int = 0  # recorded frames of the compared modes
+    # frames one side streamed after the other side's client closed its stream: not compared
+    unheard_frames: int = 0
 
     @property
     def equal(self) -> bool:
@@ -184,6 +187,7 @@ class StreamComparison:
             "recorded_interaction": self.recorded.interaction if self.recorded else None,
             "live_interaction": self.live.interaction if self.live else None,
             "compared_frames": self.compared_frames,
+            "unheard_frames": self.unheard_frames,
             "equal": self.equal,
             "differences": [difference.to_json() for difference in self.differences],
         }
@@ -223,6 +227,9 @@ class DiffReport:
         settings = f"modes: {', '.join(self.modes)}; policy: {self.policy}"
         compared = sum(stream.compared_frames for stream in self.streams)
         streams = _plural(len(self.streams), "stream")
+        unheard = sum(stream.unheard_frames for stream in self.streams)
+        if unheard:
+            settings += f"; {_plural(unheard, 'frame')} after a client stopped reading not compared"
         if self.equal:
             frames = _plural(compared, "frame")
             return f"equal after masking: {streams}, {frames} compared ({settings})"
@@ -404,6 +411,11 @@ def diff_streams(
         group = _Group(mode, *views, stream, links)
         frame_differences += group.compare()
         groups.append(group)
+    unheard = _unheard(recorded, live, links)
+    if unheard is not None:
+        heard = [difference for difference in frame_differences if not unheard(difference)]
+        comparison.unheard_frames = len(frame_differences) - len(heard)
+        frame_differences = heard
     frame_differences += links.check(stream)  # the links of the frames that align, first
     for group in groups:
         frame_differences += group.explain()
@@ -415,6 +427,48 @@ def diff_streams(
         message = f"the stream ended {ours_end} in the recording but {theirs_end} live"
         found.append(Difference("end", stream, message))
     return comparison
+
+
+def _unheard(
+    recorded: MaskedStream, live: MaskedStream, links: _Links
+) -> Callable[[Difference], bool] | None:
+    """Which one-sided frames came after the other side's client closed its stream: a
+    recording holds what its client read, so what came after says nothing about the other
+    run. (A v3 session closes its subscriptions as it ends, some a moment before the run's
+    last ``lifecycle`` event reaches them.) ``None`` when neither client stopped early."""
+    recorded_heard = _heard_until(recorded, links, recorded=True)
+    live_heard = _heard_until(live, links, recorded=False)
+    if recorded_heard is None and live_heard is None:
+        return None
+
+    def unheard(difference: Difference) -> bool:
+        if difference.kind == "frame_added" and recorded_heard is not None:
+            return (difference.live_frame or 0) > recorded_heard
+        if difference.kind == "frame_removed" and live_heard is not None:
+            return (difference.recorded_frame or 0) > live_heard
+        return False
+
+    return unheard
+
+
+def _heard_until(stream: MaskedStream, links: _Links, *, recorded: bool) -> int | None:
+    """For a stream whose client closed it, when its last event was compared and aligned with
+    an equal one: that one's frame on the other side, past which the client heard nothing."""
+    table = stream.table
+    if stream.end is not StreamEnd.CLIENT_STOPPED or not len(table):
+        return None
+    last = len(table) - 1
+    if table.indices[last] != table.last_event:
+        return None  # it read events after the last compared one: where they fall is unknown
+    for ours, start, theirs, their_start, length in links.runs:
+        mine, first, yours, other_first = (
+            (ours, start, theirs, their_start) if recorded else (theirs, their_start, ours, start)
+        )
+        position = bisect_left(mine.rows, last, first, first + length)
+        if position < first + length and mine.rows[position] == last:
+            other = yours.stream.table
+            return other.indices[yours.rows[other_first + position - first]]
+    return None
 
 
 def _frame_order(difference: Difference) -> tuple[int, int]:

@@ -54,7 +54,18 @@ class _FrameTable:
     traverse but a few big lists.
     """
 
-    __slots__ = ("datas", "ends", "events", "ids", "indices", "kinds", "names", "starts", "values")
+    __slots__ = (
+        "datas",
+        "ends",
+        "events",
+        "ids",
+        "indices",
+        "kinds",
+        "last_event",
+        "names",
+        "starts",
+        "values",
+    )
 
     def __init__(self) -> None:
         self.indices = array("q")
@@ -66,6 +77,8 @@ class _FrameTable:
         self.kinds: list[str] = []
         self.starts = array("q")
         self.ends = array("q")
+        # the position of the stream's last event, compared or not (-1: none)
+        self.last_event = -1
 
     def __len__(self) -> int:
         return len(self.datas)
@@ -359,6 +372,7 @@ def _mask_frames(
     data: str | None
     event_id: str | None
     masked_first: str | None = None
+    skipped = -1  # the last event the filter left out
     for index, frame in enumerate(frames):
         raw = frame.raw
         hot = False
@@ -462,6 +476,7 @@ def _mask_frames(
                 if wanted is None:
                     wanted = selected[event] = events(event or "message")
                 if not wanted:
+                    skipped = index
                     continue
             event_shape = event
             if event is not None:
@@ -549,6 +564,7 @@ def _mask_frames(
         add_id(id_shape)
         add_data(data_shape)
         sharing = None
+    table.last_event = max(skipped, table.indices[-1] if table.indices else -1)
     return table
 
 

@@ -330,8 +330,11 @@ class LangGraphDevServer:
                 except subprocess.TimeoutExpired:
                     self._signal_group(process, signal.SIGKILL)
                     process.wait()
-            # The group may outlive its leader (workers); make sure nothing is left behind.
+            # The group may outlive its leader (workers); make sure nothing is left behind,
+            # and wait until it is gone: a member still dying holds the listening socket, and
+            # would accept and reset a connection made to the port meanwhile.
             self._signal_group(process, signal.SIGKILL)
+            _wait_until_gone(process.pid, self.stop_timeout)
         if self._temp_root is not None:
             self._last_log = self._read_log()
             shutil.rmtree(self._temp_root, ignore_errors=True)
@@ -396,3 +399,37 @@ class LangGraphDevServer:
     def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
+
+
+def _wait_until_gone(group: int, timeout: float) -> None:
+    """Wait (up to ``timeout`` seconds) until no process of a process group is alive."""
+    deadline = time.monotonic() + timeout
+    while _alive_in_group(group) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _alive_in_group(group: int) -> bool:
+    """Whether a process of the group is still running. Zombies do not count (they hold no
+    socket, and no one may reap them here); where ``/proc`` is missing, the group is taken
+    to be gone as soon as it cannot be signalled."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # after the command name in parentheses: state, ppid, pgrp, ...
+        fields = stat.rpartition(")")[2].split()
+        if len(fields) > 2 and fields[2] == str(group) and fields[0] != "Z":
+            return True
+    return False

@@ -1,8 +1,13 @@
 """The dev server launcher (``langgraph dev`` and the JavaScript server), and the test graphs
 it serves, against the real servers."""
 
+import contextlib
 import json
+import os
+import signal
 import socket
+import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -306,3 +311,25 @@ def running_in_group(group: int) -> list[int]:
             if int(fields[2]) == group and fields[0] != "Z":
                 running.append(int(entry.name))
     return running
+
+
+def test_stopping_waits_until_the_whole_group_is_gone() -> None:
+    """A group whose leader is reaped while a member is still alive: the wait returns once no
+    member runs (a member dying a moment longer would still hold the server's socket)."""
+    from streamcassette.devserver import _alive_in_group, _wait_until_gone
+
+    leader = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(running_in_group(leader.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(running_in_group(leader.pid)) == 3
+        assert _alive_in_group(leader.pid)
+        os.killpg(leader.pid, signal.SIGKILL)
+        _wait_until_gone(leader.pid, 10)
+        assert running_in_group(leader.pid) == []
+        assert not _alive_in_group(leader.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait()

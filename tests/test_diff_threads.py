@@ -13,7 +13,15 @@ from click.testing import CliRunner
 from recorded_pairs import frames, rewrite
 from thread_sessions import Program, run_async
 
-from streamcassette import Cassette, MaskRules, diff_cassettes, load, mask_cassette, use_cassette
+from streamcassette import (
+    Cassette,
+    MaskRules,
+    RecordedFrame,
+    diff_cassettes,
+    load,
+    mask_cassette,
+    use_cassette,
+)
 from streamcassette._learn import learn_rules
 from streamcassette.cli import main
 from streamcassette.devserver import LangGraphDevServer
@@ -135,3 +143,38 @@ def test_cli_diff_compares_the_v3_channels_by_default(
         result.output
     )
     assert "params.data.messages[0].content: 'weather?' -> 'weather in paris?'" in result.output
+
+
+def _values_subscription(cassette: Cassette) -> list[RecordedFrame]:
+    """The frames of the session's ``thread.values`` subscription (lifecycle and values)."""
+    for _, interaction in cassette.streams():
+        body = interaction.request.body.content if interaction.request.body else b""
+        if b'"channels":["lifecycle","values"]' in body:
+            assert interaction.response is not None
+            assert interaction.response.stream is not None
+            return interaction.response.stream.frames
+    raise AssertionError("no values subscription recorded")
+
+
+def test_a_subscription_closed_before_the_last_lifecycle_event_is_not_drift(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """A session closes its subscriptions as it ends; the run's ``completed`` event reaches
+    some of them a moment before or after. A recording whose values subscription closed
+    before it arrived equals one that read it (diff and learn), the frame counted as not
+    compared; an event missing before the last one read is drift."""
+    path = _record(langgraph_server, tmp_path / "a.json", _ask("weather?"))
+    whole, early, gap = load(path), load(path), load(path)
+    frames_read = _values_subscription(early)
+    assert b'"completed"' in frames_read[-1].raw
+    del frames_read[-1]  # closed a moment before the run's completed event reached it
+    report = diff_cassettes(early, whole, modes=MODES)
+    assert report.equal, report.render_text()
+    assert sum(stream.unheard_frames for stream in report.streams) == 1
+    learning = learn_rules(early, whole)
+    assert learning.learned == []
+    assert learning.equal
+    del _values_subscription(gap)[-2]  # the last values event, before the completed one
+    report = diff_cassettes(gap, whole, modes=MODES)
+    assert not report.equal
+    assert "live but not in the recording" in report.render_text()
