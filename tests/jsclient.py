@@ -69,8 +69,9 @@ def curl(*args: str) -> bytes:
 
 
 @contextmanager
-def cli(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run ``streamcassette ARGS --port <free>`` and yield (its URL, the process) once it listens.
+def cli(*args: str, cwd: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run ``streamcassette ARGS --port <free>`` (in ``cwd``) and yield (its URL, the process)
+    once it listens.
 
     The command binds its socket before printing the URL, so connections made after that
     line wait in the backlog until the server accepts them.
@@ -85,6 +86,7 @@ def cli(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=cwd,
     ) as process:
         try:
             assert process.stdout is not None

@@ -313,6 +313,64 @@ def test_proxy_writes_no_secret(tmp_path: Path, langgraph_url: str) -> None:
     assert any("<redacted>" in path.read_text() for path in written)
 
 
+def test_cli_proxy_keeps_out_what_the_project_and_its_options_name(
+    tmp_path: Path, langgraph_url: str
+) -> None:
+    """``streamcassette proxy`` redacts the keys ``[tool.streamcassette] redact-keys`` names
+    and the paths ``--redact-path`` names, as ``record`` does."""
+    pytest.importorskip("starlette")
+    from jsclient import cli
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.streamcassette]\nredact-keys = ["tenant_code"]\n'
+    )
+    out = tmp_path / "out"
+    proxy = ("proxy", "--upstream", langgraph_url, "-o", str(out))
+    with cli(*proxy, "--redact-path", "**.metadata.note", cwd=tmp_path) as (url, _process):
+        live = run_with_secrets(url)
+    assert TENANT_SECRET in repr(live)  # passed through unredacted
+    assert NOTE_SECRET in repr(live)
+    assert assert_no_secret(tmp_path) >= 2
+
+
+def test_cli_record_redacts_the_paths_it_is_told(tmp_path: Path, langgraph_url: str) -> None:
+    """``record --redact-path`` keeps a value no key rule knows out of the cassette and out
+    of the printed events (the debug stream echoes the run's config)."""
+    config = {"configurable": {"note": NOTE_SECRET}}
+    record = [sys.executable, "-m", "streamcassette.cli", "record", langgraph_url, "joke"]
+    run = ["--input", '{"topic": "ice cream"}', "--config", json.dumps(config), "--mode", "debug"]
+    result = subprocess.run(
+        [*record, *run, "--redact-path", "**.note", "-o", "c.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert NOTE_SECRET not in result.stdout + result.stderr
+    assert assert_no_secret(tmp_path) >= 1
+    assert '"note": "<redacted>"' in (tmp_path / "c.json").read_text()
+
+
+@pytest.mark.parametrize("command", ["record", "proxy"])
+def test_a_redact_path_that_cannot_be_read_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """A glob ``--redact-path`` cannot read stops the command before it connects: exit 2,
+    naming the option and the glob."""
+    proxy = ["--upstream", "http://127.0.0.1:9", "-o", "out"]
+    target = ["http://127.0.0.1:9", "joke"] if command == "record" else proxy
+    result = subprocess.run(
+        [sys.executable, "-m", "streamcassette.cli", command, *target, "--redact-path", "a..b"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--redact-path" in result.stderr
+    assert "a..b" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_pyproject_redact_settings_are_read_and_checked(tmp_path: Path) -> None:
     """``redact-keys`` and ``redact-paths`` are read from [tool.streamcassette]; a path
     glob that cannot be read is an error naming the file."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .._redact import Redactor
+from ._common import project_settings, redaction, redaction_options
 from .serve import listen, load_extra, max_body_option, warn_if_exposed
 
 DEFAULT_PORT = 8125
@@ -35,19 +35,7 @@ DEFAULT_PORT = 8125
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the cassettes (created if missing).",
 )
-@click.option(
-    "--redact",
-    multiple=True,
-    metavar="NAME",
-    help="Another header or query parameter whose value must not be written.",
-)
-@click.option(
-    "--redact-key",
-    "redact_keys",
-    multiple=True,
-    metavar="KEY",
-    help="Another JSON key whose values must not be written (bodies and frames).",
-)
+@redaction_options
 @max_body_option
 def command(
     upstream: str,
@@ -56,6 +44,7 @@ def command(
     out_dir: Path,
     redact: tuple[str, ...],
     redact_keys: tuple[str, ...],
+    redact_paths: tuple[str, ...],
     max_body_mib: float,
 ) -> None:
     """Pass requests through to --upstream and record one cassette per run into --output.
@@ -64,8 +53,10 @@ def command(
     Streams reach the client chunk by chunk as the server sends them. Cassettes are named
     <assistant>-<stream modes>-<n>.json; API keys, Authorization, cookies and secret-looking
     JSON keys (api_key, *_api_key, password, access_token, ...) are redacted from them
-    (they still reach the server). Stop with Ctrl-C.
+    (they still reach the server), and so is what [tool.streamcassette] redact,
+    redact-keys and redact-paths name. Stop with Ctrl-C.
     """
+    hidden = redaction(project_settings(), redact, redact_keys, redact_paths).redactor()
     load_extra()
     from ..serve._proxy import proxy_app
     from ..serve._server import run
@@ -74,7 +65,7 @@ def command(
         app = proxy_app(
             upstream,
             out_dir,
-            redact=Redactor(redact, keys=redact_keys),
+            redact=hidden,
             log=_log,
             max_body=int(max_body_mib * (1 << 20)),
         )

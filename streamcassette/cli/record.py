@@ -23,10 +23,10 @@ import httpx
 from click.core import ParameterSource
 
 from .._cassette import Cassette, StreamEnd
-from .._config import ConfigError, StreamCassetteConfig, load_config
+from .._config import StreamCassetteConfig
 from .._format import ATTACH_FROM, attached_file
 from .._sdk import CassetteSession
-from ._common import Failed, parse_json_option
+from ._common import Failed, parse_json_option, project_settings, redaction, redaction_options
 from ._threads import EventPrinter, RunProgress, RunRefused, run_session
 from .play import print_part
 
@@ -120,19 +120,7 @@ def default_output(assistant: str, modes: tuple[str, ...]) -> Path:
 @click.option("--thread-id", help="Run on this existing thread instead of creating one.")
 @click.option("--subgraphs", is_flag=True, help="Stream subgraph events too.")
 @click.option("--resumable", is_flag=True, help="stream_resumable=True (frames carry ids).")
-@click.option(
-    "--redact",
-    multiple=True,
-    metavar="NAME",
-    help="Another header or query parameter whose value must not be written.",
-)
-@click.option(
-    "--redact-key",
-    "redact_keys",
-    multiple=True,
-    metavar="KEY",
-    help="Another JSON key whose values must not be written (request, responses, frames).",
-)
+@redaction_options
 @click.option(
     "-o",
     "--output",
@@ -187,6 +175,7 @@ def command(
     resumable: bool,
     redact: tuple[str, ...],
     redact_keys: tuple[str, ...],
+    redact_paths: tuple[str, ...],
     output: Path | None,
     force: bool,
     allow_error: bool,
@@ -200,7 +189,8 @@ def command(
     The API key, if the server needs one, is read from LANGGRAPH_API_KEY (or
     LANGSMITH_API_KEY) as the SDK does; it is redacted from the cassette, as are
     secret-looking JSON keys (api_key, *_api_key, password, access_token, ...) in the
-    request, the responses and every frame.
+    request, the responses and every frame, and what [tool.streamcassette] redact,
+    redact-keys and redact-paths name.
 
     An existing cassette is kept unless --force, or record-mode = "all" in
     [tool.streamcassette] ("once", the default, keeps it; "missing" skips the run;
@@ -214,7 +204,8 @@ def command(
         # the v3 protocol would drop it without a word
         msg = f"--config must be a JSON object, not {type(run_config).__name__}"
         raise click.BadParameter(msg)
-    project = _project()
+    project = project_settings()
+    hidden = redaction(project, redact, redact_keys, redact_paths)
     if protocol == "threads":
         target = output or default_output(assistant, ("threads", transport))
     else:
@@ -225,9 +216,9 @@ def command(
     session = CassetteSession(
         target,
         mode="record",
-        redact=(*project.redact, *redact),
-        redact_keys=(*project.redact_keys, *redact_keys),
-        redact_paths=project.redact_paths,
+        redact=hidden.names,
+        redact_keys=hidden.keys,
+        redact_paths=hidden.paths,
     )
     run = _Run()
     kwargs: dict[str, Any] = {
@@ -340,13 +331,6 @@ def _refuse_other_protocols_options(protocol: str) -> None:
         if owner != protocol and source not in (None, ParameterSource.DEFAULT):
             msg = f"{option} is for --protocol {owner} only ({why}); drop it or change protocol"
             raise click.UsageError(msg)
-
-
-def _project() -> StreamCassetteConfig:
-    try:
-        return load_config(Path.cwd())
-    except ConfigError as exc:
-        raise Failed(str(exc)) from None
 
 
 def _should_record(target: Path, project: StreamCassetteConfig, *, force: bool) -> bool:
