@@ -356,6 +356,7 @@ def _mask_frames(
     # stream's frames are such tokens: no decoding, no masking passes, and (their SSE id
     # masked to a constant) the rest's values kept once for them all.
     hot_prefix = hot_rest = b""
+    hot_eol, hot_end = b"\r\n", b"\r\n\r\n"  # its end of line, and of the frame
     hot_piece: Any = None
     hot_event: str | None = None
     hot_event_shape: str | None = None
@@ -384,20 +385,21 @@ def _mask_frames(
             if (
                 cut >= 2
                 and raw.startswith(hot_rest, cut)
-                and raw.startswith(b"\r\n", stop)
-                and raw.endswith(b"\r\n\r\n")
+                and raw.startswith(hot_eol, stop)
+                and raw.endswith(hot_end)
                 and raw.find(b"\n", head, cut) == -1
                 and raw.find(b"\r", head, cut) == -1
             ):
                 event_id = None
-                if stop + 4 == end:
+                eol = len(hot_eol)
+                if stop + 2 * eol == end:
                     hot = True
                 elif (
-                    raw.startswith(b"id: ", stop + 2)
-                    and raw.find(b"\n", stop + 2) == end - 3
-                    and raw.find(b"\r", stop + 6, end - 4) == -1
+                    raw.startswith(b"id: ", stop + eol)
+                    and raw.find(b"\n", stop + eol) == end - 1 - eol
+                    and raw.find(b"\r", stop + eol + 4, end - 2 * eol) == -1
                 ):
-                    event_id = raw[stop + 6 : end - 4].decode("utf-8", "replace")
+                    event_id = raw[stop + eol + 4 : end - 2 * eol].decode("utf-8", "replace")
                     hot = True
                 if hot:
                     masked_first = firsts.get(raw[head:cut].decode("utf-8", "replace"))
@@ -436,36 +438,49 @@ def _mask_frames(
                 event = hot_event
                 event_shape = hot_event_shape
         if not hot:
-            # event_fields, its usual cases inlined (this is the hot loop): CRLF lines ``event:``,
-            # one ``data:`` and maybe ``id:``
+            # event_fields, its usual cases inlined (this is the hot loop): lines ``event:``,
+            # one ``data:`` and maybe ``id:``, ended by CRLF (the Python server) or LF (the
+            # JavaScript server); no stray CR in a line: ``find`` (memchr), not ``count``
             first = raw.find(b"\n", 7)
             second = raw.find(b"\n", first + 7)
             end = len(raw)
-            # no stray CR in a line: ``find`` (memchr) rather than ``count`` over the frame
-            fast = (
-                raw.startswith(b"event: ")
-                and raw[first - 1] == 13
-                and raw.startswith(b"data: ", first + 1)
-                and raw[second - 1] == 13
-                and raw.endswith(b"\r\n\r\n")
-                and raw.find(b"\r", 7, first - 1) == -1
-                and raw.find(b"\r", first + 7, second - 1) == -1
-            )
+            if first > 0 and raw[first - 1] == 13:
+                eol = 2
+                fast = (
+                    second > 0
+                    and raw.startswith(b"event: ")
+                    and raw.startswith(b"data: ", first + 1)
+                    and raw[second - 1] == 13
+                    and raw.endswith(b"\r\n\r\n")
+                    and raw.find(b"\r", 7, first - 1) == -1
+                    and raw.find(b"\r", first + 7, second - 1) == -1
+                )
+            else:
+                eol = 1
+                fast = (
+                    first > 0
+                    and second > 0
+                    and raw.startswith(b"event: ")
+                    and raw.startswith(b"data: ", first + 1)
+                    and raw.endswith(b"\n\n")
+                    and raw.find(b"\r") == -1
+                )
             event_id = None
-            if fast and second == end - 3:
+            if fast and second == end - 1 - eol:
                 pass
             elif (
                 fast
                 and raw.startswith(b"id: ", second + 1)
-                and raw.find(b"\n", second + 1) == end - 3
-                and raw.find(b"\r", second + 5, end - 4) == -1
+                and raw.find(b"\n", second + 1) == end - 1 - eol
+                and raw.find(b"\r", second + 5, end - 2 * eol) == -1
             ):
-                event_id = raw[second + 5 : end - 4].decode("utf-8", "replace")
+                event_id = raw[second + 5 : end - 2 * eol].decode("utf-8", "replace")
             else:
                 fast = False
+            data_end = second + 1 - eol  # where the data line's end of line starts
             if fast:
-                event = raw[7 : first - 1].decode("utf-8", "replace")
-                data = raw[first + 7 : second - 1].decode("utf-8", "replace")
+                event = raw[7 : first + 1 - eol].decode("utf-8", "replace")
+                data = raw[first + 7 : data_end].decode("utf-8", "replace")
             else:
                 fields = event_fields(raw)
                 if fields is None:
@@ -512,10 +527,12 @@ def _mask_frames(
                 if (
                     isinstance(piece, _Piece)
                     and rest_text
-                    and raw.endswith(rest_bytes, 0, second - 1)
-                    and raw.find(b'",', first + 7) + 2 == second - 1 - len(rest_bytes)
+                    and raw.endswith(rest_bytes, 0, data_end)
+                    and raw.find(b'",', first + 7) + 2 == data_end - len(rest_bytes)
                 ):
                     hot_prefix, hot_rest, hot_piece = raw[: first + 7], rest_bytes, piece
+                    hot_eol = raw[data_end : second + 1]
+                    hot_end = hot_eol * 2
                     hot_event, hot_event_shape = event, event_shape
                     hot_shapes = shapes_by_rest.setdefault(piece.shapes[0], {})
                     if len(shapes_by_rest) > _PIECES_KEPT:

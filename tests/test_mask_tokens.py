@@ -124,9 +124,13 @@ RULES = {
 }
 
 
-def stream_of(plan: list[tuple[str, str, str | None]], seed: int) -> list[bytes]:
+def stream_of(
+    plan: list[tuple[str, str, str | None]], seed: int, newline: str = "\r\n"
+) -> list[bytes]:
     """Frames as a server streams them: tokens of a message, a new message or step now and
-    then, with comments, updates, LF frames, broken lines and a subgraph's tokens between."""
+    then, with comments, updates, frames with the other line ends, broken lines and a
+    subgraph's tokens between. ``newline``: CRLF as the Python server ends lines, LF as the
+    JavaScript server does."""
     ids = iter(uuid.UUID(int=seed * 1000 + n) for n in range(1000))
     run, message, task = str(next(ids)), f"lc_run--{next(ids)}", str(next(ids))
     raws: list[bytes] = []
@@ -136,30 +140,37 @@ def stream_of(plan: list[tuple[str, str, str | None]], seed: int) -> list[bytes]
             message, task = f"lc_run--{next(ids)}", str(next(ids))
         step += what == "next step"  # the same message, its metadata's last value changed
         meta = {**metadata(run, task, pad=120), "step": step}
+        eol = newline.encode()
         if what == "comment":
-            raws.append(b": heartbeat\r\n\r\n")
+            raws.append(b": heartbeat" + eol + eol)
         elif what == "updates":
             update = {"agent": {"messages": [{"id": message, "content": token}]}}
-            raws.append(b"event: updates\r\ndata: " + json.dumps(update).encode() + b"\r\n\r\n")
+            raws.append(b"event: updates" + eol + b"data: " + json.dumps(update).encode() + eol * 2)
         elif what == "subgraph":
-            event = f"messages|agent:{task}"
-            raws.append(token_frame(token, message, meta, event, event_id=event_id))
+            raw = token_frame(token, message, meta, f"messages|agent:{task}", event_id=event_id)
+            raws.append(raw.replace(b"\r\n", eol))
         elif what in ("cr", "nl"):  # a line break unescaped in the token: not JSON, not SSE
-            raw = token_frame(token, message, meta, event_id=event_id)
+            raw = token_frame(token, message, meta, event_id=event_id, newline=newline)
             broken = b"\r" if what == "cr" else b"\n"
             raws.append(raw.replace(b'[{"content":"', b'[{"content":"' + broken, 1))
         else:
-            newline = "\n" if what == "lf" else "\r\n"
-            raws.append(token_frame(token, message, meta, event_id=event_id, newline=newline))
+            other = "\n" if newline == "\r\n" else "\r\n"
+            ends = other if what == "lf" else newline
+            raws.append(token_frame(token, message, meta, event_id=event_id, newline=ends))
     return raws
 
 
-@settings(max_examples=250, deadline=None)
-@given(plan=_frames, seed=st.integers(0, 3), rules=st.sampled_from(sorted(RULES)))
+@settings(max_examples=400, deadline=None)
+@given(
+    plan=_frames,
+    seed=st.integers(0, 3),
+    rules=st.sampled_from(sorted(RULES)),
+    newline=st.sampled_from(["\r\n", "\n"]),
+)
 def test_token_path_masks_as_each_frame_alone(
-    plan: list[tuple[str, str, str | None]], seed: int, rules: str
+    plan: list[tuple[str, str, str | None]], seed: int, rules: str, newline: str
 ) -> None:
-    raws = stream_of(plan, seed)
+    raws = stream_of(plan, seed, newline)
     assert table_rows(raws, RULES[rules]) == reference_rows(raws, RULES[rules])
 
 
@@ -176,13 +187,15 @@ def test_token_path_honours_the_events_filter(
     assert table_rows(raws, None, only_messages) == reference_rows(raws, None, only_messages)
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
 @pytest.mark.parametrize("event_id", [None, "1795299470845-3", "17"])
 def test_a_message_of_tokens_is_masked_once_not_per_token(
-    event_id: str | None, monkeypatch: pytest.MonkeyPatch
+    event_id: str | None, newline: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Sixty tokens of one message drawn from five words: the masking passes run for the
-    message's first frame and each word's first appearance, not for every token; the rows
-    share one slice of values (but with the JS server's numbered ordinal ids)."""
+    """Sixty tokens of one message drawn from five words, with CRLF or LF lines: the masking
+    passes run for the message's first frame and each word's first appearance, not for every
+    token; the rows share one slice of values (but with the JS server's numbered ordinal
+    ids)."""
     calls = 0
     original = Masker._text
 
@@ -195,7 +208,10 @@ def test_a_message_of_tokens_is_masked_once_not_per_token(
     meta = metadata(str(uuid.uuid4()), str(uuid.uuid4()), pad=120)
     message = f"lc_run--{uuid.uuid4()}"
     words = ["the ", "weather ", "is ", "sunny ", "today "]
-    raws = [token_frame(words[n * 7 % 5], message, meta, event_id=event_id) for n in range(60)]
+    raws = [
+        token_frame(words[n * 7 % 5], message, meta, event_id=event_id, newline=newline)
+        for n in range(60)
+    ]
     frames = [RecordedFrame(0.0, raw) for raw in raws]
     table = _mask_frames(frames, Masker())
     assert calls <= len(words) + 1
