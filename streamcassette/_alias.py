@@ -815,6 +815,8 @@ class Masker:
         the whole would; their references are numbered piece by piece, for every text alike.
         The last two are also remembered together, as the rest after the first piece.
         """
+        if ',{"' not in text:  # no piece to cut (an updates frame): ``_in_pieces`` would
+            return self._passes(text, refs)  # mask it whole, after looking for one
         start = text.find('",') + 2
         if start >= 2:
             first = text[:start]

@@ -523,10 +523,11 @@ def _mask_frames(
             ):  # a new rest: the next frames may be tokens after this one
                 last_rest = masker._last_rest
                 rest_text, piece = last_rest
-                rest_bytes = rest_text.encode("utf-8", "surrogatepass")
+                rest_bytes = b""
+                if isinstance(piece, _Piece) and rest_text:
+                    rest_bytes = rest_text.encode("utf-8", "surrogatepass")
                 if (
-                    isinstance(piece, _Piece)
-                    and rest_text
+                    rest_bytes
                     and raw.endswith(rest_bytes, 0, data_end)
                     and raw.find(b'",', first + 7) + 2 == data_end - len(rest_bytes)
                 ):
