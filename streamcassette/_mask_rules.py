@@ -220,6 +220,14 @@ TOOL_CALL_ID_MATCH = r"(?:call_|toolu_(?:vrtx_|bdrk_)?)[A-Za-z0-9]+"
 ORDINAL_ID_MATCH = r"[0-9]+"
 INTERRUPT_ID_MATCH = r"(?=[0-9]*[a-f])[0-9a-f]{32}"
 
+# The v3 thread protocol (see protocols.threads): event counters, aliased so one more event
+# earlier on shifts them without drift; event ids and stamps, which link nothing. (Command
+# ids are in command bodies and replies, never in events: serve echoes them.) Keys by these
+# names in a runs stream are the graph's own (a state's ``seq``): they apply to v3 streams.
+THREAD_STREAM_RULES: tuple[Rule, ...] = (
+    *(KeyRule(key, kind, numbered=kind == "seq") for key, kind in threads.VOLATILE_KEYS.items()),
+    KeyRule(threads.TIMESTAMP_KEY, "epoch_ms", numbered=False, match=threads.TIMESTAMP_MATCH),
+)
 _DEFAULT_RULES: tuple[Rule, ...] = (
     # Ids of every UUID version, and hash-shaped 8-4-4-4-12 ids (task ids) whose version digit
     # is random; also inside strings: lc_run--<uuid>-0, run-<uuid>, node:<task_id>,
@@ -252,11 +260,7 @@ _DEFAULT_RULES: tuple[Rule, ...] = (
     # Location and Content-Location go through the patterns, keeping their thread and run
     # ids linked to the stream's; the date has no link to keep.
     HeaderRule("date", "date", numbered=False),
-    # The v3 thread protocol (see protocols.threads): event counters, aliased so one more
-    # event earlier on shifts them without drift; event ids and stamps, which link nothing.
-    # (Command ids are in command bodies and replies, never in events: serve echoes them.)
-    *(KeyRule(key, kind, numbered=kind == "seq") for key, kind in threads.VOLATILE_KEYS.items()),
-    KeyRule(threads.TIMESTAMP_KEY, "epoch_ms", numbered=False, match=threads.TIMESTAMP_MATCH),
+    *THREAD_STREAM_RULES,
 )
 
 
@@ -345,6 +349,13 @@ class MaskRules:
     def without(self, *kinds: str) -> MaskRules:
         """These rules minus every rule of the given kinds (e.g. ``without("tool_call")``)."""
         return MaskRules(tuple(r for r in self.rules if r.kind not in kinds))
+
+    def for_runs_streams(self) -> MaskRules:
+        """These rules minus the built-in ones of the v3 thread protocol (``seq``, ``since``,
+        ``event_id``, events' ``timestamp``): in a runs stream keys by those names are the
+        graph's (a state's ``seq`` counter), and masking them would hide its drift. A user's
+        rule for such a key stays, unless it is the built-in one."""
+        return MaskRules(tuple(r for r in self.rules if r not in THREAD_STREAM_RULES))
 
     # -- configuration ---------------------------------------------------------------------
 

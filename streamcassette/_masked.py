@@ -600,8 +600,10 @@ def mask_stream(
     if response is None or response.stream is None:
         msg = f"interaction {index} ({interaction.request.describe()}) is not an SSE stream"
         raise ValueError(msg)
-    masker = Masker(rules)
     request = interaction.request
+    if not threads.is_protocol_request(request.method, request.path):
+        rules = (rules if rules is not None else MaskRules.default()).for_runs_streams()
+    masker = Masker(rules)
     path = request.path
     if request.query:
         path += "?" + "&".join(f"{key}={value}" for key, value in request.query)

@@ -1,5 +1,7 @@
-"""What a client did not read is not drift: frames one side streamed after the other side's
-client closed its stream are not compared, and nothing else is excused."""
+"""What the diff compares. What a client did not read is not drift: frames one side streamed
+after the other side's client closed its stream are not compared, and nothing else is
+excused. What a graph streams is: a runs stream's keys named like the v3 protocol's are not
+masked away."""
 
 from __future__ import annotations
 
@@ -71,3 +73,19 @@ def test_nothing_else_is_excused(short: Cassette, long: Cassette, expected: str)
     assert not report.equal
     assert report.streams[0].unheard_frames == 0
     assert expected in report.render_text(), report.render_text()
+
+
+def test_a_runs_streams_keys_named_like_the_v3_protocols_are_the_graphs() -> None:
+    """``seq``, ``since``, ``event_id`` and an epoch-ms ``timestamp`` are masked in v3 thread
+    streams; in a runs stream they are a graph's state, whose change is drift."""
+    state = {"seq": 1, "since": 4, "event_id": "e-1", "timestamp": 1795299470845}
+    changed = {"seq": 2, "since": 5, "event_id": "e-2", "timestamp": 1795299470846}
+    recorded = stream([("values", state)], CLOSED)
+    live = stream([("values", changed)], CLOSED)
+    report = diff_cassettes(recorded, live, modes=["values"])
+    text = report.render_text()
+    for change in ("seq: 1 -> 2", "since: 4 -> 5", "event_id: 'e-1' -> 'e-2'", "timestamp:"):
+        assert change in text, text
+    custom = sc.MaskRules.default().extend(keys=[sc.KeyRule("seq", "counter")])
+    masked = diff_cassettes(recorded, live, modes=["values"], rules=custom).render_text()
+    assert "seq: " not in masked  # a user's own rule for the key applies
