@@ -841,7 +841,9 @@ class Masker:
                         masked = self._passes(first, refs)
                         if refs.structural:
                             return text
-                        if len(refs.values) == mark:  # nothing masked in it: remember it
+                        # nothing masked in it: remember it (not a reference to a value the
+                        # frame met before it, in its event name: another frame's differs)
+                        if len(refs.values) == mark and _OPEN not in masked:
                             if len(self._firsts) >= _FIRSTS_KEPT:
                                 self._firsts.clear()
                             self._firsts[first] = masked

@@ -354,16 +354,18 @@ def _mask_frames(
     # its data with the same rest is the next token of the same message: only its first piece
     # is new, and one met before (a word) is looked up, not masked. Most of a ``messages``
     # stream's frames are such tokens: no decoding, no masking passes, and (their SSE id
-    # masked to a constant) the rest's values kept once for them all.
+    # masked to a constant) the values of the event name and the rest kept once for them all.
     hot_prefix = hot_rest = b""
     hot_eol, hot_end = b"\r\n", b"\r\n\r\n"  # its end of line, and of the frame
-    hot_piece: Any = None
     hot_event: str | None = None
     hot_event_shape: str | None = None
+    hot_tail = ""  # the rest's shape, its references after the event name's
+    hot_kinds: list[str] = []  # the values of the event name and the rest, with their kinds
+    hot_values: list[Any] = []
     hot_shapes: dict[str, str] = {}  # first piece masked -> the data's shape, for the hot rest
     shapes_by_rest: dict[str, dict[str, str]] = {}  # the same by the rest's shape
     last_rest: Any = None  # the masker's rest that hot_rest was taken from
-    sharing: Any = None  # the hot rest whose values the last row's slice holds
+    sharing: Any = None  # the hot values that the last row's slice holds
     firsts = masker._firsts
     # SSE id rules by regex group: the placeholder of one that masks to no value
     constant_ids: dict[int | None, str | None] = {
@@ -410,21 +412,21 @@ def _mask_frames(
                 if data_shape is None:
                     if len(hot_shapes) >= _FIRSTS_KEPT:
                         hot_shapes.clear()
-                    data_shape = hot_shapes[masked_first] = masked_first + hot_piece.shapes[0]
+                    data_shape = hot_shapes[masked_first] = masked_first + hot_tail
                 id_shape = None
                 if event_id is not None and id_match is not None:
                     found = id_match(event_id)
                     if found is not None:
                         id_shape = constant_ids[found.lastindex]
-                if event_id is None or id_shape is not None:  # no values but the rest's
-                    if sharing is not hot_piece:
-                        if hot_piece.values != last_values or hot_piece.kinds != last_kinds:
+                if event_id is None or id_shape is not None:  # no values but the hot ones
+                    if sharing is not hot_values:
+                        if hot_values != last_values or hot_kinds != last_kinds:
                             row_start = len(all_values)
-                            all_kinds += hot_piece.kinds
-                            all_values += hot_piece.values
+                            all_kinds += hot_kinds
+                            all_values += hot_values
                             row_end = len(all_values)
-                            last_kinds, last_values = hot_piece.kinds, hot_piece.values
-                        sharing = hot_piece
+                            last_kinds, last_values = hot_kinds, hot_values
+                        sharing = hot_values
                     add_start(row_start)
                     add_end(row_end)
                     add_index(index)
@@ -434,7 +436,8 @@ def _mask_frames(
                     add_data(data_shape)
                     continue
                 # an SSE id with a value of its own (the JS server's ordinals): the usual way
-                hot_piece.attach(refs)
+                kinds += hot_kinds
+                values += hot_values
                 event = hot_event
                 event_shape = hot_event_shape
         if not hot:
@@ -500,6 +503,7 @@ def _mask_frames(
                     event_shape = plain(event, refs)
                     if not values:
                         names[event] = event_shape
+            in_event = len(values)  # the values of the event name
             data_shape = data
             if data is not None:  # Masker._json, unrolled
                 if always_structural or _OPEN in data:
@@ -518,7 +522,6 @@ def _mask_frames(
                 and masker._last_rest is not last_rest
                 and not refs.structural
                 and event is not None
-                and event in names
                 and not always_structural
             ):  # a new rest: the next frames may be tokens after this one
                 last_rest = masker._last_rest
@@ -531,11 +534,18 @@ def _mask_frames(
                     and raw.endswith(rest_bytes, 0, data_end)
                     and raw.find(b'",', first + 7) + 2 == data_end - len(rest_bytes)
                 ):
-                    hot_prefix, hot_rest, hot_piece = raw[: first + 7], rest_bytes, piece
+                    hot_prefix, hot_rest = raw[: first + 7], rest_bytes
                     hot_eol = raw[data_end : second + 1]
                     hot_end = hot_eol * 2
                     hot_event, hot_event_shape = event, event_shape
-                    hot_shapes = shapes_by_rest.setdefault(piece.shapes[0], {})
+                    # the rest attached after the event name's values, as ``_text`` does
+                    # after a first piece with none
+                    after_event = _Refs()
+                    after_event.kinds += kinds[:in_event]
+                    after_event.values += values[:in_event]
+                    hot_tail = piece.attach(after_event)
+                    hot_kinds, hot_values = after_event.kinds, after_event.values
+                    hot_shapes = shapes_by_rest.setdefault(hot_tail, {})
                     if len(shapes_by_rest) > _PIECES_KEPT:
                         shapes_by_rest.clear()
                 else:

@@ -24,10 +24,11 @@ Row = tuple[tuple[str | None, str | None, str | None], list[tuple[str, Any]]]
 def reference_rows(
     raws: list[bytes], rules: MaskRules | None, events: Callable[[str], bool] | None = None
 ) -> list[Row]:
-    """Each frame masked on its own: event, data, then id, into one frame's references."""
-    masker = Masker(rules)
+    """Each frame masked on its own, by a masker of its own (nothing remembered from other
+    frames): event, data, then id, into one frame's references."""
     rows: list[Row] = []
     for raw in raws:
+        masker = Masker(rules)
         fields = event_fields(raw)
         if fields is None:
             continue
@@ -95,6 +96,7 @@ _tokens = st.one_of(
     st.text(st.sampled_from('ab ,{}"\\:-_\r\n\ue0000123456789'), max_size=10),
     st.uuids().map(str),  # an id in the text
     st.just("call_abcdefghijklmnopqrstuvwx"),
+    st.sampled_from(["TASK", "agent:TASK "]),
 )
 _ids = st.one_of(
     st.none(),
@@ -136,6 +138,7 @@ def stream_of(
     raws: list[bytes] = []
     step = 1
     for what, token, event_id in plan:
+        token = token.replace("TASK", task)  # a token naming the subgraph's task
         if what == "new message":
             message, task = f"lc_run--{next(ids)}", str(next(ids))
         step += what == "next step"  # the same message, its metadata's last value changed
@@ -187,15 +190,16 @@ def test_token_path_honours_the_events_filter(
     assert table_rows(raws, None, only_messages) == reference_rows(raws, None, only_messages)
 
 
+@pytest.mark.parametrize("subgraph", [False, True])
 @pytest.mark.parametrize("newline", ["\r\n", "\n"])
 @pytest.mark.parametrize("event_id", [None, "1795299470845-3", "17"])
 def test_a_message_of_tokens_is_masked_once_not_per_token(
-    event_id: str | None, newline: str, monkeypatch: pytest.MonkeyPatch
+    event_id: str | None, newline: str, subgraph: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Sixty tokens of one message drawn from five words, with CRLF or LF lines: the masking
-    passes run for the message's first frame and each word's first appearance, not for every
-    token; the rows share one slice of values (but with the JS server's numbered ordinal
-    ids)."""
+    """Sixty tokens of one message drawn from five words, with CRLF or LF lines, at the root
+    or in a subgraph: the masking passes run for the message's first frame and each word's
+    first appearance, not for every token; the rows share one slice of values (but with the
+    JS server's numbered ordinal ids)."""
     calls = 0
     original = Masker._text
 
@@ -205,11 +209,14 @@ def test_a_message_of_tokens_is_masked_once_not_per_token(
         return original(self, text, refs)
 
     monkeypatch.setattr(Masker, "_text", counting)
-    meta = metadata(str(uuid.uuid4()), str(uuid.uuid4()), pad=120)
+    task = str(uuid.uuid4())
+    meta = metadata(str(uuid.uuid4()), task, pad=120)
     message = f"lc_run--{uuid.uuid4()}"
+    # a subgraph's tokens: the event names the task, which the metadata names too
+    event = f"messages|agent:{task}" if subgraph else "messages"
     words = ["the ", "weather ", "is ", "sunny ", "today "]
     raws = [
-        token_frame(words[n * 7 % 5], message, meta, event_id=event_id, newline=newline)
+        token_frame(words[n * 7 % 5], message, meta, event, event_id=event_id, newline=newline)
         for n in range(60)
     ]
     frames = [RecordedFrame(0.0, raw) for raw in raws]
@@ -219,3 +226,19 @@ def test_a_message_of_tokens_is_masked_once_not_per_token(
     assert table_rows(raws, None) == reference_rows(raws, None)
     if event_id is None or "-" in event_id:
         assert len(set(zip(table.starts, table.ends, strict=True))) == 1
+
+
+def test_a_token_naming_its_events_value_is_not_remembered_with_that_reference() -> None:
+    """A subgraph's token that names the task id of its event (``messages|agent:<task>``)
+    masks to a reference to that value; the same token in a root frame has no such value
+    before it, and must not be given the first frame's reference."""
+    plan: list[tuple[str, str, str | None]] = [
+        ("subgraph", "TASK", None),
+        ("token", "TASK", None),
+        ("token", "TASK", "1795299470845-0"),
+    ]
+    raws = stream_of(plan, 0)
+    rows = table_rows(raws, None)
+    assert rows == reference_rows(raws, None)
+    task = str(uuid.UUID(int=2))
+    assert all(rows[n][1][0] == ("uuid", task) for n in (0, 1, 2))  # the token's value first
