@@ -242,3 +242,52 @@ def test_a_token_naming_its_events_value_is_not_remembered_with_that_reference()
     assert rows == reference_rows(raws, None)
     task = str(uuid.UUID(int=2))
     assert all(rows[n][1][0] == ("uuid", task) for n in (0, 1, 2))  # the token's value first
+
+
+# Frames of any shape, some repeated, so that what the masker remembers across frames (first
+# pieces, rests, pieces, event names) is used with other references before it.
+_IDS = [str(uuid.UUID(int=n)) for n in range(1, 5)]
+_values = st.one_of(
+    st.sampled_from(_IDS),
+    st.sampled_from(["call_abcdefghijklmnopqrstuvwx", "call_x", "", 'x"y', "2026-01-02T03:04:05Z"]),
+    st.text(st.sampled_from('ab ,{}"\\:-_0123456789'), max_size=8),
+)
+_keys = st.sampled_from(["id", "content", "tool_call_id", "run_id", "langgraph_api_url", "x-a"])
+_json = st.recursive(
+    _values,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_keys, inner, max_size=4)),
+    max_leaves=8,
+)
+_any_frame = st.tuples(
+    st.sampled_from(["messages", "updates", "custom", f"messages|agent:{_IDS[0]}"]),
+    # pads of 120: pieces long enough to be cut and remembered
+    st.lists(st.tuples(_json, st.sampled_from([0, 120])), min_size=1, max_size=3),
+    st.sampled_from([None, "1795299470845-0", "7", _IDS[1]]),
+    st.sampled_from(["\r\n", "\n"]),
+)
+
+
+def any_frame(event: str, parts: list[tuple[Any, int]], event_id: str | None, eol: str) -> bytes:
+    elements = [
+        {"content": value if isinstance(value, str) else "", "v": value, "pad": "p" * pad}
+        for value, pad in parts
+    ]
+    data = json.dumps(elements, separators=(",", ":"), ensure_ascii=False)
+    raw = f"event: {event}{eol}data: {data}{eol}"
+    return (raw + (f"id: {event_id}{eol}" if event_id else "") + eol).encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    frames=st.lists(_any_frame, min_size=1, max_size=12),
+    repeats=st.lists(st.integers(0, 11), max_size=20),
+    rules=st.sampled_from(sorted(RULES)),
+)
+def test_nothing_remembered_across_frames_changes_a_frames_masking(
+    frames: list[tuple[str, list[tuple[Any, int]], str | None, str]],
+    repeats: list[int],
+    rules: str,
+) -> None:
+    raws = [any_frame(*frame) for frame in frames]
+    raws += [raws[position % len(raws)] for position in repeats]
+    assert table_rows(raws, RULES[rules]) == reference_rows(raws, RULES[rules])
