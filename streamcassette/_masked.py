@@ -38,6 +38,9 @@ __all__ = ["EventFilter", "MaskedFrame", "MaskedStream", "mask_cassette", "mask_
 # Which events to mask, by name (``"message"`` for a frame with no ``event:`` line).
 EventFilter = Callable[[str], bool]
 
+_NO_KINDS: list[str] = []  # a row without values (never changed)
+_NO_VALUES: list[Any] = []
+
 # --- masked streams --------------------------------------------------------------------------
 
 
@@ -55,6 +58,7 @@ class _FrameTable:
     """
 
     __slots__ = (
+        "_last",
         "datas",
         "ends",
         "events",
@@ -79,9 +83,23 @@ class _FrameTable:
         self.ends = array("q")
         # the position of the stream's last event, compared or not (-1: none)
         self.last_event = -1
+        # the last row's kinds, values and slice: a row with the same values shares it
+        self._last: tuple[list[str], list[Any], int, int] = ([], [], 0, 0)
 
     def __len__(self) -> int:
         return len(self.datas)
+
+    def slice_for(self, kinds: list[str], values: list[Any]) -> tuple[int, int]:
+        """Where a new row's values are kept: the last row's slice when they are its values,
+        else at the end (the lists are kept as they are: the caller makes new ones)."""
+        last_kinds, last_values, start, end = self._last
+        if values != last_values or kinds != last_kinds:
+            start = len(self.values)
+            self.kinds += kinds
+            self.values += values
+            end = len(self.values)
+            self._last = (kinds, values, start, end)
+        return start, end
 
     def key(self, row: int) -> Key:
         return (self.events[row], self.ids[row], self.datas[row])
@@ -334,12 +352,9 @@ def _mask_frames(
     add_index, add_name = table.indices.append, table.names.append
     add_event, add_id, add_data = table.events.append, table.ids.append, table.datas.append
     add_start, add_end = table.starts.append, table.ends.append
-    all_values, all_kinds = table.values, table.kinds
+    slice_for = table.slice_for
     refs = _Refs()
     kinds, values = refs.kinds, refs.values
-    # the last row's values and their slice: a row with the same values shares it
-    last_kinds: list[str] = []
-    last_values: list[Any] = []
     row_start = row_end = 0
     names = masker._names
     plain = masker._plain
@@ -420,12 +435,7 @@ def _mask_frames(
                         id_shape = constant_ids[found.lastindex]
                 if event_id is None or id_shape is not None:  # no values but the hot ones
                     if sharing is not hot_values:
-                        if hot_values != last_values or hot_kinds != last_kinds:
-                            row_start = len(all_values)
-                            all_kinds += hot_kinds
-                            all_values += hot_values
-                            row_end = len(all_values)
-                            last_kinds, last_values = hot_kinds, hot_values
+                        row_start, row_end = slice_for(hot_kinds, hot_values)
                         sharing = hot_values
                     add_start(row_start)
                     add_end(row_end)
@@ -565,27 +575,17 @@ def _mask_frames(
                 (event_shape, data_shape, id_shape), kinds, values = _reindex(
                     (event_shape, data_shape, id_shape), kinds, values
                 )
-            if values != last_values or kinds != last_kinds:
-                row_start = len(all_values)
-                all_kinds += kinds
-                all_values += values
-                row_end = len(all_values)
-                last_kinds, last_values = kinds, values
+            row_start, row_end = slice_for(kinds, values)
             # new lists for the next row (the last row's are kept to compare with)
             kinds = refs.kinds = []
             values = refs.values = []
             if refs.local is not None:
                 refs.local = None
-            refs.structural = False
-            add_start(row_start)
-            add_end(row_end)
-        else:
-            row_start = row_end = len(all_values)
-            last_kinds, last_values = [], []  # no slice to share with the next row
-            add_start(row_start)
-            add_end(row_end)
-            if refs.structural:
-                refs.structural = False
+        else:  # an empty slice (not refs' lists, which the next row fills)
+            row_start, row_end = slice_for(_NO_KINDS, _NO_VALUES)
+        refs.structural = False
+        add_start(row_start)
+        add_end(row_end)
         add_index(index)
         add_name(event)
         add_event(event_shape)
