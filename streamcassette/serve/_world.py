@@ -106,11 +106,9 @@ class LiveRun:
     outcome: RunOutcome
     created_at: str = field(default_factory=_now)
     cancelled: bool = False
-    # When its served stream plays its last frame (``time.monotonic()``): until then the
-    # run is running, as the server's run is while it streams.
-    streams_until: float = 0.0
-    started: float = 0.0  # when its served stream started (``time.monotonic()``)
-    speed: float | None = None  # the speed it is served at (``None``: at once)
+    # when its served stream started (``time.monotonic()``), at what speed (``None``: at once)
+    started: float = field(default_factory=time.monotonic)
+    speed: float | None = None
 
     def played(self) -> float:
         """How far into the recorded stream the served one is, in recorded seconds."""
@@ -120,7 +118,10 @@ class LiveRun:
 
     @property
     def running(self) -> bool:
-        return not self.cancelled and time.monotonic() < self.streams_until
+        """Until its served stream plays its last frame, as the server's run runs while it
+        streams."""
+        frames = self.recorded.frames
+        return not self.cancelled and bool(frames) and self.played() < frames[-1].at
 
     @property
     def status(self) -> str:
@@ -381,13 +382,7 @@ class World:
             return
         outcome = RunOutcome.of(run)
         run_id = outcome.run_id or str(uuid.uuid4())
-        frames = run.frames
-        duration = frames[-1].at / speed if frames and speed is not None else 0.0
-        now = time.monotonic()
-        served = LiveRun(
-            run_id, run, outcome, streams_until=now + duration, started=now, speed=speed
-        )
-        self.thread(thread_id).runs.append(served)
+        self.thread(thread_id).runs.append(LiveRun(run_id, run, outcome, speed=speed))
 
     def running_run(self, thread_id: str | None, run_id: str) -> LiveRun | None:
         """The served run ``run_id`` while it streams (on ``thread_id``, when given)."""
