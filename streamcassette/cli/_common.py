@@ -121,7 +121,7 @@ def redaction(
         (*project.redact, *redact), (*project.redact_keys, *keys), (*project.redact_paths, *paths)
     )
     try:
-        found.redactor()
+        Redactor(paths=found.paths)  # reads the globs
     except ValueError as exc:  # a glob it cannot read
         raise click.BadParameter(str(exc), param_hint="--redact-path") from None
     return found

@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .._cassette import Cassette
-from .._config import ConfigError, StreamCassetteConfig, load_config, read_config
-from ._common import Failed, load_or_fail
+from .._config import ConfigError, StreamCassetteConfig, read_config
+from ._common import Failed, load_or_fail, project_settings
 
 RULES_HELP = (
     "A TOML file with a [tool.streamcassette.mask] table (as `streamcassette learn` writes) "
@@ -17,10 +17,10 @@ RULES_HELP = (
 
 def settings(rules: Path | None) -> StreamCassetteConfig:
     """The project's settings (nearest pyproject.toml), with the mask rules of ``rules``."""
+    project = project_settings()
+    if rules is None:
+        return project
     try:
-        project = load_config(Path.cwd())
-        if rules is None:
-            return project
         return replace(project, mask=read_config(rules).mask)
     except ConfigError as exc:
         raise Failed(str(exc)) from None
