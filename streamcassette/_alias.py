@@ -259,34 +259,28 @@ class _DashPass:
             first = digits.index(True)
             shared = "(?<=[0-9]{4}-)(?:" + "|".join(alternatives[first:]) + ")"
             alternatives = [*alternatives[:first], shared]
-        self.findall = re.compile("-(?:" + "|".join(alternatives) + ")").findall
-        # per alternative: where its groups are in a match, and what it masks
-        self.alternatives = [
-            (2 * number, spec[0].kind, spec[0].numbered) for number, spec in enumerate(specs)
-        ]
+        self.finditer = re.compile("-(?:" + "|".join(alternatives) + ")").finditer
+        # by a match's last group (the one after the dash): the group before the dash (where
+        # the value starts), and what it masks
+        self.by_last = {
+            2 * number + 2: (2 * number + 1, spec[0].kind, spec[0].numbered)
+            for number, spec in enumerate(specs)
+        }
 
     def apply(self, text: str, refs: _Refs) -> str:
-        found = self.findall(text)
-        if not found:
+        """Each match replaced where it is found, in one join (no copy of the text per value)."""
+        pieces: list[str] = []
+        done = 0
+        by_last, ref = self.by_last, refs.ref
+        for match in self.finditer(text):
+            before, kind, numbered = by_last[match.lastindex]  # type: ignore[index]
+            start, end = match.start(before), match.end()
+            pieces += (text[done:start], ref(kind, text[start:end], numbered))
+            done = end
+        if not pieces:
             return text
-        ref = refs.ref
-        if len(found) == 1:  # the usual case: one id
-            groups = found[0]
-            for group, kind, numbered in self.alternatives:
-                before = groups[group]
-                if before:
-                    value = before + "-" + groups[group + 1]
-                    return text.replace(value, ref(kind, value, numbered))
-        replacements: dict[str, str] = {}
-        for groups in found:
-            for group, kind, numbered in self.alternatives:
-                before = groups[group]
-                if before:
-                    value = before + "-" + groups[group + 1]
-                    if value not in replacements:
-                        replacements[value] = ref(kind, value, numbered)
-                    break
-        return _replace_all(text, replacements)
+        pieces.append(text[done:])
+        return "".join(pieces)
 
 
 class _LiteralPass:
@@ -662,42 +656,56 @@ def _outside_strings(head: str) -> bool:
 
 
 class _Piece:
-    """A piece of JSON text masked alone: its shape with references from 0, and the values
-    they stand for."""
+    """A piece of JSON text masked alone: its shape, and the values its references stand for.
 
-    __slots__ = ("distinct", "kinds", "shapes", "values")
+    A piece is masked with its references from ``offset`` (its ``base``), where it is first
+    attached: the last piece of a rest is masked after the values of the one before, so its
+    shape needs no renumbering. Its shapes after other references are made when needed."""
 
-    def __init__(self, shape: str, kinds: list[str], values: list[Any]) -> None:
+    __slots__ = ("base", "distinct", "kinds", "shapes", "values")
+
+    def __init__(self, shape: str, kinds: list[str], values: list[Any], offset: int = 0) -> None:
         self.kinds = kinds
         self.values = values
         self.distinct = frozenset(values)
-        self.shapes: dict[Any, str] = {0: shape}  # by the references it is attached after
+        self.base = (offset, shape) if values else (0, shape)
+        # by what it is attached after: the number of values before it, or (values shared
+        # with them) the references its own stand for
+        self.shapes: dict[Any, str] = {self.base[0]: shape}
 
     def attach(self, refs: _Refs) -> str:
         """This piece's shape with its values registered in ``refs`` after what is there."""
         values = self.values
         if not values:
-            return self.shapes[0]
+            return self.base[1]
         before = refs.values
-        if not before:  # the usual first piece with values: nothing to shift
+        offset = len(before)
+        if not before:  # the usual first piece with values
             before.extend(values)
             refs.kinds.extend(self.kinds)
-            return self.shapes[0]
-        offset = len(before)
-        if refs.local is None and self.distinct.isdisjoint(before):
+            key: Any = 0
+        elif refs.local is None and self.distinct.isdisjoint(before):
             before.extend(values)  # no value shared with the head: references shift by offset
             refs.kinds.extend(self.kinds)
-            key: Any = offset
+            key = offset
         else:
             key = tuple(refs.ref(k, v, True) for k, v in zip(self.kinds, values, strict=True))
         shape = self.shapes.get(key)
         if shape is None:
+            base, base_shape = self.base
             if isinstance(key, int):
-                shape = _REF.sub(lambda m: _ref(int(m.group(1)) + offset), self.shapes[0])
+                shift = key - base
+                shape = _REF.sub(lambda m: _ref(int(m.group(1)) + shift), base_shape)
             else:
-                shape = _REF.sub(lambda m: key[int(m.group(1))], self.shapes[0])
+                shape = _REF.sub(lambda m: key[int(m.group(1)) - base], base_shape)
             self.shapes[key] = shape
         return shape
+
+
+class _Padding:
+    """Stands for a value met before a piece that is masked at an offset (equal to nothing)."""
+
+    __slots__ = ()
 
 
 class Masker:
@@ -860,8 +868,12 @@ class Masker:
         middle = rest[:cut]
         if not _outside_strings(middle):
             return _NO_PIECES
-        middle_piece, tail_piece = self._piece(middle), self._piece(rest[cut:])
-        if middle_piece is None or tail_piece is None:
+        middle_piece = self._piece(middle)
+        if middle_piece is None:
+            return None
+        # the tail masked after the middle's values: attached there, it is not renumbered
+        tail_piece = self._piece(rest[cut:], len(middle_piece.values))
+        if tail_piece is None:
             return None
         refs = _Refs()
         shape = middle_piece.attach(refs) + tail_piece.attach(refs)
@@ -904,16 +916,22 @@ class Masker:
                 text = apply(text, refs)
         return text
 
-    def _piece(self, piece: str) -> _Piece | None:
-        """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON)."""
+    def _piece(self, piece: str, offset: int = 0) -> _Piece | None:
+        """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON);
+        when new, masked with its references from ``offset``."""
         pieces = self._pieces
         found: _Piece | None = pieces.get(piece, _UNSEEN)
         if found is _UNSEEN:
             if len(pieces) >= _PIECES_KEPT:
                 pieces.clear()
             refs = _Refs()
+            if offset:
+                refs.values += [_Padding() for _ in range(offset)]
+                refs.kinds += [""] * offset
             shape = self._passes(piece, refs)
-            found = None if refs.structural else _Piece(shape, refs.kinds, refs.values)
+            found = None
+            if not refs.structural:
+                found = _Piece(shape, refs.kinds[offset:], refs.values[offset:], offset)
             pieces[piece] = found
         return found
 

@@ -167,6 +167,17 @@ def test_masks_apply_to_dict_keys_event_names_and_inside_strings() -> None:
     assert masked == {"node_2:<uuid:1>": "lc_run--<uuid:1>-0"}
 
 
+def test_an_id_is_masked_where_it_matches_not_where_its_text_recurs_inside_a_longer_word() -> None:
+    """A UUID right after more hex digits is part of a longer word, not an id: it stays, even
+    when the same UUID stands alone elsewhere in the frame (text passes and JSON walk alike)."""
+    task = str(uuid.uuid4())
+    value = {"id": task, "digest": f"ff{task}", "ns": f"node:{task}"}
+    expected = {"id": "<uuid:1>", "digest": f"ff{task}", "ns": "node:<uuid:1>"}
+    assert json.loads(Masker().mask_json(json.dumps(value))) == expected
+    walked = Masker(MaskRules.default().extend(paths=[PathRule("nowhere.*", "x")]))
+    assert walked.mask_value({"nowhere": {}, **value}) == {"nowhere": {}, **expected}
+
+
 def test_key_rule_masks_objects_whole_and_leaves_null_alone() -> None:
     """A key rule masks an object value whole, a string by alias, and keeps null as it is."""
     rules = MaskRules.default().extend(keys={"usage": "usage"})
