@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from threading import Event
 
@@ -178,6 +179,82 @@ def test_ctrl_c_while_run_start_is_unanswered_still_cancels_the_run(
         assert "was cancelled on the server" in err, err
         assert client.threads.get(thread_id)["status"] != "busy"
     finally:
+        gate.touch()  # lets the node's worker thread end
+        client.close()
+        relay.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+class _DelayingRelay(CuttingRelay):
+    """Relays to the real server, but holds back the rest of the matching request until
+    ``release`` is set, as a slow network would: the client may give up before the server
+    has it. ``held`` is set once it holds it; ``listed`` once a later connection asks the
+    server for a thread's runs (the interrupted CLI looking for the run)."""
+
+    def __init__(self, upstream_port: int, cut_request: Callable[[bytes], bool]) -> None:
+        super().__init__(upstream_port, cut_request, after_frames=0)
+        self.held, self.listed, self.release = Event(), Event(), Event()
+        self.held_request = b""
+
+    def _requests(self, client: socket.socket, upstream: socket.socket, cut: Event) -> None:
+        seen = b""
+        while data := _recv(client):
+            seen += data
+            if self.held.is_set() and re.search(rb"^GET /threads/[^ ]+/runs", seen, re.M):
+                self.listed.set()
+            with self._lock:
+                hold = self._armed and self.cut_request(seen)
+                if hold:
+                    self._armed = False
+            if hold:
+                self.held_request = seen
+                self.held.set()
+                self.release.wait(timeout=60)
+            if not _send(upstream, data):
+                break
+        # the client is gone: the request it sent still reaches the server, which answers it
+
+
+@pytest.mark.parametrize(
+    ("protocol", "starts_the_run"),
+    [(THREADS, b'"run.start"'), ((), b"/runs/stream HTTP/1.1")],
+    ids=["threads", "runs"],
+)
+def test_ctrl_c_before_the_server_has_the_start_request_still_cancels_the_run(
+    tmp_path: Path,
+    langgraph_server: LangGraphDevServer,
+    protocol: tuple[str, ...],
+    starts_the_run: bytes,
+) -> None:
+    """Ctrl-C while the request that starts the run (``run.start``, or the runs stream) is
+    still on its way: the server has no run yet when the interrupted CLI first looks, and
+    starts it right after. The CLI keeps looking for a while, finds it and cancels it: no
+    run is left going on without a client."""
+    gate = tmp_path / "gate"  # never opened while the test looks: only a cancel ends the run
+    relay = _DelayingRelay(langgraph_server.port, cut_request=lambda seen: starts_the_run in seen)
+    relay.start()
+    run_input = json.dumps({"gate": str(gate)})
+    process = start_record(relay.url, "gated", *protocol, "--input", run_input, cwd=tmp_path)
+    client = get_sync_client(url=langgraph_server.url)
+    try:
+        assert relay.held.wait(timeout=60), process.communicate()
+        thread_id = UUID.search(relay.held_request.decode()).group()  # type: ignore[union-attr]
+        process.send_signal(signal.SIGINT)
+        assert relay.listed.wait(timeout=30), process.communicate()  # it found no run yet
+        relay.release.set()  # now the server gets run.start
+        out, err = process.communicate(timeout=60)
+        assert "Traceback" not in out + err
+        assert process.returncode == 130, err
+        assert "was cancelled on the server" in err, err
+        runs = client.runs.list(thread_id)
+        assert len(runs) == 1, runs
+        assert runs[0]["status"] not in ("pending", "running"), runs
+        assert runs[0]["run_id"] in err
+        assert not (tmp_path / "cassettes").exists()
+    finally:
+        relay.release.set()
         gate.touch()  # lets the node's worker thread end
         client.close()
         relay.close()

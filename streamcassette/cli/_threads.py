@@ -25,6 +25,9 @@ class RunProgress:
     run_id: str | None = None
     thread_id: str | None = None
     created_thread: str | None = None  # made for this run (not named by the user)
+    # the request that starts the run went out: the run may appear on the server even if no
+    # answer named it (an interrupt can land while the request is on its way)
+    start_sent: bool = False
     error: Any = None  # an ``event: error``'s data, or a failed v3 run's error
 
 
@@ -110,6 +113,7 @@ async def run_session(
                     return
 
         reader = asyncio.create_task(collect())
+        run.start_sent = True
         try:
             started = await thread.run.start(input=run_input, config=config)
         except RuntimeError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 # The one probe before the run: long enough for a busy local server, short enough that a
 # wrong URL fails at once (the SDK's own connect retries take ~10 s).
 PROBE_TIMEOUT = 2.0
+# After Ctrl-C with the run's start request sent but unanswered: how long the run may take to
+# appear on the server (the request may still be on its way), and how often to look.
+START_GRACE = 3.0
+START_POLL = 0.1
 
 
 class RecordFailed(click.ClickException):
@@ -261,6 +266,7 @@ def command(
             if run.thread_id is None and thread:
                 run.thread_id = (await client.threads.create())["thread_id"]
                 run.created_thread = run.thread_id
+            run.start_sent = True
             try:
                 async for part in client.runs.stream(
                     run.thread_id, assistant, on_run_created=run.created, **kwargs
@@ -449,7 +455,13 @@ def _drop_message(run: _Run, cassette: Cassette, outcome: str) -> str:
 def _interrupted(url: str, run: _Run, kept: str) -> str:
     cancelled = _cancel(url, run) if run.run_id or run.created_thread else None
     if cancelled is None:
-        return f"interrupted before the run started; nothing was written, {kept}"
+        waited = ""
+        if run.start_sent and run.created_thread:
+            waited = (
+                f" (no run was going on in thread {run.created_thread} within "
+                f"{START_GRACE:g} s of the interrupt)"
+            )
+        return f"interrupted before the run started{waited}; nothing was written, {kept}"
     return f"interrupted: {cancelled} Nothing was written; {kept}"
 
 
@@ -461,7 +473,9 @@ def _cancel(url: str, run: _Run) -> str | None:
     client = get_sync_client(url=url, timeout=PROBE_TIMEOUT)
     try:
         if run.run_id is None:  # interrupted while the run was being created
-            run.run_id = _started_on(client, run.created_thread)
+            # a request on its way may still start it: look for a while, not once
+            wait = START_GRACE if run.start_sent else 0.0
+            run.run_id = _started_on(client, run.created_thread, wait)
             if run.run_id is None:
                 return None
         thread_id = run.thread_id or _temporary_thread(client, run.run_id)
@@ -480,18 +494,23 @@ def _cancel(url: str, run: _Run) -> str | None:
     return f"run {run.run_id} was cancelled on the server."
 
 
-def _started_on(client: SyncLangGraphClient, thread_id: str | None) -> str | None:
-    """The run going on in the thread made for this run (nothing else runs there), if
-    the server got as far as creating it."""
+def _started_on(client: SyncLangGraphClient, thread_id: str | None, wait: float) -> str | None:
+    """The run going on in the thread made for this run (nothing else runs there), if the
+    server created it by ``wait`` seconds from now."""
     if thread_id is None:
         return None
-    try:
-        runs = client.runs.list(thread_id)
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code == 404:  # not even the thread was created
-            return None
-        raise
-    return next((r["run_id"] for r in runs if r["status"] in ("pending", "running")), None)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            runs = client.runs.list(thread_id)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 404:  # 404: not even the thread was created yet
+                raise
+            runs = []
+        found = next((r["run_id"] for r in runs if r["status"] in ("pending", "running")), None)
+        if found is not None or time.monotonic() >= deadline:
+            return found
+        time.sleep(START_POLL)
 
 
 def _temporary_thread(client: SyncLangGraphClient, run_id: str) -> str | None:
