@@ -83,17 +83,19 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.unmatched: list[UnmatchedRequestError] = []
         self.bindings = IdBindings() if alias_ids else None
         self.sequencer = StreamSequencer()
-        # v3 event streams' frame times, raised so events go in seq order across streams.
-        self._session_times = {
-            id(cassette.interactions[index]): times
-            for index, times in threads.seq_ordered_times(cassette.interactions).items()
-        }
+        # v3 event streams' frame times, raised so events go in seq order across streams,
+        # and their frames' seq, which says what happened before a command (its floor).
+        order = threads.event_order(cassette.interactions)
+        interactions = cassette.interactions
+        self._session_times = {id(interactions[i]): times for i, times in order.times.items()}
+        self._frame_keys = {id(interactions[i]): key for i, key in order.keys.items()}
         self.sequencer.gates.update(
             (index, interaction.started)
-            for index, interaction in enumerate(cassette.interactions)
+            for index, interaction in enumerate(interactions)
             if interaction.started is not None
             and threads.orders_events(interaction.request.method, interaction.request.path)
         )
+        self.sequencer.gate_floors.update(order.floors)
         self._recorded_ids: dict[int, RequestIds] = {}
         self._lock = threading.Lock()
 
@@ -223,6 +225,7 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 cursor = self.sequencer.cursor(
                     self._frame_times(interaction, response.stream),
                     len(response.stream.frames),
+                    self.frame_keys(interaction),
                 )
             stream = _ReplayStream(
                 response.stream,
@@ -251,8 +254,12 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def session_times(self, interaction: Interaction) -> list[float] | None:
         """A v3 event stream's frame times on the session clock, in seq order across the
-        thread's streams (see ``protocols.threads.seq_ordered_times``); None otherwise."""
+        thread's streams (see ``protocols.threads.event_order``); None otherwise."""
         return self._session_times.get(id(interaction))
+
+    def frame_keys(self, interaction: Interaction) -> Callable[[int], int | None] | None:
+        """A v3 event stream's reader of a frame's ``seq``; None for other streams."""
+        return self._frame_keys.get(id(interaction))
 
     def _frame_times(
         self, interaction: Interaction, stream: RecordedStream

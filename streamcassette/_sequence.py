@@ -11,7 +11,9 @@ being read *by another task or thread* (the one that opened it, until another re
 holds an earlier frame. A stream read by the same task or thread never waits for the other (that
 client reads one after the other, and waiting would deadlock it), nor for one whose reader is
 gone.
-Frames recorded after a gated request (a v3 command) also wait until replay has played it.
+Frames recorded after a gated request (a v3 command) also wait until replay has played it,
+unless they carry an event its client had already had on another stream when it sent the
+request (a gate's *floor*: the highest key it had; a frame with a key up to it goes).
 A wait never exceeds ``MAX_HOLD`` seconds: a reader that stalls cannot hang the session.
 
 Looking at the clock before every frame would cost replay more than the client spends
@@ -74,6 +76,7 @@ class StreamCursor:
         "_source",
         "_times",
         "check_at",
+        "key_at",
         "length",
         "position",
         "reader",
@@ -85,8 +88,10 @@ class StreamCursor:
         sequencer: StreamSequencer,
         times: Callable[[], Sequence[float]],
         length: int,
+        key_at: Callable[[int], int | None] | None = None,
     ) -> None:
         self.sequencer = sequencer
+        self.key_at = key_at  # a frame's key (v3: its seq), for the gates' floors
         self.length = length  # frames in the stream
         self.position = 0  # the frame it holds next (or has just released); length when done
         self.check_at = 0  # the next frame that must look at the clock
@@ -116,7 +121,7 @@ class StreamCursor:
 
     def _blocked(self, at: float, reader: Any) -> bool:
         gates = self.sequencer.gates
-        if gates and min(gates.values()) < at:
+        if gates and min(gates.values()) < at and self._gated(at):
             return True
         for other in self.sequencer.open:
             if (
@@ -129,6 +134,35 @@ class StreamCursor:
             ):
                 return True
         return False
+
+    def _gated(self, at: float) -> bool:
+        """Whether a gate recorded before ``at`` holds the frame at ``position``: one without
+        a floor (not a v3 command, or not a v3 stream), or one whose request its client sent
+        before it had this frame's event (the frame's key is above the floor). A frame of a
+        v3 stream without a key is no event a command caused (a subscription's reply, a
+        heartbeat): such gates do not hold it."""
+        floors = self.sequencer.gate_floors
+        key: int | None = None
+        read = False
+        for index, gate_at in list(self.sequencer.gates.items()):
+            if gate_at >= at:
+                continue
+            floor = floors.get(index)
+            if floor is None or self.key_at is None:
+                return True
+            if not read:
+                key, read = self.key_at(self.position), True
+            if key is not None and key > floor:
+                return True
+        return False
+
+    def _after_floor(self, at: float | None) -> None:
+        """After a frame a gate recorded before it let through (its key is up to the gate's
+        floor), the next frame must look too: the plan marks only frames right after a gate's
+        time, and a later one's key may be above the floor."""
+        gates = self.sequencer.gates
+        if at is not None and gates and min(gates.values()) < at:
+            self.check_at = min(self.check_at, self.position + 1)
 
     def _looks(self) -> float | None:
         """The time of the frame at ``position`` if anything could hold it back: another open
@@ -197,6 +231,7 @@ class StreamCursor:
                         break
                     sequencer.changed.wait(left)
         self._plan_next()
+        self._after_floor(at)
 
     async def wait_async(self) -> None:
         """The async twin of :meth:`wait_sync` (asyncio; other loops are not ordered)."""
@@ -218,6 +253,7 @@ class StreamCursor:
                     sequencer.abandon_gates(at)
                     break
         self._plan_next()
+        self._after_floor(at)
 
     def close(self) -> None:
         self.position = self.length
@@ -267,6 +303,9 @@ class StreamSequencer:
         # events of a resumed run come after its ``input.respond``), by interaction index:
         # their time on the session clock. Passed when replay plays the request.
         self.gates: dict[int, float] = {}
+        # A gate's floor: the highest key (v3: seq) its client had received when it sent the
+        # request; frames with a key up to it happened before it and do not wait for it.
+        self.gate_floors: dict[int, int] = {}
         # Moves when a stream opens or changes readers: open streams plan their checks again.
         # Each value is new (``next`` on a count is atomic), so a plan made in the latest
         # epoch saw every stream opened before it, even with threads opening streams at once.
@@ -278,10 +317,16 @@ class StreamSequencer:
         self.sync_readers = False
         self._events: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
 
-    def cursor(self, times: Callable[[], Sequence[float]], length: int) -> StreamCursor:
+    def cursor(
+        self,
+        times: Callable[[], Sequence[float]],
+        length: int,
+        key_at: Callable[[int], int | None] | None = None,
+    ) -> StreamCursor:
         """A new open stream of ``length`` frames; ``times`` gives their session times
-        (called once, when another stream or a gate first makes them matter)."""
-        cursor = StreamCursor(self, times, length)
+        (called once, when another stream or a gate first makes them matter), ``key_at`` a
+        frame's key when a gate has a floor (read only for frames a gate could hold)."""
+        cursor = StreamCursor(self, times, length, key_at)
         self.open.append(cursor)
         self.replan()
         return cursor

@@ -136,7 +136,9 @@ class _ReplayedConnection:
                     return times
                 return [started + received.at for received in websocket.received()]
 
-            self.cursor = transport.sequencer.cursor(received_times, count)
+            self.cursor = transport.sequencer.cursor(
+                received_times, count, transport.frame_keys(interaction)
+            )
         self.script.sent += 1
 
     def delay(self, message: RecordedMessage) -> float:

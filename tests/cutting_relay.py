@@ -3,14 +3,17 @@
 For tests of what a client does when a stream drops mid-way (a real broken connection, not
 a mocked error): every connection is relayed byte for byte to the upstream port, except that
 the first request matching ``cut_request`` gets only ``after_frames`` SSE frames of its
-response before the relay closes both sides.
+response before the relay closes both sides. ``LaggingRelay`` instead delivers that
+response late: one slow connection beside fast ones.
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
@@ -101,6 +104,38 @@ class CuttingRelay:
             if not _send(client, data):
                 break
         _close(client)
+
+
+class LaggingRelay(CuttingRelay):
+    """Relays to ``127.0.0.1:upstream_port``; every byte of the response to the first
+    request matching ``lag_request`` reaches the client ``lag`` seconds after the server sent
+    it (in order), as over a slow connection; the other connections are not held."""
+
+    def __init__(
+        self, upstream_port: int, lag_request: Callable[[bytes], bool], lag: float
+    ) -> None:
+        super().__init__(upstream_port, lag_request, after_frames=0)
+        self.lag = lag
+
+    def _responses(
+        self, upstream: socket.socket, client: socket.socket, cut: threading.Event
+    ) -> None:
+        pending: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
+
+        def deliver() -> None:
+            while (item := pending.get()) is not None:
+                due, data = item
+                time.sleep(max(0.0, due - time.monotonic()))
+                if not _send(client, data):
+                    break
+            _close(client)
+
+        self._spawn(deliver)
+        while data := _recv(upstream):
+            # the request is matched before it is passed on, so before any of its answer
+            lag = self.lag if cut.is_set() else 0.0
+            pending.put((time.monotonic() + lag, data))
+        pending.put(None)
 
 
 FRAME_END = re.compile(rb"\r?\n\r?\n")  # a blank line, in any of SSE's line endings

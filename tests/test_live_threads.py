@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from cutting_relay import LaggingRelay
 from thread_sessions import (
     Program,
     Projected,
@@ -26,7 +28,7 @@ from thread_sessions import (
 )
 
 from streamcassette import Cassette, ReplayTransport, load, use_cassette
-from streamcassette._cassette import Interaction
+from streamcassette._cassette import Body, Interaction
 from streamcassette.devserver import LangGraphDevServer
 from streamcassette.protocols import threads
 
@@ -99,6 +101,70 @@ def test_thread_session_replays_as_recorded(
             # After an interrupt, how many thread.values snapshots arrive before the session
             # stops reading them varies even live.
             assert replayed.values == live.values
+
+
+def _main_stream_request(transport: str) -> Callable[[bytes], bool]:
+    """Whether a connection's request (so far) opens ``thread.events``' stream: over SSE the
+    body names every channel; over WebSocket it is the first stream connection (the events
+    task opens it before the values task, and the lifecycle watcher opens after run.start)."""
+    if transport == "sse":
+        return lambda seen: b"/stream/events" in seen and b'"checkpoints"' in seen
+    return lambda seen: seen.startswith(b"GET /threads/") and b"/stream/events" in seen
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+def test_an_answer_sent_before_the_main_stream_had_the_interrupt_replays(
+    langgraph_server: LangGraphDevServer, tmp_path: Path, transport: str
+) -> None:
+    """Live, the SDK's lifecycle watcher can get an interrupt before the main stream does
+    and the client answers at once: the main stream's events from before the interrupt then
+    arrive after the answer was sent. Replay gives them without waiting for the answer
+    (they happened before it), so the watcher gets the interrupt in the same order and the
+    session replays as it ran: no stall, no run that ends unanswered. (Async only: the sync
+    session reads the main stream only after it answered.)"""
+    flavor = "async"
+    program = Program("interrupt", "interrupting", {}, respond="yes")
+    relay = LaggingRelay(langgraph_server.port, _main_stream_request(transport), lag=0.5)
+    relay.start()
+    path = tmp_path / "session.json"
+    try:
+        with use_cassette(path, mode="record"):
+            live = _session(flavor, relay.url, program, transport, None)
+    finally:
+        relay.close()
+    assert live.interrupts
+    assert live.output == {"approved": "yes"}
+    # The recording holds the race: the main stream's interrupt came after the answer.
+    cassette = load(path)
+    answered = next(
+        interaction.started
+        for interaction in cassette.interactions
+        if threads.orders_events(interaction.request.method, interaction.request.path)
+        and b'"input.respond"' in (interaction.request.body or Body(b"")).content
+    )
+    main = next(
+        as_sse
+        for interaction in cassette.interactions
+        if (as_sse := threads.as_event_stream(interaction) or interaction).response is not None
+        and as_sse.response.stream is not None
+        and threads.stays_open(interaction.request.method, interaction.request.path)
+    )
+    assert main.response is not None
+    assert main.response.stream is not None
+    interrupt_at = next(
+        (main.started or 0.0) + frame.at
+        for frame in main.response.stream.frames
+        if frame.parse().event == "input.requested"
+    )
+    assert answered is not None
+    assert interrupt_at > answered
+    for _ in range(2):
+        with use_cassette(path):
+            replayed = _session(flavor, DEAD_URL, program, transport, None)
+        assert replayed.events == live.events
+        assert replayed.interrupts == live.interrupts
+        assert replayed.output == live.output
+        assert replayed.run_ids == live.run_ids
 
 
 def _projected(url: str, flavor: str, transport: str) -> Projected:

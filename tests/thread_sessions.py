@@ -74,7 +74,7 @@ async def run_async(url: str, program: Program, transport: str, thread_id: str |
             if program.respond is not None:
                 deadline = time.monotonic() + TIMEOUT
                 while not thread.interrupted:
-                    assert time.monotonic() < deadline, "no interrupt arrived"
+                    assert time.monotonic() < deadline, _no_interrupt(seen)
                     await asyncio.sleep(0.01)
                 seen.interrupts = [dict(item) for item in thread.interrupts]
                 await thread.run.respond(program.respond)
@@ -102,7 +102,7 @@ def run_sync(url: str, program: Program, transport: str, thread_id: str | None) 
             if program.respond is not None:
                 deadline = time.monotonic() + TIMEOUT
                 while not thread.interrupted:
-                    assert time.monotonic() < deadline, "no interrupt arrived"
+                    assert time.monotonic() < deadline, _no_interrupt(seen)
                     time.sleep(0.01)
                 seen.interrupts = [dict(item) for item in thread.interrupts]
                 thread.run.respond(program.respond)
@@ -211,3 +211,11 @@ def project_sync(url: str, program: Program, transport: str) -> Projected:
     finally:
         client.close()
     return seen
+
+
+def _no_interrupt(seen: Seen) -> str:
+    """Why a test gave up waiting for ``thread.interrupted``: the events its own
+    subscription got tell a lost interrupt (``input.requested`` there, not in the SDK's
+    lifecycle watcher) from one the server never sent."""
+    methods = [event.get("method") for event in seen.events]
+    return f"no interrupt arrived in {TIMEOUT:g} s; events seen: {methods}"

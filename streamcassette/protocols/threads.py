@@ -22,6 +22,7 @@ event whose ``data.event`` is ``completed`` or ``failed`` (``interrupted`` pause
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -42,8 +43,10 @@ __all__ = [
     "TIMESTAMP_MATCH",
     "VOLATILE_KEYS",
     "EventFilter",
+    "EventOrder",
     "as_event_stream",
     "event_of",
+    "event_order",
     "is_protocol_request",
     "is_terminal",
     "namespace_in",
@@ -51,7 +54,6 @@ __all__ = [
     "orders_events",
     "run_id_of",
     "run_start_params",
-    "seq_ordered_times",
     "starts_run",
     "stays_open",
     "thread_id_of",
@@ -366,16 +368,34 @@ def as_event_stream(interaction: Interaction) -> Interaction | None:
     return Interaction(interaction.request, as_sse, started=interaction.started)
 
 
-def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[float]]:
-    """For each v3 event stream (by interaction index), its frames' or received messages'
-    times on the session clock, raised where needed so that across a thread's streams an
-    event never comes before an event of lower ``seq`` that arrived live on another stream
-    (see ``_seq_order``). Within a stream times stay in order.
+@dataclass(frozen=True)
+class EventOrder:
+    """How a replay keeps a cassette's v3 events in the order they happened.
 
-    Live, each stream is its own connection and a watcher's "completed" may reach the client
-    before the main stream's last events; replayed in that order, the SDK would see the
-    run end before its last events.
+    ``times``: each v3 event stream's frame (or received message) times on the session
+    clock, by interaction index, raised where needed so that across a thread's streams an
+    event never comes before an event of lower ``seq`` that arrived live on another stream
+    (see ``_seq_order``); within a stream they stay in order. Live, each stream is its own
+    connection and a watcher's "completed" may reach the client before the main stream's
+    last events; replayed in that order, the SDK would see the run end before its last
+    events.
+
+    ``keys``: each such stream's reader of one frame's ``seq`` (None for a frame without).
+
+    ``floors``: each v3 command's (by interaction index) highest ``seq`` its client had
+    received, on any of the thread's streams, when it sent the command. Events up to that
+    ``seq`` happened before the command, so replay must not hold them back for it, even on a
+    slower stream that got them live only after the command was sent (a watcher that saw
+    the interrupt first, answered at once, while the main stream's copy was on its way).
     """
+
+    times: dict[int, list[float]]
+    keys: dict[int, Callable[[int], int | None]]
+    floors: dict[int, int]
+
+
+def event_order(interactions: Sequence[Interaction]) -> EventOrder:
+    """The :class:`EventOrder` of a cassette's interactions."""
     threads: dict[str, list[tuple[int, KeyedStream]]] = {}
     for index, interaction in enumerate(interactions):
         request, response = interaction.request, interaction.response
@@ -398,11 +418,37 @@ def seq_ordered_times(interactions: Sequence[Interaction]) -> dict[int, list[flo
             continue
         threads.setdefault(thread_id_of(request.path) or "", []).append((index, keyed))
     ordered: dict[int, list[float]] = {}
+    keys: dict[int, Callable[[int], int | None]] = {}
     for streams in threads.values():
         merged = ordered_times([keyed for _, keyed in streams])
-        for (index, _), times in zip(streams, merged, strict=True):
+        for (index, keyed), times in zip(streams, merged, strict=True):
             ordered[index] = times
-    return ordered
+            keys[index] = keyed.key
+    floors: dict[int, int] = {}
+    for index, interaction in enumerate(interactions):
+        request = interaction.request
+        if interaction.started is None or not orders_events(request.method, request.path):
+            continue
+        streams = threads.get(thread_id_of(request.path) or "", [])
+        floors[index] = max(
+            (_highest_before(keyed, interaction.started) for _, keyed in streams), default=-1
+        )
+    return EventOrder(ordered, keys, floors)
+
+
+def _highest_before(stream: KeyedStream, at: float) -> int:
+    """The highest ``seq`` of the stream's frames that arrived before ``at`` (-1: none).
+
+    A connection's keys rise (see ``_seq_order``), so the last keyed frame before ``at``
+    holds it; a WebSocket carrying several subscriptions has all its keys at hand."""
+    count = bisect.bisect_left(stream.times, at)
+    if stream.all_keys is not None:
+        return max((key for key in stream.all_keys[:count] if key is not None), default=-1)
+    for position in range(count - 1, -1, -1):
+        key = stream.key(position)
+        if key is not None:
+            return key
+    return -1
 
 
 def _frame_seq(stream: RecordedStream) -> Callable[[int], int | None]:
