@@ -621,8 +621,10 @@ def _mask_frames(
         if event_id is not None:  # Masker._sse_id, unrolled
             found = id_match(event_id) if id_match is not None else None
             if found is not None:
-                kind, numbered = id_kinds[found.lastindex]
-                id_shape = ref(kind, event_id, numbered)
+                id_shape = constant_ids[found.lastindex]
+                if id_shape is _NUMBERED:
+                    kind, numbered = id_kinds[found.lastindex]
+                    id_shape = ref(kind, event_id, numbered)
             elif id_match is None and (rule := id_rules.rule(event_id)) is not None:
                 id_shape = ref(rule[0], event_id, rule[1])
             else:
