@@ -413,7 +413,9 @@ def _mask_frames(
     hot_kinds: list[str] = []  # the values of the event name and the rest, with their kinds
     hot_values: list[Any] = []
     hot_shapes: dict[str, str] = {}  # first piece masked -> the data's shape, for the hot rest
-    shapes_by_rest: dict[str, dict[str, str]] = {}  # the same by the rest's shape
+    # the same by the rest's piece and the values of the event name it follows (what its
+    # shape is made of: cheaper to hash than the shape)
+    shapes_by_rest: dict[tuple[Any, tuple[str, ...], tuple[Any, ...]], dict[str, str]] = {}
     # first pieces as sent -> masked: those met with no line break that mask to no value
     hot_firsts: dict[bytes, str] = {}
     last_rest: Any = None  # the masker's rest that hot_rest was taken from
@@ -612,7 +614,8 @@ def _mask_frames(
                     after_event.values += values[:in_event]
                     hot_tail = piece.attach(after_event)
                     hot_kinds, hot_values = after_event.kinds, after_event.values
-                    hot_shapes = shapes_by_rest.setdefault(hot_tail, {})
+                    rest_key = (piece, tuple(kinds[:in_event]), tuple(values[:in_event]))
+                    hot_shapes = shapes_by_rest.setdefault(rest_key, {})
                     if len(shapes_by_rest) > _PIECES_KEPT:
                         shapes_by_rest.clear()
                 else:
