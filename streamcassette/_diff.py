@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
-from itertools import chain, compress, repeat
-from operator import eq, itemgetter, ne, sub
+from itertools import chain, compress
+from operator import itemgetter, ne, sub
 from typing import Any, Literal
 
 import orjson
@@ -487,11 +487,19 @@ def _group(
     (``updates|child:<task>``), a v3 thread stream in the event's ``params``; either way
     the namespace is its nodes without task ids (``("child",)``; the root is ``()``)."""
     names = stream.table.names
+    thread_stream = _is_thread_stream(stream)
+    rows_by_name: dict[str | None, list[int]] = {}  # in one pass, not one per name
+    if not thread_stream:
+        for row, name in enumerate(names):
+            found = rows_by_name.get(name)
+            if found is None:
+                found = rows_by_name[name] = []
+            found.append(row)
     chosen: dict[str | None, str] = {}
-    for name in set(names):
+    for name in set(names) if thread_stream else rows_by_name:
         if any(selected(name or "message") for selected in selectors):
             chosen[name] = _stream_mode(name)
-    if _is_thread_stream(stream):
+    if thread_stream:
         datas = stream.table.datas
         by_row: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for row, name in enumerate(names):
@@ -505,10 +513,10 @@ def _group(
     groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     for key, these in wanted.items():
         if len(these) == 1:
-            (only,) = these  # the usual case: rows picked at C speed
-            groups[key] = list(compress(range(len(names)), map(eq, names, repeat(only))))
+            (only,) = these  # the usual case
+            groups[key] = rows_by_name[only]
         else:
-            groups[key] = [row for row, name in enumerate(names) if name in these]
+            groups[key] = sorted(chain.from_iterable(rows_by_name[name] for name in these))
     return groups
 
 
