@@ -574,9 +574,11 @@ class _SseIds:
     """The rules a whole SSE id can match, in order, as one regex (one call per frame): each
     an alternative in a group of its own; with ``fullmatch`` the first alternative that
     matches the whole id wins, as the first rule would. ``rule(id)`` is its ``(kind,
-    numbered)``; ``by_group`` gives it by a match's ``lastindex``."""
+    numbered)``; ``by_group`` gives it by a match's ``lastindex``; ``patterns`` are the
+    rules' regexes, in order."""
 
     def __init__(self, forms: Sequence[tuple[str, str, bool]]) -> None:
+        self.patterns = [pattern for pattern, _, _ in forms]
         self.forms = [
             (re.compile(pattern).fullmatch, kind, numbered) for pattern, kind, numbered in forms
         ]

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from fnmatch import fnmatchcase
-from itertools import chain, compress, repeat
-from operator import eq, ne
+from itertools import chain, compress
+from operator import itemgetter, ne, sub
 from typing import Any, Literal
 
 import orjson
@@ -487,11 +487,19 @@ def _group(
     (``updates|child:<task>``), a v3 thread stream in the event's ``params``; either way
     the namespace is its nodes without task ids (``("child",)``; the root is ``()``)."""
     names = stream.table.names
+    thread_stream = _is_thread_stream(stream)
+    rows_by_name: dict[str | None, list[int]] = {}  # in one pass, not one per name
+    if not thread_stream:
+        for row, name in enumerate(names):
+            found = rows_by_name.get(name)
+            if found is None:
+                found = rows_by_name[name] = []
+            found.append(row)
     chosen: dict[str | None, str] = {}
-    for name in set(names):
+    for name in set(names) if thread_stream else rows_by_name:
         if any(selected(name or "message") for selected in selectors):
             chosen[name] = _stream_mode(name)
-    if _is_thread_stream(stream):
+    if thread_stream:
         datas = stream.table.datas
         by_row: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for row, name in enumerate(names):
@@ -505,10 +513,10 @@ def _group(
     groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     for key, these in wanted.items():
         if len(these) == 1:
-            (only,) = these  # the usual case: rows picked at C speed
-            groups[key] = list(compress(range(len(names)), map(eq, names, repeat(only))))
+            (only,) = these  # the usual case
+            groups[key] = rows_by_name[only]
         else:
-            groups[key] = [row for row, name in enumerate(names) if name in these]
+            groups[key] = sorted(chain.from_iterable(rows_by_name[name] for name in these))
     return groups
 
 
@@ -593,19 +601,18 @@ class _Views:
         assert self._values is not None
         return list(chain.from_iterable(self._values[start:stop]))
 
-    def bounds(self, start: int, stop: int) -> Iterable[tuple[int, int]]:
+    def bounds(self, start: int, stop: int) -> tuple[Sequence[int], Sequence[int]]:
         """Where the values of positions ``start`` to ``stop`` are in the stream's flat values:
-        ``(start, end)`` per position (rows that share their values share their bounds)."""
+        the starts and the ends, per position (rows that share their values share their
+        bounds)."""
         rows, table = self.rows, self.stream.table
         if stop <= start:
-            return ()
+            return (), ()
         first, last = rows[start], rows[stop - 1]
         if last - first == stop - 1 - start:  # consecutive rows: slices
-            return zip(table.starts[first : last + 1], table.ends[first : last + 1], strict=True)
-        chosen = rows[start:stop]
-        return zip(
-            map(table.starts.__getitem__, chosen), map(table.ends.__getitem__, chosen), strict=True
-        )
+            return table.starts[first : last + 1], table.ends[first : last + 1]
+        chosen = _picker(rows[start:stop])
+        return chosen(table.starts), chosen(table.ends)
 
 
 def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
@@ -616,7 +623,17 @@ def _exact_views(stream: MaskedStream, rows: list[int]) -> _Views:
     if rows and rows[-1] - rows[0] + 1 == len(rows):  # one run of events: slices
         run = slice(rows[0], rows[-1] + 1)
         return _Views(stream, rows, tuple(column[run] for column in columns))
-    return _Views(stream, rows, tuple(list(map(column.__getitem__, rows)) for column in columns))
+    chosen = _picker(rows)
+    return _Views(stream, rows, tuple(chosen(column) for column in columns))
+
+
+def _picker(rows: list[int]) -> Callable[[Sequence[Any]], list[Any]]:
+    """What picks the items at ``rows`` of a sequence, as a list (as a column's slice is,
+    so that the two compare), at C speed."""
+    if len(rows) < 2:
+        return lambda items: [items[row] for row in rows]
+    pick = itemgetter(*rows)
+    return lambda items: list(pick(items))
 
 
 def _structure_views(stream: MaskedStream, rows: list[int], collapse: bool) -> _Views:
@@ -753,32 +770,32 @@ class _Links:
         find where."""
         ours: list[Any] = []
         theirs: list[Any] = []
-        # the distinct pairs of value slices that aligned rows put opposite each other: the
-        # tokens of a message share one slice, so a message's ids are linked once
-        pairs: dict[tuple[tuple[int, int], tuple[int, int]], None] = {}
+        # the distinct pairs of value slices that aligned rows put opposite each other, as
+        # (start, end, their start, their end): the tokens of a message share one slice, so a
+        # message's ids are linked once
+        pairs: dict[tuple[int, int, int, int], None] = {}
         for mine, start, yours, their_start, length in self.runs:
             if mine.projected or yours.projected:
                 ours += mine.values_of(start, start + length)
                 theirs += yours.values_of(their_start, their_start + length)
             else:
-                stop, their_stop = start + length, their_start + length
+                bounds = mine.bounds(start, start + length)
                 pairs.update(
                     dict.fromkeys(
-                        zip(
-                            mine.bounds(start, stop),
-                            yours.bounds(their_start, their_stop),
-                            strict=True,
-                        )
+                        zip(*bounds, *yours.bounds(their_start, their_start + length), strict=True)
                     )
                 )
         if len(ours) != len(theirs):
             return False
-        recorded_values, live_values = self.recorded.table.values, self.live.table.values
-        for (first, end), (their_first, their_end) in pairs:
-            if end - first != their_end - their_first:
+        if pairs:
+            firsts, ends, their_firsts, their_ends = zip(*pairs, strict=True)
+            if list(map(sub, ends, firsts)) != list(map(sub, their_ends, their_firsts)):
                 return False  # as many values on each side, or no one-to-one links
-            ours += recorded_values[first:end]
-            theirs += live_values[their_first:their_end]
+            recorded_values, live_values = self.recorded.table.values, self.live.table.values
+            ours += chain.from_iterable(map(recorded_values.__getitem__, map(slice, firsts, ends)))
+            theirs += chain.from_iterable(
+                map(live_values.__getitem__, map(slice, their_firsts, their_ends))
+            )
         forward = dict(zip(ours, theirs, strict=True))  # each value's last partner
         if list(map(forward.__getitem__, ours)) != theirs:
             return False  # a recorded value met two live values
@@ -886,9 +903,6 @@ class _Group:
         in ``changed``, to explain once the links of the equal frames are known."""
         ours, theirs = self.ours, self.theirs
         self.changed: list[tuple[int, int]] = []
-        if ours.columns == theirs.columns:
-            self.links.add(ours, 0, theirs, 0, len(ours))
-            return []
         removed: list[int] = []  # positions in ours
         added: list[int] = []  # positions in theirs
         changed: list[tuple[int, int]] = []
@@ -1043,21 +1057,43 @@ def _pairing(
     return pairs
 
 
-def _common_prefix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:
-    """How many of the first ``limit`` items two lists share: the first pair that differs,
-    found in one pass at C speed."""
-    return next(compress(range(limit), map(ne, ours, theirs)), limit)
+_BLOCK = 64  # items compared at once first, then twice as many each time
 
 
-def _common_suffix(ours: Sequence[Any], theirs: Sequence[Any], limit: int) -> int:
+def _common_prefix(ours: list[Any], theirs: list[Any], limit: int) -> int:
+    """How many of the first ``limit`` items two lists share: blocks of growing size
+    compared whole (at C speed, an item that is the other not even compared), then the
+    first pair that differs in the block that differs."""
+    done, size = 0, _BLOCK
+    while done < limit:
+        upto = min(done + size, limit)
+        mine, yours = ours[done:upto], theirs[done:upto]
+        if mine != yours:
+            return done + next(compress(range(upto - done), map(ne, mine, yours)))
+        done, size = upto, size * 2
+    return limit
+
+
+def _common_suffix(ours: list[Any], theirs: list[Any], limit: int) -> int:
     """How many of the last ``limit`` items two lists share (as ``_common_prefix``)."""
-    return next(compress(range(limit), map(ne, reversed(ours), reversed(theirs))), limit)
+    end, their_end = len(ours), len(theirs)
+    done, size = 0, _BLOCK
+    while done < limit:
+        upto = min(done + size, limit)
+        mine = ours[end - upto : end - done]
+        yours = theirs[their_end - upto : their_end - done]
+        if mine != yours:
+            differ = map(ne, reversed(mine), reversed(yours))
+            return done + next(compress(range(upto - done), differ))
+        done, size = upto, size * 2
+    return limit
 
 
 def _opcodes(ours: _Views, theirs: _Views) -> Iterator[tuple[str, int, int, int, int]]:
     """difflib opcodes, with the common head and tail taken off first, column by column (cheap,
     and the usual case: streams that differ in a few frames)."""
-    pairs = list(zip(ours.columns, theirs.columns, strict=True))
+    # the data first: where frames differ, it mostly does, so the others are searched less
+    pairs = list(zip(ours.columns, theirs.columns, strict=True))[::-1]
     head = min(len(ours), len(theirs))
     for mine, yours in pairs:  # each column searched only as far as the others agree
         head = _common_prefix(mine, yours, head)

@@ -10,6 +10,8 @@ compiled passes directly: it is the hot path of ``diff``.
 
 from __future__ import annotations
 
+import functools
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -26,6 +28,7 @@ from ._alias import (
     _Piece,
     _Refs,
     _reindex,
+    _SseIds,
 )
 from ._cassette import Cassette, Interaction, RecordedFrame, StreamEnd
 from ._gc import paused_gc
@@ -40,6 +43,35 @@ EventFilter = Callable[[str], bool]
 
 _NO_KINDS: list[str] = []  # a row without values (never changed)
 _NO_VALUES: list[Any] = []
+
+# SSE id rules whose regexes match a text and its UTF-8 bytes alike (ASCII digits, dashes and
+# quantifiers: the built-in ones), so that a token's id can be tested in the frame's bytes
+_ASCII_ID_FORM = re.compile(r"[\[\]0-9{},+*?-]+")
+_NUMBERED: Any = object()  # an SSE id that masks to a value of its own
+EndMatch = Callable[[bytes, int], "re.Match[bytes] | None"]
+
+
+def _no_end(raw: bytes, pos: int) -> None:
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _frame_end(id_rules: _SseIds, eol: bytes) -> tuple[EndMatch, dict[int | None, Any]]:
+    """How a token frame ends after its data line's text: its end of line, maybe an ``id:``
+    line, and the blank line, as one bytes regex (``fullmatch(raw, pos)``), with the masked
+    id by the match's ``lastindex`` (``None``: no id; ``_NUMBERED`` when absent: an id with a
+    value of its own). ``_no_end`` (never a match) when the id rules are not all ASCII forms."""
+    patterns = id_rules.patterns
+    if not all(_ASCII_ID_FORM.fullmatch(pattern) for pattern in patterns):
+        return _no_end, {}
+    forms = b"|".join(b"(" + pattern.encode() + b")" for pattern in patterns)
+    id_line = b"(?:id: (?:" + forms + b")" + re.escape(eol) + b")?" if patterns else b""
+    shapes: dict[int | None, Any] = {None: None}
+    for group, (_, kind, numbered) in enumerate(id_rules.forms, start=1):
+        if not numbered:
+            shapes[group] = f"<{kind}>"
+    return re.compile(re.escape(eol) + id_line + re.escape(eol)).fullmatch, shapes
+
 
 # --- masked streams --------------------------------------------------------------------------
 
@@ -371,81 +403,105 @@ def _mask_frames(
     # stream's frames are such tokens: no decoding, no masking passes, and (their SSE id
     # masked to a constant) the values of the event name and the rest kept once for them all.
     hot_prefix = hot_rest = b""
+    hot_head = hot_rest_length = 0  # their lengths
     hot_eol, hot_end = b"\r\n", b"\r\n\r\n"  # its end of line, and of the frame
+    # the frame's end after its rest, at once (with an SSE id masked to a constant)
+    end_match, end_ids = _frame_end(masker._compiled.sse_ids, hot_eol)
     hot_event: str | None = None
     hot_event_shape: str | None = None
     hot_tail = ""  # the rest's shape, its references after the event name's
     hot_kinds: list[str] = []  # the values of the event name and the rest, with their kinds
     hot_values: list[Any] = []
     hot_shapes: dict[str, str] = {}  # first piece masked -> the data's shape, for the hot rest
-    shapes_by_rest: dict[str, dict[str, str]] = {}  # the same by the rest's shape
+    # the same by the rest's piece and the values of the event name it follows (what its
+    # shape is made of: cheaper to hash than the shape)
+    shapes_by_rest: dict[tuple[Any, tuple[str, ...], tuple[Any, ...]], dict[str, str]] = {}
+    # first pieces as sent -> masked: those met with no line break that mask to no value
+    hot_firsts: dict[bytes, str] = {}
     last_rest: Any = None  # the masker's rest that hot_rest was taken from
     sharing: Any = None  # the hot values that the last row's slice holds
     firsts = masker._firsts
-    # SSE id rules by regex group: the placeholder of one that masks to no value
-    constant_ids: dict[int | None, str | None] = {
-        group: None if numbered else f"<{kind}>" for group, (kind, numbered) in id_kinds.items()
+    # SSE id rules by regex group: the placeholder of one that masks to no value (_NUMBERED:
+    # one that masks to a value of its own)
+    constant_ids: dict[int | None, Any] = {
+        group: _NUMBERED if numbered else f"<{kind}>"
+        for group, (kind, numbered) in id_kinds.items()
     }
     event: str | None
     data: str | None
     event_id: str | None
-    masked_first: str | None = None
+    masked_first = ""  # the hot frame's first piece, masked ("": none)
     skipped = -1  # the last event the filter left out
-    for index, frame in enumerate(frames):
-        raw = frame.raw
+    for index, (_, raw) in enumerate(frames):
         hot = False
         if hot_rest and raw.startswith(hot_prefix):
-            head = len(hot_prefix)
+            head = hot_head
             cut = raw.find(b'",', head) + 2
-            stop = cut + len(hot_rest)
-            end = len(raw)
+            stop = cut + hot_rest_length
+            # a token met before (so with no line break), the rest, then the frame's end
+            # with no SSE id or one masked to a constant, tested at once
+            masked_first = hot_firsts.get(raw[head:cut], "")
+            id_shape = _NUMBERED
             if (
-                cut >= 2
+                masked_first
                 and raw.startswith(hot_rest, cut)
-                and raw.startswith(hot_eol, stop)
-                and raw.endswith(hot_end)
-                and raw.find(b"\n", head, cut) == -1
-                and raw.find(b"\r", head, cut) == -1
+                and (found_end := end_match(raw, stop)) is not None
             ):
-                event_id = None
-                eol = len(hot_eol)
-                if stop + 2 * eol == end:
-                    hot = True
-                elif (
-                    raw.startswith(b"id: ", stop + eol)
-                    and raw.find(b"\n", stop + eol) == end - 1 - eol
-                    and raw.find(b"\r", stop + eol + 4, end - 2 * eol) == -1
+                id_shape = end_ids.get(found_end.lastindex, _NUMBERED)
+            if id_shape is _NUMBERED:  # the same, step by step (a new token, any SSE id)
+                end = len(raw)
+                if (
+                    cut >= 2
+                    and raw.startswith(hot_rest, cut)
+                    and raw.startswith(hot_eol, stop)
+                    and raw.endswith(hot_end)
+                    and raw.find(b"\n", head, cut) == -1
+                    and raw.find(b"\r", head, cut) == -1
                 ):
-                    event_id = raw[stop + eol + 4 : end - 2 * eol].decode("utf-8", "replace")
-                    hot = True
+                    event_id = None
+                    eol = len(hot_eol)
+                    if stop + 2 * eol == end:
+                        hot = True
+                    elif (
+                        raw.startswith(b"id: ", stop + eol)
+                        and raw.find(b"\n", stop + eol) == end - 1 - eol
+                        and raw.find(b"\r", stop + eol + 4, end - 2 * eol) == -1
+                    ):
+                        event_id = raw[stop + eol + 4 : end - 2 * eol].decode("utf-8", "replace")
+                        hot = True
+                    if hot and not masked_first:
+                        first_piece = raw[head:cut]
+                        masked_first = firsts.get(first_piece.decode("utf-8", "replace"), "")
+                        if not masked_first:
+                            hot = False
+                        else:
+                            if len(hot_firsts) >= _FIRSTS_KEPT:
+                                hot_firsts.clear()
+                            hot_firsts[first_piece] = masked_first
                 if hot:
-                    masked_first = firsts.get(raw[head:cut].decode("utf-8", "replace"))
-                    if masked_first is None:
-                        hot = False
-            if hot and masked_first is not None:
+                    id_shape = None
+                    if event_id is not None:
+                        found = id_match(event_id) if id_match is not None else None
+                        id_shape = _NUMBERED if found is None else constant_ids[found.lastindex]
+            if hot or id_shape is not _NUMBERED:
                 data_shape = hot_shapes.get(masked_first)
                 if data_shape is None:
                     if len(hot_shapes) >= _FIRSTS_KEPT:
                         hot_shapes.clear()
                     data_shape = hot_shapes[masked_first] = masked_first + hot_tail
-                id_shape = None
-                if event_id is not None and id_match is not None:
-                    found = id_match(event_id)
-                    if found is not None:
-                        id_shape = constant_ids[found.lastindex]
-                if event_id is None or id_shape is not None:  # no values but the hot ones
-                    if sharing is not hot_values:
-                        row_start, row_end = slice_for(hot_kinds, hot_values)
-                        sharing = hot_values
-                    add_start(row_start)
-                    add_end(row_end)
-                    add_index(index)
-                    add_name(hot_event)
-                    add_event(hot_event_shape)
-                    add_id(id_shape)
-                    add_data(data_shape)
-                    continue
-                # an SSE id with a value of its own (the JS server's ordinals): the usual way
+            if id_shape is not _NUMBERED:  # no values but the hot ones
+                if sharing is not hot_values:
+                    row_start, row_end = slice_for(hot_kinds, hot_values)
+                    sharing = hot_values
+                add_start(row_start)
+                add_end(row_end)
+                add_index(index)
+                add_name(hot_event)
+                add_event(hot_event_shape)
+                add_id(id_shape)
+                add_data(data_shape)
+                continue
+            if hot:  # an SSE id with a value of its own (the JS server's ordinals): the usual way
                 kinds += hot_kinds
                 values += hot_values
                 event = hot_event
@@ -545,8 +601,11 @@ def _mask_frames(
                     and raw.find(b'",', first + 7) + 2 == data_end - len(rest_bytes)
                 ):
                     hot_prefix, hot_rest = raw[: first + 7], rest_bytes
-                    hot_eol = raw[data_end : second + 1]
-                    hot_end = hot_eol * 2
+                    hot_head, hot_rest_length = first + 7, len(rest_bytes)
+                    if raw[data_end : second + 1] != hot_eol:
+                        hot_eol = raw[data_end : second + 1]
+                        hot_end = hot_eol * 2
+                        end_match, end_ids = _frame_end(id_rules, hot_eol)
                     hot_event, hot_event_shape = event, event_shape
                     # the rest attached after the event name's values, as ``_text`` does
                     # after a first piece with none
@@ -555,7 +614,8 @@ def _mask_frames(
                     after_event.values += values[:in_event]
                     hot_tail = piece.attach(after_event)
                     hot_kinds, hot_values = after_event.kinds, after_event.values
-                    hot_shapes = shapes_by_rest.setdefault(hot_tail, {})
+                    rest_key = (piece, tuple(kinds[:in_event]), tuple(values[:in_event]))
+                    hot_shapes = shapes_by_rest.setdefault(rest_key, {})
                     if len(shapes_by_rest) > _PIECES_KEPT:
                         shapes_by_rest.clear()
                 else:
@@ -564,8 +624,10 @@ def _mask_frames(
         if event_id is not None:  # Masker._sse_id, unrolled
             found = id_match(event_id) if id_match is not None else None
             if found is not None:
-                kind, numbered = id_kinds[found.lastindex]
-                id_shape = ref(kind, event_id, numbered)
+                id_shape = constant_ids[found.lastindex]
+                if id_shape is _NUMBERED:
+                    kind, numbered = id_kinds[found.lastindex]
+                    id_shape = ref(kind, event_id, numbered)
             elif id_match is None and (rule := id_rules.rule(event_id)) is not None:
                 id_shape = ref(rule[0], event_id, rule[1])
             else:

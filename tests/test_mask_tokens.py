@@ -13,7 +13,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamcassette import KeyRule, Masker, MaskRules, PathRule, PatternRule, RecordedFrame
+from streamcassette import (
+    KeyRule,
+    Masker,
+    MaskRules,
+    PathRule,
+    PatternRule,
+    RecordedFrame,
+    SseIdRule,
+)
 from streamcassette._alias import _Refs, _reindex
 from streamcassette._masked import _mask_frames
 from streamcassette._sse import event_fields
@@ -102,7 +110,7 @@ _ids = st.one_of(
     st.none(),
     st.integers(0, 10**6).map(str),  # the JS server's ordinals (numbered)
     st.integers(0, 30).map(lambda seq: f"1795299470845-{seq}"),  # the Python server's
-    st.sampled_from(["x", "-", ""]),
+    st.sampled_from(["x", "-", "", "xé", "x1"]),
 )
 _frames = st.lists(
     st.tuples(
@@ -122,6 +130,12 @@ RULES = {
         keys=[KeyRule("langgraph_node", "node")],
         paths=[PathRule("**.created", "created")],
         patterns=[PatternRule("weather", "word")],
+    ),
+    # SSE id rules that mask to a constant: the JS server's ordinals, then ids the token path
+    # cannot test in bytes (``.`` is a character of the text, not a byte)
+    "constant ids": MaskRules.default().extend(sse_ids=[SseIdRule("[0-9]+", "ordinal", False)]),
+    "text ids": MaskRules.default().extend(
+        sse_ids=[SseIdRule("x.", "one", False), SseIdRule("x..", "two", False)]
     ),
 }
 
@@ -226,6 +240,21 @@ def test_a_message_of_tokens_is_masked_once_not_per_token(
     assert table_rows(raws, None) == reference_rows(raws, None)
     if event_id is None or "-" in event_id:
         assert len(set(zip(table.starts, table.ends, strict=True))) == 1
+
+
+@pytest.mark.parametrize("rules", ["default", "constant ids", "text ids"])
+@pytest.mark.parametrize("event_id", ["xé", "x1", "17", "1795299470845-3"])
+def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
+    """The SSE ids of a message's tokens mask as each id's text does under any SSE id rules,
+    though the token path tests them in the frame's bytes when it can (``xé`` is two
+    characters for ``x.``, three bytes for ``x..``)."""
+    meta = metadata(str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), pad=120)
+    message = f"lc_run--{uuid.UUID(int=3)}"
+    raws = [token_frame("the ", message, meta, event_id=event_id) for _ in range(4)]
+    rows = table_rows(raws, RULES[rules])
+    assert rows == reference_rows(raws, RULES[rules])
+    if rules == "text ids" and event_id == "xé":
+        assert {row[0][1] for row in rows} == {"<one>"}
 
 
 def test_a_token_naming_its_events_value_is_not_remembered_with_that_reference() -> None:
