@@ -703,9 +703,12 @@ class _Piece:
 
 
 class _Padding:
-    """Stands for a value met before a piece that is masked at an offset (equal to nothing)."""
+    """Stands for the values met before a piece that is masked at an offset (equal to none)."""
 
     __slots__ = ()
+
+
+_PADDING = _Padding()
 
 
 class Masker:
@@ -868,15 +871,17 @@ class Masker:
         middle = rest[:cut]
         if not _outside_strings(middle):
             return _NO_PIECES
-        middle_piece = self._piece(middle)
-        if middle_piece is None:
+        # The middle (the message's other fields: its id) is new with the rest, so it is
+        # masked in place, not kept as a piece; the tail (the run's metadata) is kept, masked
+        # after the middle's values: attached there, it is not renumbered.
+        refs = _Refs()
+        shape = self._passes(middle, refs)
+        if refs.structural:
             return None
-        # the tail masked after the middle's values: attached there, it is not renumbered
-        tail_piece = self._piece(rest[cut:], len(middle_piece.values))
+        tail_piece = self._piece(rest[cut:], len(refs.values))
         if tail_piece is None:
             return None
-        refs = _Refs()
-        shape = middle_piece.attach(refs) + tail_piece.attach(refs)
+        shape += tail_piece.attach(refs)
         return _Piece(shape, refs.kinds, refs.values)
 
     def _in_pieces(self, text: str, refs: _Refs) -> str:
@@ -926,7 +931,7 @@ class Masker:
                 pieces.clear()
             refs = _Refs()
             if offset:
-                refs.values += [_Padding() for _ in range(offset)]
+                refs.values += [_PADDING] * offset
                 refs.kinds += [""] * offset
             shape = self._passes(piece, refs)
             found = None
