@@ -139,6 +139,15 @@ def _ref(n: int) -> str:
     return _REFS[n] if n < 256 else f"{_OPEN}{n}{_CLOSE}"
 
 
+class _Padding:
+    """Stands for the values met before a piece that is masked at an offset (equal to none)."""
+
+    __slots__ = ()
+
+
+_PADDING = _Padding()
+
+
 class _Refs:
     """What masking one piece of text builds: frame-local references (``\\ue000<n>\\ue001``) to
     the distinct values they stand for, with their kinds, in the order they were met. Numbering
@@ -151,6 +160,16 @@ class _Refs:
         self.values: list[Any] = []
         self.local: dict[Original, str] | None = None  # once there are many values
         self.structural = False  # a key rule met an object or a list: parse this one
+
+    @classmethod
+    def padded(cls, offset: int) -> _Refs:
+        """Refs whose first ``offset`` values stand for values met before (equal to none): a
+        piece masked in them has its references from ``offset``."""
+        refs = cls()
+        if offset:
+            refs.values += [_PADDING] * offset
+            refs.kinds += [""] * offset
+        return refs
 
     def ref(self, kind: str, value: Any, numbered: bool) -> str:
         """The placeholder text for a value: a frame-local reference, or ``<kind>``."""
@@ -555,6 +574,16 @@ class _Compiled:
         self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
         self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
         self.text_steps = _steps(self.text_passes)
+        self.text_pass_steps = tuple((p.guard, p.apply) for p in self.text_passes)
+        # Guards of passes whose work on a text depends on more than where they match: tool-call
+        # ids are replaced wherever they recur, and the interrupt-id rules are guarded by a
+        # word that is not in what they match. A text cut where one of them is does not mask
+        # as the whole would (``Masker._after_head``).
+        self.loose_guards = tuple(p.guard for p in key_passes if isinstance(p, _KeyPass) and p.fast)
+        self.unsplit_guards = (
+            *(p.guard for p in literal_passes if isinstance(p, _LiteralPass)),
+            *self.loose_guards,
+        )
         self.plain_steps = _steps(self.plain_passes)
         self.slow_patterns = tuple(slow)
         self.paths = _PathMatcher(rules.paths) if rules.paths else None
@@ -702,13 +731,19 @@ class _Piece:
         return shape
 
 
-class _Padding:
-    """Stands for the values met before a piece that is masked at an offset (equal to none)."""
-
-    __slots__ = ()
+_HEADS_KEPT = 4  # remembered heads of tails per masker (a stream's runs and subgraphs)
 
 
-_PADDING = _Padding()
+class _Head:
+    """The first key/value pairs of a rest's tail, masked, that later tails start with; the
+    number of the last pass that met a value in them (-1: none)."""
+
+    __slots__ = ("last", "piece", "text")
+
+    def __init__(self, text: str, piece: _Piece, last: int) -> None:
+        self.text = text
+        self.piece = piece
+        self.last = last
 
 
 class Masker:
@@ -731,6 +766,8 @@ class Masker:
         # comparing the text's end with it (a memcmp) usually spares hashing the rest
         self._last_rest: tuple[str, Any] = ("", _NO_PIECES)
         self._firsts: dict[str, str] = {}  # first pieces that mask to no reference (tokens)
+        self._heads: list[_Head] = []  # heads of recent tails (_after_head), the last first
+        self._last_tail = ""  # the last new tail, for the head the next one shares with it
 
     def alias(self, kind: str, value: Any) -> str:
         """The numbered placeholder of a value of a kind, made on first sight."""
@@ -878,11 +915,95 @@ class Masker:
         shape = self._passes(middle, refs)
         if refs.structural:
             return None
-        tail_piece = self._piece(rest[cut:], len(refs.values))
+        tail_piece = self._tail(rest[cut:], len(refs.values))
         if tail_piece is None:
             return None
         shape += tail_piece.attach(refs)
         return _Piece(shape, refs.kinds, refs.values)
+
+    def _tail(self, tail: str, offset: int) -> _Piece | None:
+        """The last piece of a rest (a run's metadata), remembered like any piece; when new,
+        masked after the head it shares with a recent tail, when that masks as the whole
+        would (see ``_after_head``)."""
+        found: _Piece | None = self._pieces.get(tail, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._after_head(tail, offset)
+            self._last_tail = tail
+            if found is _UNSEEN:
+                return self._piece(tail, offset)
+            if len(self._pieces) >= _PIECES_KEPT:
+                self._pieces.clear()
+            self._pieces[tail] = found
+        return found
+
+    def _after_head(self, tail: str, offset: int) -> Any:
+        """A new tail masked as a remembered head (its first key/value pairs, cut before a
+        ``,"`` outside strings) and what follows, at ``offset``; ``_UNSEEN`` when it has no
+        head or that would not mask as the whole does.
+
+        A run's metadata changes from tail to tail in a few fields (the step, the node, the
+        task id) after a head that stays (the graph, assistant, run and thread ids): the head
+        is masked once. The two parts mask as the whole would when no value spans the cut
+        (no value holds a ``,"``), when no pass whose work depends on more than where it
+        matches (``_Compiled.unsplit_guards``) runs on the head, nor one guarded by a word out
+        of its match (``loose_guards``) on the rest, and when the head's values are met by
+        passes that run no later than the first to meet a value after it: then the
+        references come in the same order.
+        """
+        head: _Head | None = None
+        for known in self._heads:
+            if tail.startswith(known.text):
+                head = known
+                break
+        else:
+            head = self._new_head(tail)
+            if head is None:
+                return _UNSEEN
+        refs = _Refs.padded(offset)
+        shape = head.piece.attach(refs)
+        mark = len(refs.values)
+        after = _Refs.padded(mark)
+        rest = tail[len(head.text) :]
+        if any(guard in rest for guard in self._compiled.loose_guards):
+            return _UNSEEN  # a word that would let a rule mask in the head too
+        after_shape, first, _ = self._passes_tracked(rest, after)
+        if after.structural:
+            return None
+        if 0 <= first < head.last:
+            return _UNSEEN
+        values = after.values[mark:]
+        if values:
+            if not head.piece.distinct.isdisjoint(values):
+                return _UNSEEN
+            refs.values += values
+            refs.kinds += after.kinds[mark:]
+        return _Piece(shape + after_shape, refs.kinds[offset:], refs.values[offset:], offset)
+
+    def _new_head(self, tail: str) -> _Head | None:
+        """The head a new tail shares with the last one, masked and remembered (``None``:
+        none worth it, or one that would not mask as the whole does)."""
+        last = self._last_tail
+        same, end = 0, min(len(tail), len(last))  # their common prefix, by bisection
+        while same < end:
+            middle = (same + end + 1) // 2
+            if tail[same:middle] == last[same:middle]:
+                same = middle
+            else:
+                end = middle - 1
+        cut = tail.rfind(',"', 0, same) + 1
+        if cut < _PIECE_MIN:
+            return None
+        text = tail[:cut]
+        if not _outside_strings(text) or any(g in text for g in self._compiled.unsplit_guards):
+            return None
+        refs = _Refs()
+        shape, _, last_pass = self._passes_tracked(text, refs)
+        if refs.structural:
+            return None
+        head = _Head(text, _Piece(shape, refs.kinds, refs.values), last_pass)
+        self._heads.insert(0, head)
+        del self._heads[_HEADS_KEPT:]
+        return head
 
     def _in_pieces(self, text: str, refs: _Refs) -> str:
         cut = text.rfind(',{"') + 1
@@ -921,6 +1042,22 @@ class Masker:
                 text = apply(text, refs)
         return text
 
+    def _passes_tracked(self, text: str, refs: _Refs) -> tuple[str, int, int]:
+        """``_passes``, pass by pass, with the first and the last pass that met a new value
+        (-1: none)."""
+        first = last = -1
+        values = refs.values
+        met = len(values)
+        for number, (guard, apply) in enumerate(self._compiled.text_pass_steps):
+            if guard in text:
+                text = apply(text, refs)
+                if len(values) != met:
+                    met = len(values)
+                    last = number
+                    if first < 0:
+                        first = number
+        return text, first, last
+
     def _piece(self, piece: str, offset: int = 0) -> _Piece | None:
         """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON);
         when new, masked with its references from ``offset``."""
@@ -929,10 +1066,7 @@ class Masker:
         if found is _UNSEEN:
             if len(pieces) >= _PIECES_KEPT:
                 pieces.clear()
-            refs = _Refs()
-            if offset:
-                refs.values += [_PADDING] * offset
-                refs.kinds += [""] * offset
+            refs = _Refs.padded(offset)
             shape = self._passes(piece, refs)
             found = None
             if not refs.structural:
