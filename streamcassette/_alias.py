@@ -167,8 +167,8 @@ class _Refs:
         piece masked in them has its references from ``offset``."""
         refs = cls()
         if offset:
-            refs.values += [_PADDING] * offset
-            refs.kinds += [""] * offset
+            refs.values = [_PADDING] * offset
+            refs.kinds = [""] * offset
         return refs
 
     def ref(self, kind: str, value: Any, numbered: bool) -> str:
@@ -691,16 +691,24 @@ class _Piece:
     attached: the last piece of a rest is masked after the values of the one before, so its
     shape needs no renumbering. Its shapes after other references are made when needed."""
 
-    __slots__ = ("base", "distinct", "kinds", "shapes", "values")
+    __slots__ = ("_distinct", "base", "kinds", "shapes", "split", "values")
 
     def __init__(self, shape: str, kinds: list[str], values: list[Any], offset: int = 0) -> None:
         self.kinds = kinds
         self.values = values
-        self.distinct = frozenset(values)
+        self._distinct: frozenset[Any] | None = None  # made when first needed
         self.base = (offset, shape) if values else (0, shape)
         # by what it is attached after: the number of values before it, or (values shared
         # with them) the references its own stand for
         self.shapes: dict[Any, str] = {self.base[0]: shape}
+        self.split: tuple[list[str], list[int]] | None = None  # made on the first other shape
+
+    @property
+    def distinct(self) -> frozenset[Any]:
+        """Its values, as a set."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.values)
+        return self._distinct
 
     def attach(self, refs: _Refs) -> str:
         """This piece's shape with its values registered in ``refs`` after what is there."""
@@ -721,13 +729,31 @@ class _Piece:
             key = tuple(refs.ref(k, v, True) for k, v in zip(self.kinds, values, strict=True))
         shape = self.shapes.get(key)
         if shape is None:
-            base, base_shape = self.base
-            if isinstance(key, int):
-                shift = key - base
-                shape = _REF.sub(lambda m: _ref(int(m.group(1)) + shift), base_shape)
-            else:
-                shape = _REF.sub(lambda m: key[int(m.group(1)) - base], base_shape)
-            self.shapes[key] = shape
+            shape = self._renumbered(key)
+        return shape
+
+    def at(self, offset: int) -> str:
+        """Its shape after ``offset`` values that are none of its own."""
+        if not self.values:
+            return self.base[1]
+        shape = self.shapes.get(offset)
+        if shape is None:
+            shape = self._renumbered(offset)
+        return shape
+
+    def _renumbered(self, key: int | tuple[str, ...]) -> str:
+        """Its shape after ``key`` values, or with its references replaced by ``key``'s."""
+        if self.split is None:  # the shape cut at its references, which are numbered
+            base, base_shape = self.base  # by their value's position in the piece
+            parts = _REF.split(base_shape)
+            self.split = (parts, [int(number) - base for number in parts[1::2]])
+        parts, positions = self.split
+        parts = parts.copy()
+        if isinstance(key, int):
+            parts[1::2] = [_ref(position + key) for position in positions]
+        else:
+            parts[1::2] = [key[position] for position in positions]
+        shape = self.shapes[key] = "".join(parts)
         return shape
 
 
@@ -959,25 +985,25 @@ class Masker:
             head = self._new_head(tail)
             if head is None:
                 return _UNSEEN
-        refs = _Refs.padded(offset)
-        shape = head.piece.attach(refs)
-        mark = len(refs.values)
-        after = _Refs.padded(mark)
         rest = tail[len(head.text) :]
-        if any(guard in rest for guard in self._compiled.loose_guards):
-            return _UNSEEN  # a word that would let a rule mask in the head too
+        for guard in self._compiled.loose_guards:
+            if guard in rest:
+                return _UNSEEN  # a word that would let a rule mask in the head too
+        piece = head.piece
+        mark = offset + len(piece.values)
+        after = _Refs.padded(mark)
         after_shape, first, _ = self._passes_tracked(rest, after)
         if after.structural:
             return None
         if 0 <= first < head.last:
             return _UNSEEN
-        values = after.values[mark:]
-        if values:
-            if not head.piece.distinct.isdisjoint(values):
+        kinds, values = piece.kinds, piece.values
+        if len(after.values) > mark:
+            if not piece.distinct.isdisjoint(after.values[mark:]):
                 return _UNSEEN
-            refs.values += values
-            refs.kinds += after.kinds[mark:]
-        return _Piece(shape + after_shape, refs.kinds[offset:], refs.values[offset:], offset)
+            kinds = kinds + after.kinds[mark:]
+            values = values + after.values[mark:]
+        return _Piece(piece.at(offset) + after_shape, kinds, values, offset)
 
     def _new_head(self, tail: str) -> _Head | None:
         """The head a new tail shares with the last one, masked and remembered (``None``:
