@@ -13,8 +13,8 @@ Masking never happens at record time (later requests reuse the recorded ids); it
 streams are matched, compared and shown.
 
 Speed: masking is the hot path of ``diff``. The built-in rules run over the raw JSON text of a
-frame, each as one regex with a literal prefix that a C-level substring test guards, and each
-distinct value is replaced with ``str.replace``; JSON is parsed only for path rules, user regexes
+frame, each as one regex with a literal prefix that a C-level substring test guards, and the
+values are replaced where they match, in one join; JSON is parsed only for path rules, user regexes
 and key rules whose value is an object or a list (then every rule is applied value by value, in
 document order). Inside a frame, masked values are held as frame-local references
 (``\\ue000<n>\\ue001``, :class:`_Refs`) to the values they stand for: the diff compares frames
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -252,15 +252,6 @@ def _reindex(
     return renumbered, kept_kinds, kept_values
 
 
-def _replace_all(text: str, replacements: Mapping[str, str]) -> str:
-    if len(replacements) == 1:
-        for value, placeholder in replacements.items():
-            return text.replace(value, placeholder)
-    for value in sorted(replacements, key=len, reverse=True):  # longer values first
-        text = text.replace(value, replacements[value])
-    return text
-
-
 class _DashPass:
     """Built-in dash-shaped patterns (UUIDs, timestamps, SSE ids) as one regex that starts with
     a literal ``-`` (so the scan is a fast literal search); the fixed-width part before the
@@ -308,7 +299,8 @@ class _LiteralPass:
     def __init__(self, rule: PatternRule, literal: str, rx: str) -> None:
         self.kind, self.numbered = rule.kind, rule.numbered
         self.guard = literal
-        self.findall = re.compile(rx).findall
+        compiled = re.compile(rx)
+        self.findall, self.finditer = compiled.findall, compiled.finditer
 
     def apply(self, text: str, refs: _Refs) -> str:
         found = self.findall(text)
@@ -325,10 +317,20 @@ class _LiteralPass:
                 + r")(?![A-Za-z0-9_])"
             )
             return words.sub(lambda m: refs.ref(kind, m.group(), numbered), text)
-        if len(found) == 1 or len(set(found)) == 1:
-            return text.replace(found[0], refs.ref(kind, found[0], numbered))
-        replacements = {value: refs.ref(kind, value, numbered) for value in dict.fromkeys(found)}
-        return _replace_all(text, replacements)
+        # provider-shaped ids: replaced where they match, not where their text recurs inside
+        # a longer word (as the JSON walk masks each string)
+        value, times = found[0], len(found)
+        if (times == 1 or found.count(value) == times) and text.count(value) == times:
+            return text.replace(value, refs.ref(kind, value, numbered))  # each one a match
+        pieces: list[str] = []
+        done = 0
+        ref = refs.ref
+        for match in self.finditer(text):
+            start, end = match.span()
+            pieces += (text[done:start], ref(kind, match.group(), numbered))
+            done = end
+        pieces.append(text[done:])
+        return "".join(pieces)
 
 
 _JSON_STRING_BODY = r'"((?:[^"\\]|\\.)*)"'
