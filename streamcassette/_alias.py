@@ -576,7 +576,12 @@ class _Compiled:
         self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
         self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
         self.text_steps = _steps(self.text_passes)
-        self.text_pass_steps = tuple((p.guard, p.apply) for p in self.text_passes)
+        # the text steps that run more than one pass (sharing their guard)
+        self.shared_steps = frozenset(
+            number
+            for number, (guard, apply) in enumerate(self.text_steps)
+            if sum(p.guard == guard for p in self.text_passes) > 1
+        )
         # Guards of passes whose work on a text depends on more than where they match: tool-call
         # ids are replaced wherever they recur, and the interrupt-id rules are guarded by a
         # word that is not in what they match. A text cut where one of them is does not mask
@@ -764,7 +769,7 @@ _HEADS_KEPT = 4  # remembered heads of tails per masker (a stream's runs and sub
 
 class _Head:
     """The first key/value pairs of a rest's tail, masked, that later tails start with; the
-    number of the last pass that met a value in them (-1: none)."""
+    number of the last masking step that met a value in them (-1: none)."""
 
     __slots__ = ("last", "piece", "text")
 
@@ -997,8 +1002,10 @@ class Masker:
         after_shape, first, _ = self._passes_tracked(rest, after)
         if after.structural:
             return None
-        if 0 <= first < head.last:
-            return _UNSEEN
+        if first >= 0 and (
+            first < head.last or (first == head.last and first in self._compiled.shared_steps)
+        ):
+            return _UNSEEN  # a value after the head met before one of the head's
         kinds, values = piece.kinds, piece.values
         if len(after.values) > mark:
             if not piece.distinct.isdisjoint(after.values[mark:]):
@@ -1071,12 +1078,11 @@ class Masker:
         return text
 
     def _passes_tracked(self, text: str, refs: _Refs) -> tuple[str, int, int]:
-        """``_passes``, pass by pass, with the first and the last pass that met a new value
-        (-1: none)."""
+        """``_passes``, with the first and the last step that met a new value (-1: none)."""
         first = last = -1
         values = refs.values
         met = len(values)
-        for number, (guard, apply) in enumerate(self._compiled.text_pass_steps):
+        for number, (guard, apply) in enumerate(self._compiled.text_steps):
             if guard in text:
                 text = apply(text, refs)
                 if len(values) != met:
