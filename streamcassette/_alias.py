@@ -576,6 +576,7 @@ class _Compiled:
         self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
         self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
         self.text_steps = _steps(self.text_passes)
+        self.numbered_steps = tuple(enumerate(self.text_steps))
         # the text steps that run more than one pass (sharing their guard)
         self.shared_steps = frozenset(
             number
@@ -1082,7 +1083,7 @@ class Masker:
         first = last = -1
         values = refs.values
         met = len(values)
-        for number, (guard, apply) in enumerate(self._compiled.text_steps):
+        for number, (guard, apply) in self._compiled.numbered_steps:
             if guard in text:
                 text = apply(text, refs)
                 if len(values) != met:
