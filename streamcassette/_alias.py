@@ -895,7 +895,9 @@ class Masker:
         the run's metadata), so their masking is remembered. No value can span a cut (each
         is after a ``,`` that follows a string or precedes an object), so the pieces mask as
         the whole would; their references are numbered piece by piece, for every text alike.
-        The last two are also remembered together, as the rest after the first piece.
+        The last two are also remembered together, as the rest after the first piece. A new
+        last piece (a run's metadata at a new step) is masked after the head it shares with
+        an earlier one, masked once (``_tail``).
         """
         if ',{"' not in text:  # no piece to cut (an updates frame): ``_in_pieces`` would
             return self._passes(text, refs)  # mask it whole, after looking for one
@@ -980,9 +982,9 @@ class Masker:
         is masked once. The two parts mask as the whole would when no value spans the cut
         (no value holds a ``,"``), when no pass whose work depends on more than where it
         matches (``_Compiled.unsplit_guards``) runs on the head, nor one guarded by a word out
-        of its match (``loose_guards``) on the rest, and when the head's values are met by
-        passes that run no later than the first to meet a value after it: then the
-        references come in the same order.
+        of its match (``loose_guards``) on what follows, and when no value after the head is
+        met by an earlier step than one that met the head's (or by the same step, when that
+        runs two passes): then the references come in the same order.
         """
         head: _Head | None = None
         for known in self._heads:
@@ -993,14 +995,14 @@ class Masker:
             head = self._new_head(tail)
             if head is None:
                 return _UNSEEN
-        rest = tail[len(head.text) :]
+        following = tail[len(head.text) :]
         for guard in self._compiled.loose_guards:
-            if guard in rest:
+            if guard in following:
                 return _UNSEEN  # a word that would let a rule mask in the head too
         piece = head.piece
         mark = offset + len(piece.values)
         after = _Refs.padded(mark)
-        after_shape, first, _ = self._passes_tracked(rest, after)
+        after_shape, first, _ = self._passes_tracked(following, after)
         if after.structural:
             return None
         if first >= 0 and (
@@ -1033,10 +1035,10 @@ class Masker:
         if not _outside_strings(text) or any(g in text for g in self._compiled.unsplit_guards):
             return None
         refs = _Refs()
-        shape, _, last_pass = self._passes_tracked(text, refs)
+        shape, _, last_step = self._passes_tracked(text, refs)
         if refs.structural:
             return None
-        head = _Head(text, _Piece(shape, refs.kinds, refs.values), last_pass)
+        head = _Head(text, _Piece(shape, refs.kinds, refs.values), last_step)
         self._heads.insert(0, head)
         del self._heads[_HEADS_KEPT:]
         return head
