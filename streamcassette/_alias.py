@@ -1021,7 +1021,9 @@ class Masker:
         """The head a new tail shares with the last one, masked and remembered (``None``:
         none worth it, or one that would not mask as the whole does)."""
         last = self._last_tail
-        same, end = 0, min(len(tail), len(last))  # their common prefix, by bisection
+        if not tail.startswith(last[:_PIECE_MIN]) or len(last) < _PIECE_MIN:
+            return None  # a head would be shorter than a piece is worth
+        same, end = _PIECE_MIN, min(len(tail), len(last))  # their common prefix, by bisection
         while same < end:
             middle = (same + end + 1) // 2
             if tail[same:middle] == last[same:middle]:
