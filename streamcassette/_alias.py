@@ -13,8 +13,8 @@ Masking never happens at record time (later requests reuse the recorded ids); it
 streams are matched, compared and shown.
 
 Speed: masking is the hot path of ``diff``. The built-in rules run over the raw JSON text of a
-frame, each as one regex with a literal prefix that a C-level substring test guards, and each
-distinct value is replaced with ``str.replace``; JSON is parsed only for path rules, user regexes
+frame, each as one regex with a literal prefix that a C-level substring test guards, and the
+values are replaced where they match, in one join; JSON is parsed only for path rules, user regexes
 and key rules whose value is an object or a list (then every rule is applied value by value, in
 document order). Inside a frame, masked values are held as frame-local references
 (``\\ue000<n>\\ue001``, :class:`_Refs`) to the values they stand for: the diff compares frames
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -139,6 +139,15 @@ def _ref(n: int) -> str:
     return _REFS[n] if n < 256 else f"{_OPEN}{n}{_CLOSE}"
 
 
+class _Padding:
+    """Stands for the values met before a piece that is masked at an offset (equal to none)."""
+
+    __slots__ = ()
+
+
+_PADDING = _Padding()
+
+
 class _Refs:
     """What masking one piece of text builds: frame-local references (``\\ue000<n>\\ue001``) to
     the distinct values they stand for, with their kinds, in the order they were met. Numbering
@@ -151,6 +160,16 @@ class _Refs:
         self.values: list[Any] = []
         self.local: dict[Original, str] | None = None  # once there are many values
         self.structural = False  # a key rule met an object or a list: parse this one
+
+    @classmethod
+    def padded(cls, offset: int) -> _Refs:
+        """Refs whose first ``offset`` values stand for values met before (equal to none): a
+        piece masked in them has its references from ``offset``."""
+        refs = cls()
+        if offset:
+            refs.values = [_PADDING] * offset
+            refs.kinds = [""] * offset
+        return refs
 
     def ref(self, kind: str, value: Any, numbered: bool) -> str:
         """The placeholder text for a value: a frame-local reference, or ``<kind>``."""
@@ -233,15 +252,6 @@ def _reindex(
     return renumbered, kept_kinds, kept_values
 
 
-def _replace_all(text: str, replacements: Mapping[str, str]) -> str:
-    if len(replacements) == 1:
-        for value, placeholder in replacements.items():
-            return text.replace(value, placeholder)
-    for value in sorted(replacements, key=len, reverse=True):  # longer values first
-        text = text.replace(value, replacements[value])
-    return text
-
-
 class _DashPass:
     """Built-in dash-shaped patterns (UUIDs, timestamps, SSE ids) as one regex that starts with
     a literal ``-`` (so the scan is a fast literal search); the fixed-width part before the
@@ -289,7 +299,8 @@ class _LiteralPass:
     def __init__(self, rule: PatternRule, literal: str, rx: str) -> None:
         self.kind, self.numbered = rule.kind, rule.numbered
         self.guard = literal
-        self.findall = re.compile(rx).findall
+        compiled = re.compile(rx)
+        self.findall, self.finditer = compiled.findall, compiled.finditer
 
     def apply(self, text: str, refs: _Refs) -> str:
         found = self.findall(text)
@@ -306,10 +317,20 @@ class _LiteralPass:
                 + r")(?![A-Za-z0-9_])"
             )
             return words.sub(lambda m: refs.ref(kind, m.group(), numbered), text)
-        if len(found) == 1 or len(set(found)) == 1:
-            return text.replace(found[0], refs.ref(kind, found[0], numbered))
-        replacements = {value: refs.ref(kind, value, numbered) for value in dict.fromkeys(found)}
-        return _replace_all(text, replacements)
+        # provider-shaped ids: replaced where they match, not where their text recurs inside
+        # a longer word (as the JSON walk masks each string)
+        value, times = found[0], len(found)
+        if (times == 1 or found.count(value) == times) and text.count(value) == times:
+            return text.replace(value, refs.ref(kind, value, numbered))  # each one a match
+        pieces: list[str] = []
+        done = 0
+        ref = refs.ref
+        for match in self.finditer(text):
+            start, end = match.span()
+            pieces += (text[done:start], ref(kind, match.group(), numbered))
+            done = end
+        pieces.append(text[done:])
+        return "".join(pieces)
 
 
 _JSON_STRING_BODY = r'"((?:[^"\\]|\\.)*)"'
@@ -555,6 +576,22 @@ class _Compiled:
         self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
         self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
         self.text_steps = _steps(self.text_passes)
+        self.numbered_steps = tuple(enumerate(self.text_steps))
+        # the text steps that run more than one pass (sharing their guard)
+        self.shared_steps = frozenset(
+            number
+            for number, (guard, apply) in enumerate(self.text_steps)
+            if sum(p.guard == guard for p in self.text_passes) > 1
+        )
+        # Guards of passes whose work on a text depends on more than where they match: tool-call
+        # ids are replaced wherever they recur, and the interrupt-id rules are guarded by a
+        # word that is not in what they match. A text cut where one of them is does not mask
+        # as the whole would (``Masker._after_head``).
+        self.loose_guards = tuple(p.guard for p in key_passes if isinstance(p, _KeyPass) and p.fast)
+        self.unsplit_guards = (
+            *(p.guard for p in literal_passes if isinstance(p, _LiteralPass)),
+            *self.loose_guards,
+        )
         self.plain_steps = _steps(self.plain_passes)
         self.slow_patterns = tuple(slow)
         self.paths = _PathMatcher(rules.paths) if rules.paths else None
@@ -664,16 +701,24 @@ class _Piece:
     attached: the last piece of a rest is masked after the values of the one before, so its
     shape needs no renumbering. Its shapes after other references are made when needed."""
 
-    __slots__ = ("base", "distinct", "kinds", "shapes", "values")
+    __slots__ = ("_distinct", "base", "kinds", "shapes", "split", "values")
 
     def __init__(self, shape: str, kinds: list[str], values: list[Any], offset: int = 0) -> None:
         self.kinds = kinds
         self.values = values
-        self.distinct = frozenset(values)
+        self._distinct: frozenset[Any] | None = None  # made when first needed
         self.base = (offset, shape) if values else (0, shape)
         # by what it is attached after: the number of values before it, or (values shared
         # with them) the references its own stand for
         self.shapes: dict[Any, str] = {self.base[0]: shape}
+        self.split: tuple[list[str], list[int]] | None = None  # made on the first other shape
+
+    @property
+    def distinct(self) -> frozenset[Any]:
+        """Its values, as a set."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.values)
+        return self._distinct
 
     def attach(self, refs: _Refs) -> str:
         """This piece's shape with its values registered in ``refs`` after what is there."""
@@ -694,20 +739,47 @@ class _Piece:
             key = tuple(refs.ref(k, v, True) for k, v in zip(self.kinds, values, strict=True))
         shape = self.shapes.get(key)
         if shape is None:
-            base, base_shape = self.base
-            if isinstance(key, int):
-                shift = key - base
-                shape = _REF.sub(lambda m: _ref(int(m.group(1)) + shift), base_shape)
-            else:
-                shape = _REF.sub(lambda m: key[int(m.group(1)) - base], base_shape)
-            self.shapes[key] = shape
+            shape = self._renumbered(key)
+        return shape
+
+    def at(self, offset: int) -> str:
+        """Its shape after ``offset`` values that are none of its own."""
+        if not self.values:
+            return self.base[1]
+        shape = self.shapes.get(offset)
+        if shape is None:
+            shape = self._renumbered(offset)
+        return shape
+
+    def _renumbered(self, key: int | tuple[str, ...]) -> str:
+        """Its shape after ``key`` values, or with its references replaced by ``key``'s."""
+        if self.split is None:  # the shape cut at its references, which are numbered
+            base, base_shape = self.base  # by their value's position in the piece
+            parts = _REF.split(base_shape)
+            self.split = (parts, [int(number) - base for number in parts[1::2]])
+        parts, positions = self.split
+        parts = parts.copy()
+        if isinstance(key, int):
+            parts[1::2] = [_ref(position + key) for position in positions]
+        else:
+            parts[1::2] = [key[position] for position in positions]
+        shape = self.shapes[key] = "".join(parts)
         return shape
 
 
-class _Padding:
-    """Stands for a value met before a piece that is masked at an offset (equal to nothing)."""
+_HEADS_KEPT = 4  # remembered heads of tails per masker (a stream's runs and subgraphs)
 
-    __slots__ = ()
+
+class _Head:
+    """The first key/value pairs of a rest's tail, masked, that later tails start with; the
+    number of the last masking step that met a value in them (-1: none)."""
+
+    __slots__ = ("last", "piece", "text")
+
+    def __init__(self, text: str, piece: _Piece, last: int) -> None:
+        self.text = text
+        self.piece = piece
+        self.last = last
 
 
 class Masker:
@@ -730,6 +802,8 @@ class Masker:
         # comparing the text's end with it (a memcmp) usually spares hashing the rest
         self._last_rest: tuple[str, Any] = ("", _NO_PIECES)
         self._firsts: dict[str, str] = {}  # first pieces that mask to no reference (tokens)
+        self._heads: list[_Head] = []  # heads of recent tails (_after_head), the last first
+        self._last_tail = ""  # the last new tail, for the head the next one shares with it
 
     def alias(self, kind: str, value: Any) -> str:
         """The numbered placeholder of a value of a kind, made on first sight."""
@@ -823,7 +897,9 @@ class Masker:
         the run's metadata), so their masking is remembered. No value can span a cut (each
         is after a ``,`` that follows a string or precedes an object), so the pieces mask as
         the whole would; their references are numbered piece by piece, for every text alike.
-        The last two are also remembered together, as the rest after the first piece.
+        The last two are also remembered together, as the rest after the first piece. A new
+        last piece (a run's metadata at a new step) is masked after the head it shares with
+        an earlier one, masked once (``_tail``).
         """
         if ',{"' not in text:  # no piece to cut (an updates frame): ``_in_pieces`` would
             return self._passes(text, refs)  # mask it whole, after looking for one
@@ -870,16 +946,106 @@ class Masker:
         middle = rest[:cut]
         if not _outside_strings(middle):
             return _NO_PIECES
-        middle_piece = self._piece(middle)
-        if middle_piece is None:
+        # The middle (the message's other fields: its id) is new with the rest, so it is
+        # masked in place, not kept as a piece; the tail (the run's metadata) is kept, masked
+        # after the middle's values: attached there, it is not renumbered.
+        refs = _Refs()
+        shape = self._passes(middle, refs)
+        if refs.structural:
             return None
-        # the tail masked after the middle's values: attached there, it is not renumbered
-        tail_piece = self._piece(rest[cut:], len(middle_piece.values))
+        tail_piece = self._tail(rest[cut:], len(refs.values))
         if tail_piece is None:
             return None
-        refs = _Refs()
-        shape = middle_piece.attach(refs) + tail_piece.attach(refs)
+        shape += tail_piece.attach(refs)
         return _Piece(shape, refs.kinds, refs.values)
+
+    def _tail(self, tail: str, offset: int) -> _Piece | None:
+        """The last piece of a rest (a run's metadata), remembered like any piece; when new,
+        masked after the head it shares with a recent tail, when that masks as the whole
+        would (see ``_after_head``)."""
+        found: _Piece | None = self._pieces.get(tail, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._after_head(tail, offset)
+            self._last_tail = tail
+            if found is _UNSEEN:
+                return self._piece(tail, offset)
+            if len(self._pieces) >= _PIECES_KEPT:
+                self._pieces.clear()
+            self._pieces[tail] = found
+        return found
+
+    def _after_head(self, tail: str, offset: int) -> Any:
+        """A new tail masked as a remembered head (its first key/value pairs, cut before a
+        ``,"`` outside strings) and what follows, at ``offset``; ``_UNSEEN`` when it has no
+        head or that would not mask as the whole does.
+
+        A run's metadata changes from tail to tail in a few fields (the step, the node, the
+        task id) after a head that stays (the graph, assistant, run and thread ids): the head
+        is masked once. The two parts mask as the whole would when no value spans the cut
+        (no value holds a ``,"``), when no pass whose work depends on more than where it
+        matches (``_Compiled.unsplit_guards``) runs on the head, nor one guarded by a word out
+        of its match (``loose_guards``) on what follows, and when no value after the head is
+        met by an earlier step than one that met the head's (or by the same step, when that
+        runs two passes): then the references come in the same order.
+        """
+        head: _Head | None = None
+        for known in self._heads:
+            if tail.startswith(known.text):
+                head = known
+                break
+        else:
+            head = self._new_head(tail)
+            if head is None:
+                return _UNSEEN
+        following = tail[len(head.text) :]
+        for guard in self._compiled.loose_guards:
+            if guard in following:
+                return _UNSEEN  # a word that would let a rule mask in the head too
+        piece = head.piece
+        mark = offset + len(piece.values)
+        after = _Refs.padded(mark)
+        after_shape, first, _ = self._passes_tracked(following, after)
+        if after.structural:
+            return None
+        if first >= 0 and (
+            first < head.last or (first == head.last and first in self._compiled.shared_steps)
+        ):
+            return _UNSEEN  # a value after the head met before one of the head's
+        kinds, values = piece.kinds, piece.values
+        if len(after.values) > mark:
+            if not piece.distinct.isdisjoint(after.values[mark:]):
+                return _UNSEEN
+            kinds = kinds + after.kinds[mark:]
+            values = values + after.values[mark:]
+        return _Piece(piece.at(offset) + after_shape, kinds, values, offset)
+
+    def _new_head(self, tail: str) -> _Head | None:
+        """The head a new tail shares with the last one, masked and remembered (``None``:
+        none worth it, or one that would not mask as the whole does)."""
+        last = self._last_tail
+        if not tail.startswith(last[:_PIECE_MIN]) or len(last) < _PIECE_MIN:
+            return None  # a head would be shorter than a piece is worth
+        same, end = _PIECE_MIN, min(len(tail), len(last))  # their common prefix, by bisection
+        while same < end:
+            middle = (same + end + 1) // 2
+            if tail[same:middle] == last[same:middle]:
+                same = middle
+            else:
+                end = middle - 1
+        cut = tail.rfind(',"', 0, same) + 1
+        if cut < _PIECE_MIN:
+            return None
+        text = tail[:cut]
+        if not _outside_strings(text) or any(g in text for g in self._compiled.unsplit_guards):
+            return None
+        refs = _Refs()
+        shape, _, last_step = self._passes_tracked(text, refs)
+        if refs.structural:
+            return None
+        head = _Head(text, _Piece(shape, refs.kinds, refs.values), last_step)
+        self._heads.insert(0, head)
+        del self._heads[_HEADS_KEPT:]
+        return head
 
     def _in_pieces(self, text: str, refs: _Refs) -> str:
         cut = text.rfind(',{"') + 1
@@ -918,6 +1084,21 @@ class Masker:
                 text = apply(text, refs)
         return text
 
+    def _passes_tracked(self, text: str, refs: _Refs) -> tuple[str, int, int]:
+        """``_passes``, with the first and the last step that met a new value (-1: none)."""
+        first = last = -1
+        values = refs.values
+        met = len(values)
+        for number, (guard, apply) in self._compiled.numbered_steps:
+            if guard in text:
+                text = apply(text, refs)
+                if len(values) != met:
+                    met = len(values)
+                    last = number
+                    if first < 0:
+                        first = number
+        return text, first, last
+
     def _piece(self, piece: str, offset: int = 0) -> _Piece | None:
         """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON);
         when new, masked with its references from ``offset``."""
@@ -926,10 +1107,7 @@ class Masker:
         if found is _UNSEEN:
             if len(pieces) >= _PIECES_KEPT:
                 pieces.clear()
-            refs = _Refs()
-            if offset:
-                refs.values += [_Padding() for _ in range(offset)]
-                refs.kinds += [""] * offset
+            refs = _Refs.padded(offset)
             shape = self._passes(piece, refs)
             found = None
             if not refs.structural:

@@ -178,6 +178,20 @@ def test_an_id_is_masked_where_it_matches_not_where_its_text_recurs_inside_a_lon
     assert walked.mask_value({"nowhere": {}, **value}) == {"nowhere": {}, **expected}
 
 
+def test_a_tool_call_id_is_masked_where_it_matches_not_inside_a_longer_word() -> None:
+    """A provider's tool-call id is masked where it stands as a word; the same id inside a
+    longer word (after a letter, before ``_v2``) stays, as the JSON walk leaves it; a longer id
+    that starts with it is an id of its own."""
+    call = "call_" + "Ab3" * 8
+    value = {"id": call, "note": f"x{call}", "tail": f"{call}_v2", "text": f"see {call}."}
+    expected = {**value, "id": "<tool_call:1>", "text": "see <tool_call:1>."}
+    assert json.loads(Masker().mask_json(json.dumps(value))) == expected
+    value["other"], expected["other"] = f"{call}Z", "<tool_call:2>"
+    assert json.loads(Masker().mask_json(json.dumps(value))) == expected
+    walked = Masker(MaskRules.default().extend(paths=[PathRule("nowhere.*", "x")]))
+    assert walked.mask_value({"nowhere": {}, **value}) == {"nowhere": {}, **expected}
+
+
 def test_key_rule_masks_objects_whole_and_leaves_null_alone() -> None:
     """A key rule masks an object value whole, a string by alias, and keeps null as it is."""
     rules = MaskRules.default().extend(keys={"usage": "usage"})
