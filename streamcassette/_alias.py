@@ -974,9 +974,7 @@ class Masker:
             self._last_tail = tail
             if found is _UNSEEN:
                 return self._piece(tail, offset)
-            if len(self._pieces) >= _PIECES_KEPT:
-                self._pieces.clear()
-            self._pieces[tail] = found
+            self._remember(tail, found)
         return found
 
     def _after_head(self, tail: str, offset: int) -> Any:
@@ -1107,18 +1105,22 @@ class Masker:
     def _piece(self, piece: str, offset: int = 0) -> _Piece | None:
         """A piece of JSON text masked alone, remembered (``None``: it needs the parsed JSON);
         when new, masked with its references from ``offset``."""
-        pieces = self._pieces
-        found: _Piece | None = pieces.get(piece, _UNSEEN)
+        found: _Piece | None = self._pieces.get(piece, _UNSEEN)
         if found is _UNSEEN:
-            if len(pieces) >= _PIECES_KEPT:
-                pieces.clear()
             refs = _Refs.padded(offset)
             shape = self._passes(piece, refs)
             found = None
             if not refs.structural:
                 found = _Piece(shape, refs.kinds[offset:], refs.values[offset:], offset)
-            pieces[piece] = found
+            self._remember(piece, found)
         return found
+
+    def _remember(self, text: str, piece: _Piece | None) -> None:
+        """Keep a piece's masking (a stream repeats a few pieces at a time: when many are
+        kept, they are forgotten at once)."""
+        if len(self._pieces) >= _PIECES_KEPT:
+            self._pieces.clear()
+        self._pieces[text] = piece
 
     def _structural(self, text: str, refs: _Refs) -> str:
         """Every rule applied to the parsed JSON, value by value in document order (for path

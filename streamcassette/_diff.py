@@ -487,34 +487,36 @@ def _group(
     (``updates|child:<task>``), a v3 thread stream in the event's ``params``; either way
     the namespace is its nodes without task ids (``("child",)``; the root is ``()``)."""
     names = stream.table.names
-    thread_stream = _is_thread_stream(stream)
-    rows_by_name: dict[str | None, list[int]] = {}  # in one pass, not one per name
-    if not thread_stream:
-        for row, name in enumerate(names):
-            found = rows_by_name.get(name)
-            if found is None:
-                found = rows_by_name[name] = []
-            found.append(row)
-    chosen: dict[str | None, str] = {}
-    for name in set(names) if thread_stream else rows_by_name:
-        if any(selected(name or "message") for selected in selectors):
-            chosen[name] = _stream_mode(name)
-    if thread_stream:
+
+    def modes(distinct: Iterable[str | None]) -> dict[str | None, str]:
+        """The stream mode of each selected event name."""
+        return {
+            name: _stream_mode(name)
+            for name in distinct
+            if any(selected(name or "message") for selected in selectors)
+        }
+
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    if _is_thread_stream(stream):
+        chosen = modes(set(names))
         datas = stream.table.datas
-        by_row: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for row, name in enumerate(names):
             mode = chosen.get(name)
             if mode is not None:
-                by_row.setdefault((mode, threads.namespace_in(datas[row])), []).append(row)
-        return by_row
-    wanted: dict[tuple[str, tuple[str, ...]], set[str | None]] = {}
-    for name, mode in chosen.items():
-        wanted.setdefault((mode, runs.namespace_of(name or "message")), set()).add(name)
-    groups: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+                groups.setdefault((mode, threads.namespace_in(datas[row])), []).append(row)
+        return groups
+    rows_by_name: dict[str | None, list[int]] = {}  # in one pass, not one per name
+    for row, name in enumerate(names):
+        found = rows_by_name.get(name)
+        if found is None:
+            found = rows_by_name[name] = []
+        found.append(row)
+    wanted: dict[tuple[str, tuple[str, ...]], list[str | None]] = {}
+    for name, mode in modes(rows_by_name).items():
+        wanted.setdefault((mode, runs.namespace_of(name or "message")), []).append(name)
     for key, these in wanted.items():
-        if len(these) == 1:
-            (only,) = these  # the usual case
-            groups[key] = rows_by_name[only]
+        if len(these) == 1:  # the usual case
+            groups[key] = rows_by_name[these[0]]
         else:
             groups[key] = sorted(chain.from_iterable(rows_by_name[name] for name in these))
     return groups
