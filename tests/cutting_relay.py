@@ -45,8 +45,7 @@ class CuttingRelay:
 
     def close(self) -> None:
         self._closed = True
-        with suppress(OSError):
-            self._listener.close()
+        _close(self._listener)  # shutdown wakes the accept thread; close alone leaves it blocked
         for sock in list(self._sockets):
             _close(sock)
         for thread in self._threads:

@@ -167,6 +167,41 @@ def test_an_answer_sent_before_the_main_stream_had_the_interrupt_replays(
         assert replayed.run_ids == live.run_ids
 
 
+def _message_ids(values: dict[str, Any]) -> list[str]:
+    return [message["id"] for message in values.get("messages", [])]
+
+
+def _values_stream_request(seen: bytes) -> bool:
+    """Whether a connection's request opens ``thread.values``' shared projection stream (SSE):
+    the one the SDK opens with a ``since`` cursor."""
+    return b"/stream/events" in seen and b'"since":' in seen
+
+
+def test_snapshots_that_reach_thread_values_after_the_output_replay(
+    langgraph_server: LangGraphDevServer, tmp_path: Path
+) -> None:
+    """Live, ``thread.values``' stream can lag the events stream: the output is in before the
+    last snapshots are. The session reads on until that stream's own terminal event, so it
+    sees every snapshot, and replay gives the same ones, ending with the output."""
+    program = PROGRAMS[1]
+    relay = LaggingRelay(langgraph_server.port, _values_stream_request, lag=0.5)
+    relay.start()
+    path = tmp_path / "session.json"
+    try:
+        with use_cassette(path, mode="record"):
+            live = _session("async", relay.url, program, "sse", None)
+    finally:
+        relay.close()
+    assert live.error is None
+    # the last snapshot is the final state (the stream and the state API serialise it apart)
+    assert _message_ids(live.values[-1]) == _message_ids(live.output)
+    for _ in range(2):
+        with use_cassette(path):
+            replayed = _session("async", DEAD_URL, program, "sse", None)
+        assert replayed.values == live.values
+        assert replayed.output == live.output
+
+
 def _projected(url: str, flavor: str, transport: str) -> Projected:
     if flavor == "async":
         return asyncio.run(project_async(url, PROGRAMS[1], transport))

@@ -64,8 +64,8 @@ def test_serve_answers_a_thread_session_with_the_live_events(
         replayed = asyncio.run(run_async(server.url, program, served, None))
     assert replayed.events == live.events
     if program is AGENT:
-        # The session stops reading thread.values when the output is in; after an
-        # interrupt, how many snapshots arrived by then varies even live.
+        # thread.values ends at an interrupt; how many snapshots arrived by then varies
+        # even live.
         assert replayed.values == live.values
     assert replayed.interrupts == live.interrupts
     assert replayed.output == live.output

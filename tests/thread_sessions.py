@@ -83,7 +83,13 @@ async def run_async(url: str, program: Program, transport: str, thread_id: str |
                 seen.output = await asyncio.wait_for(thread.output, TIMEOUT)
             except Exception as exc:  # the failing graph: thread.output raises its error
                 seen.error = f"{type(exc).__name__}: {exc}"
-            values.cancel()
+            # thread.output resolves on the events stream; the values subscription ends on its
+            # own stream's terminal lifecycle event, which may come later (a reconnect, a busy
+            # machine). Cancelling it at once would make the snapshots seen a race.
+            try:
+                await asyncio.wait_for(values, TIMEOUT)
+            except asyncio.TimeoutError:
+                seen.error = seen.error or "thread.values did not end with the run"
     finally:
         await client.aclose()
     return seen
