@@ -83,9 +83,10 @@ async def run_async(url: str, program: Program, transport: str, thread_id: str |
                 seen.output = await asyncio.wait_for(thread.output, TIMEOUT)
             except Exception as exc:  # the failing graph: thread.output raises its error
                 seen.error = f"{type(exc).__name__}: {exc}"
-            # thread.output resolves on the events stream; the values subscription ends on its
-            # own stream's terminal lifecycle event, which may come later (a reconnect, a busy
-            # machine). Cancelling it at once would make the snapshots seen a race.
+            # thread.output resolves from the lifecycle watcher's stream and a state read; the
+            # values subscription ends on its own stream's terminal lifecycle event, which may
+            # come later (a reconnect, a busy machine). Cancelling it at once would make the
+            # snapshots seen a race.
             try:
                 await asyncio.wait_for(values, TIMEOUT)
             except asyncio.TimeoutError:
