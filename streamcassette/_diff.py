@@ -1063,30 +1063,33 @@ _BLOCK = 64  # items compared at once first, then twice as many each time
 
 
 def _common_prefix(ours: list[Any], theirs: list[Any], limit: int) -> int:
-    """How many of the first ``limit`` items two lists share: blocks of growing size
-    compared whole (at C speed, an item that is the other not even compared), then the
-    first pair that differs in the block that differs."""
-    done, size = 0, _BLOCK
-    while done < limit:
-        upto = min(done + size, limit)
-        mine, yours = ours[done:upto], theirs[done:upto]
-        if mine != yours:
-            return done + next(compress(range(upto - done), map(ne, mine, yours)))
-        done, size = upto, size * 2
-    return limit
+    """How many of the first ``limit`` items two lists share."""
+    return _shared(lambda done, upto: (ours[done:upto], theirs[done:upto]), limit)
 
 
 def _common_suffix(ours: list[Any], theirs: list[Any], limit: int) -> int:
-    """How many of the last ``limit`` items two lists share (as ``_common_prefix``)."""
+    """How many of the last ``limit`` items two lists share."""
     end, their_end = len(ours), len(theirs)
+    return _shared(
+        lambda done, upto: (
+            ours[end - upto : end - done][::-1],
+            theirs[their_end - upto : their_end - done][::-1],
+        ),
+        limit,
+    )
+
+
+def _shared(blocks: Callable[[int, int], tuple[list[Any], list[Any]]], limit: int) -> int:
+    """How many of the first ``limit`` items two sequences share, given their items
+    ``done:upto`` as lists by ``blocks``: blocks of growing size compared whole (at C speed,
+    an item that is the other not even compared), then the first pair that differs in the
+    block that differs."""
     done, size = 0, _BLOCK
     while done < limit:
         upto = min(done + size, limit)
-        mine = ours[end - upto : end - done]
-        yours = theirs[their_end - upto : their_end - done]
+        mine, yours = blocks(done, upto)
         if mine != yours:
-            differ = map(ne, reversed(mine), reversed(yours))
-            return done + next(compress(range(upto - done), differ))
+            return done + next(compress(range(upto - done), map(ne, mine, yours)))
         done, size = upto, size * 2
     return limit
 

@@ -21,6 +21,7 @@ from thread_sessions import (
     Program,
     Projected,
     Seen,
+    opens_values_stream,
     project_async,
     project_sync,
     run_async,
@@ -171,12 +172,6 @@ def _message_ids(values: dict[str, Any]) -> list[str]:
     return [message["id"] for message in values.get("messages", [])]
 
 
-def _values_stream_request(seen: bytes) -> bool:
-    """Whether a connection's request opens ``thread.values``' shared projection stream (SSE):
-    the one the SDK opens with a ``since`` cursor."""
-    return b"/stream/events" in seen and b'"since":' in seen
-
-
 def test_snapshots_that_reach_thread_values_after_the_output_replay(
     langgraph_server: LangGraphDevServer, tmp_path: Path
 ) -> None:
@@ -184,7 +179,7 @@ def test_snapshots_that_reach_thread_values_after_the_output_replay(
     last snapshots are. The session reads on until that stream's own terminal event, so it
     sees every snapshot, and replay gives the same ones, ending with the output."""
     program = PROGRAMS[1]
-    relay = LaggingRelay(langgraph_server.port, _values_stream_request, lag=0.5)
+    relay = LaggingRelay(langgraph_server.port, opens_values_stream, lag=0.5)
     relay.start()
     path = tmp_path / "session.json"
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cutting_relay import cutting_relay
-from thread_sessions import Program, Seen, run_async, run_sync
+from thread_sessions import Program, Seen, opens_values_stream, run_async, run_sync
 
 from streamcassette import load, use_cassette
 from streamcassette._cassette import StreamEnd
@@ -18,11 +18,6 @@ from streamcassette.devserver import LangGraphDevServer
 DEAD_URL = "http://127.0.0.1:9"  # discard port: nothing answers there
 WEATHER = {"messages": [{"role": "user", "content": "what's the weather in la"}]}
 PROGRAM = Program("tool-agent", "tool_agent", WEATHER)
-
-
-def _projection_stream(request: bytes) -> bool:
-    """The shared projection stream (``thread.values``) is the one opened with ``since``."""
-    return b"/stream/events" in request and b'"since":' in request
 
 
 def _session(flavor: str, url: str) -> Seen:
@@ -40,7 +35,7 @@ def test_a_dropped_projection_stream_reconnects_in_replay_as_live(
     path = tmp_path / "session.json"
     port = int(langgraph_server.url.rsplit(":", 1)[1])
     with (
-        cutting_relay(port, _projection_stream, after_frames=2) as relay,
+        cutting_relay(port, opens_values_stream, after_frames=2) as relay,
         use_cassette(path, mode="record", urls=[relay.url]),
     ):
         live = _session(flavor, relay.url)

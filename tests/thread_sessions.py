@@ -42,6 +42,12 @@ class Seen:
     run_ids: list[str] = field(default_factory=list)
 
 
+def opens_values_stream(request: bytes) -> bool:
+    """Whether a connection's request (so far) opens the SDK's shared projection stream, the
+    one ``thread.values`` reads (over SSE): the one it opens with a ``since`` cursor."""
+    return b"/stream/events" in request and b'"since":' in request
+
+
 def _done(event: dict[str, Any]) -> bool:
     return threads.is_terminal(event)
 
