@@ -107,4 +107,4 @@ def test_a_tail_is_not_cut_inside_a_string() -> None:
     raws = [token_frame("the ", f"lc_run--{uuid.UUID(int=99)}", one) for one in plan]
     rows = table_rows(raws, None)
     assert rows == reference_rows(raws, None)
-    assert all('"langgraph_api_url":"<api_url>"' in (row[0][2] or "") for row in rows)
+    assert all('"langgraph_api_url":"<api_url>"' in (row[1][2] or "") for row in rows)

@@ -26,7 +26,10 @@ from streamcassette._alias import _Refs, _reindex
 from streamcassette._masked import _mask_frames
 from streamcassette._sse import event_fields
 
-Row = tuple[tuple[str | None, str | None, str | None], list[tuple[str, Any]]]
+# (the frame's position, its event name as sent), its masked key, its values
+Row = tuple[
+    tuple[int, str | None], tuple[str | None, str | None, str | None], list[tuple[str, Any]]
+]
 
 
 def reference_rows(
@@ -35,7 +38,7 @@ def reference_rows(
     """Each frame masked on its own, by a masker of its own (nothing remembered from other
     frames): event, data, then id, into one frame's references."""
     rows: list[Row] = []
-    for raw in raws:
+    for index, raw in enumerate(raws):
         masker = Masker(rules)
         fields = event_fields(raw)
         if fields is None:
@@ -53,7 +56,8 @@ def reference_rows(
         if refs.structural:
             shapes, kinds, values = _reindex(shapes, kinds, values)  # type: ignore[assignment]
         event_shape, data_shape, id_shape = shapes
-        rows.append(((event_shape, id_shape, data_shape), list(zip(kinds, values, strict=True))))
+        key = (event_shape, id_shape, data_shape)
+        rows.append(((index, event), key, list(zip(kinds, values, strict=True))))
     return rows
 
 
@@ -62,7 +66,11 @@ def table_rows(
 ) -> list[Row]:
     table = _mask_frames([RecordedFrame(0.0, raw) for raw in raws], Masker(rules), events)
     return [
-        (table.key(row), list(zip(table.row_kinds(row), table.row_values(row), strict=True)))
+        (
+            (table.indices[row], table.names[row]),
+            table.key(row),
+            list(zip(table.row_kinds(row), table.row_values(row), strict=True)),
+        )
         for row in range(len(table))
     ]
 
@@ -242,6 +250,26 @@ def test_a_message_of_tokens_is_masked_once_not_per_token(
         assert len(set(zip(table.starts, table.ends, strict=True))) == 1
 
 
+@pytest.mark.parametrize("between", ["comment", "updates"])
+def test_a_frame_left_out_between_tokens_keeps_each_rows_frame_position(between: str) -> None:
+    """A message's tokens that take the token path are added to the table as a run; a frame
+    left out between them (a heartbeat comment, an event the filter does not select) ends the
+    run, so each row keeps its own frame's position."""
+    plan: list[tuple[str, str, str | None]] = [
+        ("token", word, "1795299470845-1") for word in ["the ", "a ", "the ", "a "]
+    ]
+    plan += [(between, "the ", None)]
+    plan += [("token", word, "1795299470845-2") for word in ["the ", "a ", "the "]]
+    raws = stream_of(plan, 0)
+
+    def only_messages(name: str) -> bool:
+        return name == "messages"
+
+    rows = table_rows(raws, None, only_messages)
+    assert rows == reference_rows(raws, None, only_messages)
+    assert [position for (position, _), _, _ in rows] == [0, 1, 2, 3, 5, 6, 7]
+
+
 @pytest.mark.parametrize("rules", ["default", "constant ids", "text ids"])
 @pytest.mark.parametrize("event_id", ["xé", "x1", "17", "1795299470845-3"])
 def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
@@ -254,7 +282,7 @@ def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
     rows = table_rows(raws, RULES[rules])
     assert rows == reference_rows(raws, RULES[rules])
     if rules == "text ids" and event_id == "xé":
-        assert {row[0][1] for row in rows} == {"<one>"}
+        assert {row[1][1] for row in rows} == {"<one>"}
 
 
 def test_a_token_naming_its_events_value_is_not_remembered_with_that_reference() -> None:
@@ -270,7 +298,7 @@ def test_a_token_naming_its_events_value_is_not_remembered_with_that_reference()
     rows = table_rows(raws, None)
     assert rows == reference_rows(raws, None)
     task = str(uuid.UUID(int=2))
-    assert all(rows[n][1][0] == ("uuid", task) for n in (0, 1, 2))  # the token's value first
+    assert all(rows[n][2][0] == ("uuid", task) for n in (0, 1, 2))  # the token's value first
 
 
 # Frames of any shape, some repeated, so that what the masker remembers across frames (first
