@@ -14,7 +14,6 @@ import functools
 import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
 from typing import Any
 
 import orjson
@@ -133,19 +132,6 @@ class _FrameTable:
             end = len(self.values)
             self._last = (kinds, values, start, end)
         return start, end
-
-    def add_run(
-        self, first: int, length: int, columns: tuple[str | None, str | None, int, int]
-    ) -> None:
-        """Every column but ``ids`` and ``datas`` (added already) of ``length`` rows, those of
-        frames ``first``, ``first + 1``, ..., which share their name, event and slice of
-        values (``columns``: those four)."""
-        name, event, start, end = columns
-        self.indices.extend(range(first, first + length))
-        self.starts.extend(repeat(start, length))
-        self.ends.extend(repeat(end, length))
-        self.names += repeat(name, length)
-        self.events += repeat(event, length)
 
     def key(self, row: int) -> Key:
         return (self.events[row], self.ids[row], self.datas[row])
@@ -434,11 +420,6 @@ def _mask_frames(
     hot_firsts: dict[bytes, str] = {}
     last_rest: Any = None  # the masker's rest that hot_rest was taken from
     sharing: Any = None  # the hot values that the last row's slice holds
-    # The rows of hot frames one after another (a message's tokens): their ids and data are
-    # added frame by frame, their other columns (the same for them all) at once at the end
-    # of the run, before any other row.
-    run_first = run_length = 0
-    run_columns: tuple[str | None, str | None, int, int] = (None, None, 0, 0)
     firsts = masker._firsts
     # SSE id rules by regex group: the placeholder of one that masks to no value (_NUMBERED:
     # one that masks to a value of its own)
@@ -509,17 +490,16 @@ def _mask_frames(
                         hot_shapes.clear()
                     data_shape = hot_shapes[masked_first] = masked_first + hot_tail
             if id_shape is not _NUMBERED:  # no values but the hot ones
-                if sharing is not hot_values or run_first + run_length != index:
-                    if run_length:
-                        table.add_run(run_first, run_length, run_columns)
-                    if sharing is not hot_values:
-                        row_start, row_end = slice_for(hot_kinds, hot_values)
-                        sharing = hot_values
-                    run_first, run_length = index, 0
-                    run_columns = (hot_event, hot_event_shape, row_start, row_end)
+                if sharing is not hot_values:
+                    row_start, row_end = slice_for(hot_kinds, hot_values)
+                    sharing = hot_values
+                add_start(row_start)
+                add_end(row_end)
+                add_index(index)
+                add_name(hot_event)
+                add_event(hot_event_shape)
                 add_id(id_shape)
                 add_data(data_shape)
-                run_length += 1
                 continue
             if hot:  # an SSE id with a value of its own (the JS server's ordinals): the usual way
                 kinds += hot_kinds
@@ -666,9 +646,6 @@ def _mask_frames(
         else:  # an empty slice (not refs' lists, which the next row fills)
             row_start, row_end = slice_for(_NO_KINDS, _NO_VALUES)
         refs.structural = False
-        if run_length:
-            table.add_run(run_first, run_length, run_columns)
-            run_length = 0
         add_start(row_start)
         add_end(row_end)
         add_index(index)
@@ -677,8 +654,6 @@ def _mask_frames(
         add_id(id_shape)
         add_data(data_shape)
         sharing = None
-    if run_length:
-        table.add_run(run_first, run_length, run_columns)
     table.last_event = max(skipped, table.indices[-1] if table.indices else -1)
     return table
 
