@@ -47,30 +47,63 @@ _NO_VALUES: list[Any] = []
 # SSE id rules whose regexes match a text and its UTF-8 bytes alike (ASCII digits, dashes and
 # quantifiers: the built-in ones), so that a token's id can be tested in the frame's bytes
 _ASCII_ID_FORM = re.compile(r"[\[\]0-9{},+*?-]+")
+# Of those, the ones that tell digits apart only from other characters (digits in ``[0-9]``
+# classes and in counts, none written out): they match an id as they match it with every
+# digit made a zero.
+_DIGIT_BLIND_FORM = re.compile(r"(?:\[0-9\]|\{[0-9]+(?:,[0-9]*)?\}|[+*?-])+")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
+_ENDS_KEPT = 1024  # frame ends remembered per (id rules, end of line)
 _NUMBERED: Any = object()  # an SSE id that masks to a value of its own
-EndMatch = Callable[[bytes, int], "re.Match[bytes] | None"]
+_UNSEEN: Any = object()
 
 
-def _no_end(raw: bytes, pos: int) -> None:
-    return None
+class _FrameEnds:
+    """How a token frame ends after its data line's text: its end of line, maybe an ``id:``
+    line, and the blank line, tested as one bytes regex (``fullmatch(raw, pos)``).
+
+    ``shape(raw, stop)`` is the masked id of a frame whose text ends at ``stop``: ``None``
+    (no id), a constant placeholder, or ``_NUMBERED`` (an id with a value of its own, or an
+    end the regex does not match: the frame goes step by step). When the id rules are
+    ``digit_blind``, an end's shape is remembered by the end with its digits made zeros
+    (``by_end``): most SSE ids differ from the last one in their digits only (``<ms>-<seq>``),
+    and a dict lookup is cheaper than the regex. No regex at all (every end is
+    ``_NUMBERED``) when the id rules are not all ASCII forms."""
+
+    __slots__ = ("by_end", "digit_blind", "fullmatch", "shapes")
+
+    def __init__(self, id_rules: _SseIds, eol: bytes) -> None:
+        patterns = id_rules.patterns
+        self.by_end: dict[bytes, Any] = {}
+        self.shapes: dict[int | None, Any] = {None: None}
+        self.fullmatch: Callable[[bytes, int], re.Match[bytes] | None] | None = None
+        self.digit_blind = False
+        if not all(_ASCII_ID_FORM.fullmatch(pattern) for pattern in patterns):
+            return
+        forms = b"|".join(b"(" + pattern.encode() + b")" for pattern in patterns)
+        id_line = b"(?:id: (?:" + forms + b")" + re.escape(eol) + b")?" if patterns else b""
+        for group, (_, kind, numbered) in enumerate(id_rules.forms, start=1):
+            if not numbered:
+                self.shapes[group] = f"<{kind}>"
+        self.fullmatch = re.compile(re.escape(eol) + id_line + re.escape(eol)).fullmatch
+        self.digit_blind = all(_DIGIT_BLIND_FORM.fullmatch(pattern) for pattern in patterns)
+
+    def shape(self, raw: bytes, stop: int) -> Any:
+        if self.fullmatch is None:
+            return _NUMBERED
+        found = self.fullmatch(raw, stop)
+        return _NUMBERED if found is None else self.shapes.get(found.lastindex, _NUMBERED)
+
+    def remember(self, end: bytes, raw: bytes, stop: int) -> Any:
+        """``shape(raw, stop)``, kept for ``end`` (the frame's end, its digits made zeros)."""
+        if len(self.by_end) >= _ENDS_KEPT:
+            self.by_end.clear()
+        shape = self.by_end[end] = self.shape(raw, stop)
+        return shape
 
 
 @functools.lru_cache(maxsize=64)
-def _frame_end(id_rules: _SseIds, eol: bytes) -> tuple[EndMatch, dict[int | None, Any]]:
-    """How a token frame ends after its data line's text: its end of line, maybe an ``id:``
-    line, and the blank line, as one bytes regex (``fullmatch(raw, pos)``), with the masked
-    id by the match's ``lastindex`` (``None``: no id; ``_NUMBERED`` when absent: an id with a
-    value of its own). ``_no_end`` (never a match) when the id rules are not all ASCII forms."""
-    patterns = id_rules.patterns
-    if not all(_ASCII_ID_FORM.fullmatch(pattern) for pattern in patterns):
-        return _no_end, {}
-    forms = b"|".join(b"(" + pattern.encode() + b")" for pattern in patterns)
-    id_line = b"(?:id: (?:" + forms + b")" + re.escape(eol) + b")?" if patterns else b""
-    shapes: dict[int | None, Any] = {None: None}
-    for group, (_, kind, numbered) in enumerate(id_rules.forms, start=1):
-        if not numbered:
-            shapes[group] = f"<{kind}>"
-    return re.compile(re.escape(eol) + id_line + re.escape(eol)).fullmatch, shapes
+def _frame_end(id_rules: _SseIds, eol: bytes) -> _FrameEnds:
+    return _FrameEnds(id_rules, eol)
 
 
 # --- masked streams --------------------------------------------------------------------------
@@ -406,7 +439,8 @@ def _mask_frames(
     hot_head = hot_rest_length = 0  # their lengths
     hot_eol, hot_end = b"\r\n", b"\r\n\r\n"  # its end of line, and of the frame
     # the frame's end after its rest, at once (with an SSE id masked to a constant)
-    end_match, end_ids = _frame_end(masker._compiled.sse_ids, hot_eol)
+    ends = _frame_end(masker._compiled.sse_ids, hot_eol)
+    ends_alike, ends_seen = ends.digit_blind, ends.by_end
     hot_event: str | None = None
     hot_event_shape: str | None = None
     hot_tail = ""  # the rest's shape, its references after the event name's
@@ -442,12 +476,14 @@ def _mask_frames(
             # with no SSE id or one masked to a constant, tested at once
             masked_first = hot_firsts.get(raw[head:cut], "")
             id_shape = _NUMBERED
-            if (
-                masked_first
-                and raw.startswith(hot_rest, cut)
-                and (found_end := end_match(raw, stop)) is not None
-            ):
-                id_shape = end_ids.get(found_end.lastindex, _NUMBERED)
+            if masked_first and raw.startswith(hot_rest, cut):
+                if ends_alike:
+                    frame_end = raw[stop:].translate(_DIGITS_AS_ZEROS)
+                    id_shape = ends_seen.get(frame_end, _UNSEEN)
+                    if id_shape is _UNSEEN:
+                        id_shape = ends.remember(frame_end, raw, stop)
+                else:
+                    id_shape = ends.shape(raw, stop)
             if id_shape is _NUMBERED:  # the same, step by step (a new token, any SSE id)
                 end = len(raw)
                 if (
@@ -605,7 +641,8 @@ def _mask_frames(
                     if raw[data_end : second + 1] != hot_eol:
                         hot_eol = raw[data_end : second + 1]
                         hot_end = hot_eol * 2
-                        end_match, end_ids = _frame_end(id_rules, hot_eol)
+                        ends = _frame_end(id_rules, hot_eol)
+                        ends_alike, ends_seen = ends.digit_blind, ends.by_end
                     hot_event, hot_event_shape = event, event_shape
                     # the rest attached after the event name's values, as ``_text`` does
                     # after a first piece with none

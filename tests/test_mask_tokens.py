@@ -145,6 +145,10 @@ RULES = {
     "text ids": MaskRules.default().extend(
         sse_ids=[SseIdRule("x.", "one", False), SseIdRule("x..", "two", False)]
     ),
+    # an SSE id rule that writes a digit out: ``17`` masks, ``27`` does not
+    "digit ids": MaskRules.default()
+    .without("sse_id")
+    .extend(sse_ids=[SseIdRule("1[0-9]", "teen", False)]),
 }
 
 
@@ -283,6 +287,21 @@ def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
     assert rows == reference_rows(raws, RULES[rules])
     if rules == "text ids" and event_id == "xé":
         assert {row[1][1] for row in rows} == {"<one>"}
+
+
+@pytest.mark.parametrize("rules", ["default", "digit ids"])
+def test_token_ids_that_differ_in_their_digits_mask_each_as_its_text_does(rules: str) -> None:
+    """The token path remembers how a frame ends by the end with its digits made zeros when
+    the SSE id rules cannot tell digits apart (``<ms>-<seq>``, ordinals); a rule that
+    writes a digit out (``1[0-9]``) masks ``17`` and not ``27``, so there it does not."""
+    meta = metadata(str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), pad=120)
+    message = f"lc_run--{uuid.UUID(int=3)}"
+    event_ids = ["17", "27", "17", "27", "1795299470845-3", "1795299470846-13", "7", "10"]
+    raws = [token_frame("the ", message, meta, event_id=event_id) for event_id in event_ids]
+    rows = table_rows(raws, RULES[rules])
+    assert rows == reference_rows(raws, RULES[rules])
+    if rules == "digit ids":
+        assert [row[1][1] for row in rows[:4]] == ["<teen>", "27", "<teen>", "27"]
 
 
 def test_a_token_naming_its_events_value_is_not_remembered_with_that_reference() -> None:
