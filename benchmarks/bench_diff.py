@@ -21,8 +21,8 @@ Measured, each the least CPU time of several rounds:
 - ``DeepDiff``: ``DeepDiff`` of the two parsed streams (every frame's JSON), what one runs
   without streamcassette: every id differs; and ``DeepDiff masked``: ``DeepDiff`` of the two
   lists of already-masked frames (masking not timed), the baseline this benchmark measured
-  when issue 11 set its targets, then on ``updates`` frames only (the stricter of the two:
-  DeepDiff finds fewer differences).
+  (on streams of ``updates`` frames only) when issue 11 set its targets; the stricter of
+  the two: DeepDiff finds fewer differences.
 
 Targets: diff * <= 2x parse; with three user rules <= 3x parse; diff updates <= 0.5x diff *;
 each DeepDiff >= 100x diff *.
