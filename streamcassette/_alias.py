@@ -585,7 +585,7 @@ class _Compiled:
         # the text steps that run more than one pass (sharing their guard)
         self.shared_steps = frozenset(
             number
-            for number, (guard, apply) in enumerate(self.text_steps)
+            for number, (guard, _) in enumerate(self.text_steps)
             if sum(p.guard == guard for p in self.text_passes) > 1
         )
         # Guards of passes whose work on a text depends on more than where they match: tool-call

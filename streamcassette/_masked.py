@@ -22,6 +22,7 @@ from ._alias import (
     _FIRSTS_KEPT,
     _OPEN,
     _PIECES_KEPT,
+    _UNSEEN,
     Masker,
     Original,
     _numbered,
@@ -54,7 +55,6 @@ _DIGIT_BLIND_FORM = re.compile(r"(?:\[0-9\]|\{[0-9]+(?:,[0-9]*)?\}|[+*?-])+")
 _DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
 _ENDS_KEPT = 1024  # frame ends remembered per (id rules, end of line)
 _NUMBERED: Any = object()  # an SSE id that masks to a value of its own
-_UNSEEN: Any = object()
 
 
 class _FrameEnds:
@@ -103,6 +103,8 @@ class _FrameEnds:
 
 @functools.lru_cache(maxsize=64)
 def _frame_end(id_rules: _SseIds, eol: bytes) -> _FrameEnds:
+    """One ``_FrameEnds`` per id rules and end of line, shared by every stream masked with
+    them (what it remembers depends on nothing else)."""
     return _FrameEnds(id_rules, eol)
 
 

@@ -256,9 +256,9 @@ def test_a_message_of_tokens_is_masked_once_not_per_token(
 
 @pytest.mark.parametrize("between", ["comment", "updates"])
 def test_a_frame_left_out_between_tokens_keeps_each_rows_frame_position(between: str) -> None:
-    """A message's tokens that take the token path are added to the table as a run; a frame
-    left out between them (a heartbeat comment, an event the filter does not select) ends the
-    run, so each row keeps its own frame's position."""
+    """A frame left out between a message's tokens on the token path (a heartbeat comment, an
+    event the filter does not select) takes no row, and each token's row keeps its own
+    frame's position."""
     plan: list[tuple[str, str, str | None]] = [
         ("token", word, "1795299470845-1") for word in ["the ", "a ", "the ", "a "]
     ]
