@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -139,15 +138,15 @@ class _FrameTable:
     )
 
     def __init__(self) -> None:
-        self.indices = array("q")
+        self.indices: list[int] = []
         self.names: list[str | None] = []  # event names as sent, which select modes
         self.events: list[str | None] = []
         self.ids: list[str | None] = []
         self.datas: list[str | None] = []
         self.values: list[Any] = []
         self.kinds: list[str] = []
-        self.starts = array("q")
-        self.ends = array("q")
+        self.starts: list[int] = []
+        self.ends: list[int] = []
         # the position of the stream's last event, compared or not (-1: none)
         self.last_event = -1
         # the last row's kinds, values and slice: a row with the same values shares it
@@ -448,10 +447,11 @@ def _mask_frames(
     hot_tail = ""  # the rest's shape, its references after the event name's
     hot_kinds: list[str] = []  # the values of the event name and the rest, with their kinds
     hot_values: list[Any] = []
-    hot_shapes: dict[str, str] = {}  # first piece masked -> the data's shape, for the hot rest
+    # first pieces as sent -> the data's shape, for the hot rest
+    hot_shapes: dict[bytes, str] = {}
     # the same by the rest's piece and the values of the event name it follows (what its
     # shape is made of: cheaper to hash than the shape)
-    shapes_by_rest: dict[tuple[Any, tuple[str, ...], tuple[Any, ...]], dict[str, str]] = {}
+    shapes_by_rest: dict[tuple[Any, tuple[str, ...], tuple[Any, ...]], dict[bytes, str]] = {}
     # first pieces as sent -> masked: those met with no line break that mask to no value
     hot_firsts: dict[bytes, str] = {}
     last_rest: Any = None  # the masker's rest that hot_rest was taken from
@@ -466,7 +466,6 @@ def _mask_frames(
     event: str | None
     data: str | None
     event_id: str | None
-    masked_first = ""  # the hot frame's first piece, masked ("": none)
     skipped = -1  # the last event the filter left out
     for index, (_, raw) in enumerate(frames):
         hot = False
@@ -474,11 +473,17 @@ def _mask_frames(
             head = hot_head
             cut = raw.find(b'",', head) + 2
             stop = cut + hot_rest_length
-            # a token met before (so with no line break), the rest, then the frame's end
-            # with no SSE id or one masked to a constant, tested at once
-            masked_first = hot_firsts.get(raw[head:cut], "")
+            # a token met before with this rest, or before at all (so with no line break),
+            # the rest, then the frame's end with no SSE id or one masked to a constant,
+            # tested at once
+            first_piece = raw[head:cut]
+            data_shape = hot_shapes.get(first_piece)
+            if data_shape is None and (masked_first := hot_firsts.get(first_piece, "")):
+                if len(hot_shapes) >= _FIRSTS_KEPT:
+                    hot_shapes.clear()
+                data_shape = hot_shapes[first_piece] = masked_first + hot_tail
             id_shape = _NUMBERED
-            if masked_first and raw.startswith(hot_rest, cut):
+            if data_shape is not None and raw.startswith(hot_rest, cut):
                 if ends_alike:
                     frame_end = raw[stop:].translate(_DIGITS_AS_ZEROS)
                     id_shape = ends_seen.get(frame_end, _UNSEEN)
@@ -507,8 +512,7 @@ def _mask_frames(
                     ):
                         event_id = raw[stop + eol + 4 : end - 2 * eol].decode("utf-8", "replace")
                         hot = True
-                    if hot and not masked_first:
-                        first_piece = raw[head:cut]
+                    if hot and data_shape is None:
                         masked_first = firsts.get(first_piece.decode("utf-8", "replace"), "")
                         if not masked_first:
                             hot = False
@@ -516,17 +520,14 @@ def _mask_frames(
                             if len(hot_firsts) >= _FIRSTS_KEPT:
                                 hot_firsts.clear()
                             hot_firsts[first_piece] = masked_first
+                            if len(hot_shapes) >= _FIRSTS_KEPT:
+                                hot_shapes.clear()
+                            data_shape = hot_shapes[first_piece] = masked_first + hot_tail
                 if hot:
                     id_shape = None
                     if event_id is not None:
                         found = id_match(event_id) if id_match is not None else None
                         id_shape = _NUMBERED if found is None else constant_ids[found.lastindex]
-            if hot or id_shape is not _NUMBERED:
-                data_shape = hot_shapes.get(masked_first)
-                if data_shape is None:
-                    if len(hot_shapes) >= _FIRSTS_KEPT:
-                        hot_shapes.clear()
-                    data_shape = hot_shapes[masked_first] = masked_first + hot_tail
             if id_shape is not _NUMBERED:  # no values but the hot ones
                 if sharing is not hot_values:
                     row_start, row_end = slice_for(hot_kinds, hot_values)
