@@ -305,12 +305,22 @@ class _LiteralPass:
         self.kind, self.numbered = rule.kind, rule.numbered
         self.guard = literal
         compiled = re.compile(rx)
-        self.findall, self.finditer = compiled.findall, compiled.finditer
+        self.search, self.findall, self.finditer = (
+            compiled.search,
+            compiled.findall,
+            compiled.finditer,
+        )
 
     def apply(self, text: str, refs: _Refs) -> str:
-        found = self.findall(text)
-        if not found:
+        match = self.search(text)
+        if match is None:
             return text
+        start, end = match.span()
+        value = text[start:end]
+        if self.search(text, end) is None and _LONG_TOOL_CALL_ID(value):
+            # the usual one: a provider-shaped id, replaced where it matches
+            return text[:start] + refs.ref(self.kind, value, self.numbered) + text[end:]
+        found = self.findall(text)
         kind, numbered = self.kind, self.numbered
         if not all(map(_LONG_TOOL_CALL_ID, found)):
             # a short id from an id position (call_abc): replaced as a whole word only, so
@@ -325,7 +335,7 @@ class _LiteralPass:
         # provider-shaped ids: replaced where they match, not where their text recurs inside
         # a longer word (as the JSON walk masks each string)
         value, times = found[0], len(found)
-        if (times == 1 or found.count(value) == times) and text.count(value) == times:
+        if found.count(value) == times and text.count(value) == times:
             return text.replace(value, refs.ref(kind, value, numbered))  # each one a match
         pieces: list[str] = []
         done = 0

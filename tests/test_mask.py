@@ -192,6 +192,20 @@ def test_a_tool_call_id_is_masked_where_it_matches_not_inside_a_longer_word() ->
     assert walked.mask_value({"nowhere": {}, **value}) == {"nowhere": {}, **expected}
 
 
+@pytest.mark.parametrize("recurs", ["note", "tail", None])
+def test_a_lone_tool_call_id_is_masked_where_it_matches_only(recurs: str | None) -> None:
+    """One matching tool-call id (the usual frame) is replaced where it matches: its text
+    inside a longer word stays, before or after it, as the JSON walk leaves it."""
+    call = "call_" + "xY7" * 8
+    value: dict[str, str] = {"note": "see", "id": call, "tail": "end"}
+    if recurs is not None:
+        value[recurs] = f"x{call}" if recurs == "note" else f"{call}_v2"
+    expected = {**value, "id": "<tool_call:1>"}
+    assert json.loads(Masker().mask_json(json.dumps(value))) == expected
+    walked = Masker(MaskRules.default().extend(paths=[PathRule("nowhere.*", "x")]))
+    assert walked.mask_value(value) == expected
+
+
 def test_key_rule_masks_objects_whole_and_leaves_null_alone() -> None:
     """A key rule masks an object value whole, a string by alias, and keeps null as it is."""
     rules = MaskRules.default().extend(keys={"usage": "usage"})
