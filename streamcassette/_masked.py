@@ -54,6 +54,7 @@ _DIGIT_BLIND_FORM = re.compile(r"(?:\[0-9\]|\{[0-9]+(?:,[0-9]*)?\}|[+*?-])+")
 _DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
 _ENDS_KEPT = 1024  # frame ends remembered per (id rules, end of line)
 _NUMBERED: Any = object()  # an SSE id that masks to a value of its own
+_NO_SHAPES: dict[bytes, str] = {}  # a hot rest's shapes before it is set up (never written)
 
 
 class _FrameEnds:
@@ -452,6 +453,10 @@ def _mask_frames(
     # the same by the rest's piece and the values of the event name it follows (what its
     # shape is made of: cheaper to hash than the shape)
     shapes_by_rest: dict[tuple[Any, tuple[str, ...], tuple[Any, ...]], dict[bytes, str]] = {}
+    # what the hot frame's rest is set up from when its first token comes: its event name,
+    # the name's shape, the rest's piece, and the name's kinds and values (None: set up)
+    pending: tuple[str, str | None, _Piece, list[str], list[Any]] | None = None
+    hot_piece: _Piece
     # first pieces as sent -> masked: those met with no line break that mask to no value
     hot_firsts: dict[bytes, str] = {}
     last_rest: Any = None  # the masker's rest that hot_rest was taken from
@@ -478,12 +483,29 @@ def _mask_frames(
             # tested at once
             first_piece = raw[head:cut]
             data_shape = hot_shapes.get(first_piece)
-            if data_shape is None and (masked_first := hot_firsts.get(first_piece, "")):
-                if len(hot_shapes) >= _FIRSTS_KEPT:
-                    hot_shapes.clear()
-                data_shape = hot_shapes[first_piece] = masked_first + hot_tail
+            same_rest = raw.startswith(hot_rest, cut)
+            if data_shape is None and same_rest:
+                if pending is not None:  # the first token after a new rest: set it up
+                    hot_event, hot_event_shape, hot_piece, event_kinds, event_values = pending
+                    pending = None
+                    # the rest attached after the event name's values, as ``_text`` does
+                    # after a first piece with none
+                    after_event = _Refs()
+                    after_event.kinds += event_kinds
+                    after_event.values += event_values
+                    hot_tail = hot_piece.attach(after_event)
+                    hot_kinds, hot_values = after_event.kinds, after_event.values
+                    rest_key = (hot_piece, tuple(event_kinds), tuple(event_values))
+                    hot_shapes = shapes_by_rest.setdefault(rest_key, {})
+                    if len(shapes_by_rest) > _PIECES_KEPT:
+                        shapes_by_rest.clear()
+                    data_shape = hot_shapes.get(first_piece)
+                if data_shape is None and (masked_first := hot_firsts.get(first_piece, "")):
+                    if len(hot_shapes) >= _FIRSTS_KEPT:
+                        hot_shapes.clear()
+                    data_shape = hot_shapes[first_piece] = masked_first + hot_tail
             id_shape = _NUMBERED
-            if data_shape is not None and raw.startswith(hot_rest, cut):
+            if data_shape is not None and same_rest:
                 if ends_alike:
                     frame_end = raw[stop:].translate(_DIGITS_AS_ZEROS)
                     id_shape = ends_seen.get(frame_end, _UNSEEN)
@@ -495,7 +517,7 @@ def _mask_frames(
                 end = len(raw)
                 if (
                     cut >= 2
-                    and raw.startswith(hot_rest, cut)
+                    and same_rest
                     and raw.startswith(hot_eol, stop)
                     and raw.endswith(hot_end)
                     and raw.find(b"\n", head, cut) == -1
@@ -646,18 +668,10 @@ def _mask_frames(
                         hot_end = hot_eol * 2
                         ends = _frame_end(id_rules, hot_eol)
                         ends_alike, ends_seen = ends.digit_blind, ends.by_end
-                    hot_event, hot_event_shape = event, event_shape
-                    # the rest attached after the event name's values, as ``_text`` does
-                    # after a first piece with none
-                    after_event = _Refs()
-                    after_event.kinds += kinds[:in_event]
-                    after_event.values += values[:in_event]
-                    hot_tail = piece.attach(after_event)
-                    hot_kinds, hot_values = after_event.kinds, after_event.values
-                    rest_key = (piece, tuple(kinds[:in_event]), tuple(values[:in_event]))
-                    hot_shapes = shapes_by_rest.setdefault(rest_key, {})
-                    if len(shapes_by_rest) > _PIECES_KEPT:
-                        shapes_by_rest.clear()
+                    # set up when a token comes (most new rests have none: a tool call's
+                    # chunk, a tool message)
+                    pending = (event, event_shape, piece, kinds[:in_event], values[:in_event])
+                    hot_shapes = _NO_SHAPES
                 else:
                     hot_rest = b""
         id_shape = None
