@@ -474,17 +474,19 @@ def _mask_frames(
     skipped = -1  # the last event the filter left out
     for index, (_, raw) in enumerate(frames):
         hot = False
-        if hot_rest and raw.startswith(hot_prefix):
+        if (
+            hot_rest
+            and raw.startswith(hot_prefix)
+            and (cut := raw.find(b'",', hot_head) + 2) >= 2
+            and raw.startswith(hot_rest, cut)
+        ):
             head = hot_head
-            cut = raw.find(b'",', head) + 2
             stop = cut + hot_rest_length
             # a token met before with this rest, or before at all (so with no line break),
-            # the rest, then the frame's end with no SSE id or one masked to a constant,
-            # tested at once
+            # then the frame's end with no SSE id or one masked to a constant, tested at once
             first_piece = raw[head:cut]
             data_shape = hot_shapes.get(first_piece)
-            same_rest = raw.startswith(hot_rest, cut)
-            if data_shape is None and same_rest:
+            if data_shape is None:
                 if pending is not None:  # the first token after a new rest: set it up
                     hot_event, hot_event_shape, hot_piece, event_kinds, event_values = pending
                     pending = None
@@ -505,7 +507,7 @@ def _mask_frames(
                         hot_shapes.clear()
                     data_shape = hot_shapes[first_piece] = masked_first + hot_tail
             id_shape = _NUMBERED
-            if data_shape is not None and same_rest:
+            if data_shape is not None:
                 if ends_alike:
                     frame_end = raw[stop:].translate(_DIGITS_AS_ZEROS)
                     id_shape = ends_seen.get(frame_end, _UNSEEN)
@@ -516,9 +518,7 @@ def _mask_frames(
             if id_shape is _NUMBERED:  # the same, step by step (a new token, any SSE id)
                 end = len(raw)
                 if (
-                    cut >= 2
-                    and same_rest
-                    and raw.startswith(hot_eol, stop)
+                    raw.startswith(hot_eol, stop)
                     and raw.endswith(hot_end)
                     and raw.find(b"\n", head, cut) == -1
                     and raw.find(b"\r", head, cut) == -1
