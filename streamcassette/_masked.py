@@ -54,6 +54,12 @@ _DIGIT_BLIND_FORM = re.compile(r"(?:\[0-9\]|\{[0-9]+(?:,[0-9]*)?\}|[+*?-])+")
 _DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
 _ENDS_KEPT = 1024  # frame ends remembered per (id rules, end of line)
 _NUMBERED: Any = object()  # an SSE id that masks to a value of its own
+# A frame of one event, one data line and maybe an SSE id (``_mask_frames`` checks that no
+# line holds a stray CR), as the Python server (CRLF) and the JavaScript server (LF) send it
+_CRLF_FRAME = re.compile(
+    rb"event: ([^\n]*)\r\ndata: ([^\n]*)\r\n(?:id: ([^\n]*)\r\n)?\r\n"
+).fullmatch
+_LF_FRAME = re.compile(rb"event: ([^\n]*)\ndata: ([^\n]*)\n(?:id: ([^\n]*)\n)?\n").fullmatch
 _NO_SHAPES: dict[bytes, str] = {}  # a hot rest's shapes before it is set up (never written)
 
 
@@ -420,6 +426,7 @@ def _mask_frames(
     add_event, add_id, add_data = table.events.append, table.ids.append, table.datas.append
     add_start, add_end = table.starts.append, table.ends.append
     slice_for = table.slice_for
+    crlf_frame, lf_frame = _CRLF_FRAME, _LF_FRAME
     refs = _Refs()
     kinds, values = refs.kinds, refs.values
     row_start = row_end = 0
@@ -531,6 +538,7 @@ def _mask_frames(
                         raw.startswith(b"id: ", stop + eol)
                         and raw.find(b"\n", stop + eol) == end - 1 - eol
                         and raw.find(b"\r", stop + eol + 4, end - 2 * eol) == -1
+                        and raw.find(b"\0", stop + eol + 4, end - 2 * eol) == -1
                     ):
                         event_id = raw[stop + eol + 4 : end - 2 * eol].decode("utf-8", "replace")
                         hot = True
@@ -568,50 +576,28 @@ def _mask_frames(
                 event = hot_event
                 event_shape = hot_event_shape
         if not hot:
-            # event_fields, its usual cases inlined (this is the hot loop): lines ``event:``,
-            # one ``data:`` and maybe ``id:``, ended by CRLF (the Python server) or LF (the
-            # JavaScript server); no stray CR in a line: ``find`` (memchr), not ``count``
-            first = raw.find(b"\n", 7)
-            second = raw.find(b"\n", first + 7)
-            end = len(raw)
-            if first > 0 and raw[first - 1] == 13:
-                eol = 2
-                fast = (
-                    second > 0
-                    and raw.startswith(b"event: ")
-                    and raw.startswith(b"data: ", first + 1)
-                    and raw[second - 1] == 13
-                    and raw.endswith(b"\r\n\r\n")
-                    and raw.find(b"\r", 7, first - 1) == -1
-                    and raw.find(b"\r", first + 7, second - 1) == -1
-                )
-            else:
-                eol = 1
-                fast = (
-                    first > 0
-                    and second > 0
-                    and raw.startswith(b"event: ")
-                    and raw.startswith(b"data: ", first + 1)
-                    and raw.endswith(b"\n\n")
-                    and raw.find(b"\r") == -1
-                )
-            event_id = None
-            if fast and second == end - 1 - eol:
-                pass
-            elif (
-                fast
-                and raw.startswith(b"id: ", second + 1)
-                and raw.find(b"\n", second + 1) == end - 1 - eol
-                and raw.find(b"\r", second + 5, end - 2 * eol) == -1
-            ):
-                event_id = raw[second + 5 : end - 2 * eol].decode("utf-8", "replace")
-            else:
-                fast = False
-            data_end = second + 1 - eol  # where the data line's end of line starts
-            if fast:
-                event = raw[7 : first + 1 - eol].decode("utf-8", "replace")
-                data = raw[first + 7 : data_end].decode("utf-8", "replace")
-            else:
+            # event_fields, its usual case as one regex (this is the hot loop): lines
+            # ``event:``, one ``data:`` and maybe ``id:``, ended by CRLF (the Python server)
+            # or LF (the JavaScript server), with no stray CR in a line
+            line_end = b"\r\n"
+            fields_found = crlf_frame(raw)
+            if fields_found is None:
+                line_end = b"\n"
+                fields_found = lf_frame(raw)
+            fast = False
+            if fields_found is not None:
+                event_bytes, data_bytes, id_bytes = fields_found.groups()
+                if (
+                    b"\r" not in data_bytes
+                    and b"\r" not in event_bytes
+                    and (id_bytes is None or (b"\r" not in id_bytes and b"\0" not in id_bytes))
+                ):
+                    fast = True
+                    event = event_bytes.decode("utf-8", "replace")
+                    data = data_bytes.decode("utf-8", "replace")
+                    event_id = None if id_bytes is None else id_bytes.decode("utf-8", "replace")
+                    data_start, data_end = fields_found.span(2)
+            if not fast:
                 fields = event_fields(raw)
                 if fields is None:
                     continue
@@ -659,12 +645,12 @@ def _mask_frames(
                 if (
                     rest_bytes
                     and raw.endswith(rest_bytes, 0, data_end)
-                    and raw.find(b'",', first + 7) + 2 == data_end - len(rest_bytes)
+                    and raw.find(b'",', data_start) + 2 == data_end - len(rest_bytes)
                 ):
-                    hot_prefix, hot_rest = raw[: first + 7], rest_bytes
-                    hot_head, hot_rest_length = first + 7, len(rest_bytes)
-                    if raw[data_end : second + 1] != hot_eol:
-                        hot_eol = raw[data_end : second + 1]
+                    hot_prefix, hot_rest = raw[:data_start], rest_bytes
+                    hot_head, hot_rest_length = data_start, len(rest_bytes)
+                    if line_end != hot_eol:
+                        hot_eol = line_end
                         hot_end = hot_eol * 2
                         ends = _frame_end(id_rules, hot_eol)
                         ends_alike, ends_seen = ends.digit_blind, ends.by_end

@@ -365,6 +365,32 @@ def test_frame_fast_path_agrees_with_the_sse_parser(
         assert stream.frames == []
 
 
+_lines_with_cr = st.text(st.characters(codec="utf-8", exclude_characters="\n"), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_lines_with_cr, _lines_with_cr, st.none() | _lines_with_cr, st.sampled_from(["\r\n", "\n"]))
+def test_a_stray_cr_in_a_line_ends_it_on_the_fast_path_too(
+    event: str, data: str, event_id: str | None, newline: str
+) -> None:
+    """A frame shaped as the servers send one (event, data, maybe id) whose lines may hold a
+    lone CR: that CR ends a line, for the masker's frame splitter as for the SSE parser (the
+    frame masks as the fields the parser reads, written out plainly)."""
+    lines = [f"event: {event}", f"data: {data}"] + ([] if event_id is None else [f"id: {event_id}"])
+    raw = (newline.join(lines) + newline * 2).encode()
+    parsed = parse_frame(raw)
+    plain: list[str] = [] if parsed.event is None else [f"event: {parsed.event}"]
+    if parsed.data is not None:
+        plain += [f"data: {line}" for line in parsed.data.split("\n")]
+    if parsed.id is not None:
+        plain.append(f"id: {parsed.id}")
+    as_read = mask_cassette_of_frames([("\n".join(plain) + "\n\n").encode()])
+    masked = mask_cassette_of_frames([raw])
+    fields = [[(f.event, f.id, f.data_text) for f in s.frames] for s in (masked, as_read)]
+    assert fields[0] == fields[1]
+    assert len(fields[0]) == (1 if parsed.is_event else 0)
+
+
 def mask_cassette_of_frames(raws: list[bytes]) -> Any:
     from streamcassette import (
         Cassette,

@@ -289,6 +289,19 @@ def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
         assert {row[1][1] for row in rows} == {"<one>"}
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_a_token_id_holding_a_nul_is_no_id(newline: str) -> None:
+    """The SSE parser ignores an id that holds a NUL: so does the token path, for a token
+    after one with a plain id."""
+    meta = metadata(str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), pad=120)
+    message = f"lc_run--{uuid.UUID(int=3)}"
+    event_ids = ["17", "1\x007", "18", "\x00", None]
+    raws = [token_frame("the ", message, meta, event_id=i, newline=newline) for i in event_ids]
+    rows = table_rows(raws, None)
+    assert rows == reference_rows(raws, None)
+    assert [row[1][1] is None for row in rows] == [False, True, False, True, True]
+
+
 @pytest.mark.parametrize("rules", ["default", "digit ids"])
 def test_token_ids_that_differ_in_their_digits_mask_each_as_its_text_does(rules: str) -> None:
     """The token path remembers how a frame ends by the end with its digits made zeros when
