@@ -33,6 +33,7 @@ import orjson
 
 from ._alias import Original, _numbered, _reindex
 from ._cassette import Cassette, StreamEnd
+from ._field_changes import field_changes
 from ._gc import paused_gc
 from ._mask_rules import MaskRules
 from ._masked import MaskedFrame, MaskedStream, mask_cassette
@@ -1159,7 +1160,7 @@ def _parse(text: str | None) -> Any:
 def _explain(
     frame: MaskedFrame, other: MaskedFrame, projected: bool, links: _Links, notes: dict[str, str]
 ) -> list[Change]:
-    """Field differences of two aligned frames (DeepDiff on the masked data, the live
+    """Field differences of two aligned frames (DeepDiff's, on the masked data, the live
     placeholders numbered as the recording's where the values are linked)."""
     tokens, translated = frame.tokens, links.translate(other)
     changes: list[Change] = []
@@ -1176,27 +1177,17 @@ def _explain(
         if ours_id != theirs_id:
             changes.append(Change("(id)", "changed", ours_id, theirs_id))
     prefix = _path_prefix(frame, ours_data, theirs_data)
-    # Imported here, not at the top: only explaining a difference needs DeepDiff, and
-    # `streamcassette play` (the demo installs no DeepDiff) imports this module.
-    from deepdiff import DeepDiff
-    from deepdiff.helper import NotPresent
-
-    tree = DeepDiff(ours_data, theirs_data, view="tree", verbose_level=2)
-    for report_type, levels in tree.items():
-        for level in levels:
-            path = level.path(output_format="list")
-            old = None if isinstance(level.t1, NotPresent) else level.t1
-            new = None if isinstance(level.t2, NotPresent) else level.t2
-            change: ChangeKind = "changed"
-            if report_type.endswith("_added"):
-                change = "added"
-            elif report_type.endswith("_removed"):
-                change = "removed"
-            note = None
-            if isinstance(old, str):
-                note = next((text for token, text in notes.items() if token in old), None)
-            parts = tuple(path) if not projected else None
-            changes.append(Change(_format_path(path, prefix), change, old, new, note, parts))
+    for report_type, path, old, new in field_changes(ours_data, theirs_data):
+        change: ChangeKind = "changed"
+        if report_type.endswith("_added"):
+            change = "added"
+        elif report_type.endswith("_removed"):
+            change = "removed"
+        note = None
+        if isinstance(old, str):
+            note = next((text for token, text in notes.items() if token in old), None)
+        parts = tuple(path) if not projected else None
+        changes.append(Change(_format_path(path, prefix), change, old, new, note, parts))
     changes.sort(key=lambda c: _natural(c.path))
     return changes
 
