@@ -661,17 +661,25 @@ def _mask_frames(
                 else:
                     hot_rest = b""
         id_shape = None
-        if event_id is not None:  # Masker._sse_id, unrolled
-            found = id_match(event_id) if id_match is not None else None
-            if found is not None:
-                id_shape = constant_ids[found.lastindex]
-                if id_shape is _NUMBERED:
-                    kind, numbered = id_kinds[found.lastindex]
-                    id_shape = ref(kind, event_id, numbered)
-            elif id_match is None and (rule := id_rules.rule(event_id)) is not None:
-                id_shape = ref(rule[0], event_id, rule[1])
-            else:
-                id_shape = plain(event_id, refs)
+        if event_id is not None:
+            id_shape = _NUMBERED
+            if not hot and fast and ends_alike and line_end == hot_eol:
+                # looked up by the frame's end with its digits made zeros, as a token's is
+                frame_end = raw[data_end:].translate(_DIGITS_AS_ZEROS)
+                id_shape = ends_seen.get(frame_end, _UNSEEN)
+                if id_shape is _UNSEEN:
+                    id_shape = ends.remember(frame_end, raw, data_end)
+            if id_shape is _NUMBERED:  # Masker._sse_id, unrolled
+                found = id_match(event_id) if id_match is not None else None
+                if found is not None:
+                    id_shape = constant_ids[found.lastindex]
+                    if id_shape is _NUMBERED:
+                        kind, numbered = id_kinds[found.lastindex]
+                        id_shape = ref(kind, event_id, numbered)
+                elif id_match is None and (rule := id_rules.rule(event_id)) is not None:
+                    id_shape = ref(rule[0], event_id, rule[1])
+                else:
+                    id_shape = plain(event_id, refs)
         if values:
             if refs.structural:  # references a path rule masked away: drop them
                 (event_shape, data_shape, id_shape), kinds, values = _reindex(

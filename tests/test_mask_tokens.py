@@ -289,6 +289,27 @@ def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
         assert {row[1][1] for row in rows} == {"<one>"}
 
 
+@pytest.mark.parametrize("rules", ["default", "digit ids", "constant ids", "text ids"])
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_ids_of_frames_that_are_no_tokens_mask_as_their_text_does(rules: str, newline: str) -> None:
+    """Frames that are no token (each an update of its own) have their SSE ids looked up by
+    the frame's end with its digits made zeros, as tokens do, only under rules that cannot
+    tell digits apart: ``17`` and ``27`` differ under a ``1[0-9]`` rule."""
+    event_ids = ["17", "27", "17", "1795299470845-3", "1795299470846-13", "7", "x1", "xé", None]
+    raws = [
+        (
+            f"event: updates{newline}data: {json.dumps({'agent': {'step': step}})}{newline}"
+            + ("" if event_id is None else f"id: {event_id}{newline}")
+            + newline
+        ).encode()
+        for step, event_id in enumerate(event_ids)
+    ]
+    rows = table_rows(raws, RULES[rules])
+    assert rows == reference_rows(raws, RULES[rules])
+    if rules == "digit ids":
+        assert [row[1][1] for row in rows[:3]] == ["<teen>", "27", "<teen>"]
+
+
 @pytest.mark.parametrize("newline", ["\r\n", "\n"])
 def test_a_token_id_holding_a_nul_is_no_id(newline: str) -> None:
     """The SSE parser ignores an id that holds a NUL: so does the token path, for a token
