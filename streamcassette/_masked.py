@@ -60,6 +60,9 @@ _CRLF_FRAME = re.compile(
     rb"event: ([^\n]*)\r\ndata: ([^\n]*)\r\n(?:id: ([^\n]*)\r\n)?\r\n"
 ).fullmatch
 _LF_FRAME = re.compile(rb"event: ([^\n]*)\ndata: ([^\n]*)\n(?:id: ([^\n]*)\n)?\n").fullmatch
+# Bytes tested as ints: ``b"\r" in raw`` tries to read ``b"\r"`` as an int first, and
+# makes and drops a TypeError each time
+_CR, _NUL = ord("\r"), ord("\0")
 _NO_SHAPES: dict[bytes, str] = {}  # a hot rest's shapes before it is set up (never written)
 
 
@@ -421,7 +424,8 @@ def _mask_frames(
     """The events of a stream's raw frames, masked (comment-only frames are left out, and so
     are events whose name ``events`` does not select)."""
     table = _FrameTable()
-    selected: dict[str | None, bool] = {}
+    selected: dict[str | None, bool] = {}  # by event name
+    selected_as_sent: dict[bytes, bool] = {}  # by the bytes of its ``event:`` line
     add_index, add_name = table.indices.append, table.names.append
     add_event, add_id, add_data = table.events.append, table.ids.append, table.datas.append
     add_start, add_end = table.starts.append, table.ends.append
@@ -588,11 +592,19 @@ def _mask_frames(
             if fields_found is not None:
                 event_bytes, data_bytes, id_bytes = fields_found.groups()
                 if (
-                    b"\r" not in data_bytes
-                    and b"\r" not in event_bytes
-                    and (id_bytes is None or (b"\r" not in id_bytes and b"\0" not in id_bytes))
+                    _CR not in data_bytes
+                    and _CR not in event_bytes
+                    and (id_bytes is None or (_CR not in id_bytes and _NUL not in id_bytes))
                 ):
                     fast = True
+                    if events is not None:  # before decoding: most frames may be left out
+                        wanted = selected_as_sent.get(event_bytes)
+                        if wanted is None:
+                            name = event_bytes.decode("utf-8", "replace") or "message"
+                            wanted = selected_as_sent[event_bytes] = events(name)
+                        if not wanted:
+                            skipped = index
+                            continue
                     event = event_bytes.decode("utf-8", "replace")
                     data = data_bytes.decode("utf-8", "replace")
                     event_id = None if id_bytes is None else id_bytes.decode("utf-8", "replace")
@@ -602,7 +614,7 @@ def _mask_frames(
                 if fields is None:
                     continue
                 event, data, event_id = fields
-            if events is not None:
+            if events is not None and not fast:
                 wanted = selected.get(event)
                 if wanted is None:
                     wanted = selected[event] = events(event or "message")

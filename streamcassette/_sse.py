@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 __all__ = ["FrameDecoder", "SSEFrame", "encode_frames", "event_fields", "parse_frame"]
 
 _BOM = b"\xef\xbb\xbf"
+# bytes tested as ints (``0x0D in raw``): ``b"\r" in raw`` tries to read ``b"\r"`` as an int
+# first, and makes and drops a TypeError each time
 _CR = 0x0D
 _LF = 0x0A
+_NUL = 0x00
 
 
 class FrameDecoder:
@@ -149,7 +152,7 @@ def parse_frame(raw: bytes, *, at_stream_start: bool = True) -> SSEFrame:
             if data_lines is None:
                 data_lines = []
             data_lines.append(value.decode("utf-8", "replace"))
-        elif name == b"id" and b"\0" not in value:
+        elif name == b"id" and _NUL not in value:
             event_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():  # ASCII digits only
             # Ignored, as by the SDK, past int()'s digit limit (sys.set_int_max_str_digits).
@@ -183,7 +186,7 @@ def event_fields(raw: bytes) -> tuple[str | None, str | None, str | None] | None
                     raw[first + 7 : second - 1].decode("utf-8", "replace"),
                     None,
                 )
-        elif second == end - 2 and raw.endswith(b"\n\n") and b"\r" not in raw:
+        elif second == end - 2 and raw.endswith(b"\n\n") and _CR not in raw:
             return (
                 raw[7:first].decode("utf-8", "replace"),
                 raw[first + 7 : second].decode("utf-8", "replace"),
@@ -211,10 +214,10 @@ def _event_fields_slow(raw: bytes) -> tuple[str | None, str | None, str | None] 
         if not tail.startswith(id_line) or not tail.endswith(eol + eol):
             return _parsed_event_fields(raw)
         raw_id = tail[len(id_line) : -2 * len(eol)]
-        if b"\r" in raw_id or b"\n" in raw_id or b"\0" in raw_id:
+        if _CR in raw_id or _LF in raw_id or _NUL in raw_id:
             return _parsed_event_fields(raw)
         event_id = raw_id.decode("utf-8", "replace")
-    if b"\r" in data or b"\r" in event:
+    if _CR in data or _CR in event:
         return _parsed_event_fields(raw)
     return event.decode("utf-8", "replace"), data.decode("utf-8", "replace"), event_id
 
