@@ -491,11 +491,10 @@ def _mask_frames(
             and (cut := raw.find(b'",', hot_head) + 2) >= 2
             and raw.startswith(hot_rest, cut)
         ):
-            head = hot_head
             stop = cut + hot_rest_length
             # a token met before with this rest, or before at all (so with no line break),
             # then the frame's end with no SSE id or one masked to a constant, tested at once
-            first_piece = raw[head:cut]
+            first_piece = raw[hot_head:cut]
             data_shape = hot_shapes.get(first_piece)
             if data_shape is None:
                 if pending is not None:  # the first token after a new rest: set it up
@@ -517,16 +516,17 @@ def _mask_frames(
                     if len(hot_shapes) >= _FIRSTS_KEPT:
                         hot_shapes.clear()
                     data_shape = hot_shapes[first_piece] = masked_first + hot_tail
-            id_shape = _NUMBERED
-            if data_shape is not None:
-                if ends_alike:
-                    frame_end = raw[stop:].translate(_DIGITS_AS_ZEROS)
-                    id_shape = ends_seen.get(frame_end, _UNSEEN)
-                    if id_shape is _UNSEEN:
-                        id_shape = ends.remember(frame_end, raw, stop)
-                else:
-                    id_shape = ends.shape(raw, stop)
+            if data_shape is None:
+                id_shape = _NUMBERED
+            elif ends_alike:
+                frame_end = raw[stop:].translate(_DIGITS_AS_ZEROS)
+                id_shape = ends_seen.get(frame_end, _UNSEEN)
+                if id_shape is _UNSEEN:
+                    id_shape = ends.remember(frame_end, raw, stop)
+            else:
+                id_shape = ends.shape(raw, stop)
             if id_shape is _NUMBERED:  # the same, step by step (a new token, any SSE id)
+                head = hot_head
                 end = len(raw)
                 if (
                     raw.startswith(hot_eol, stop)
