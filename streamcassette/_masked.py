@@ -487,7 +487,7 @@ def _mask_frames(
         hot = False
         if (
             hot_rest
-            and raw.startswith(hot_prefix)
+            and raw[:hot_head] == hot_prefix
             and (cut := raw.find(b'",', hot_head) + 2) >= 2
             and raw.startswith(hot_rest, cut)
         ):
