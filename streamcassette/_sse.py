@@ -12,6 +12,7 @@ payloads carry raw, so nothing here decodes text before splitting.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -167,59 +168,37 @@ def parse_frame(raw: bytes, *, at_stream_start: bool = True) -> SSEFrame:
     )
 
 
+# The frame LangGraph servers send: an ``event`` line, one ``data`` line, maybe an ``id``
+# line, all ending in CRLF (the Python server) or all in LF (the JavaScript server)
+_CRLF_FRAME = re.compile(
+    rb"event: ([^\n]*)\r\ndata: ([^\n]*)\r\n(?:id: ([^\n]*)\r\n)?\r\n"
+).fullmatch
+_LF_FRAME = re.compile(rb"event: ([^\n]*)\ndata: ([^\n]*)\n(?:id: ([^\n]*)\n)?\n").fullmatch
+
+
 def event_fields(raw: bytes) -> tuple[str | None, str | None, str | None] | None:
     """``(event, data, id)`` of a raw frame, or None when it dispatches nothing (comments).
 
-    For hot loops (masking, diffing): a fast path for the frames LangGraph servers send (an
-    ``event`` line, one ``data`` line, maybe an ``id`` line, all ending in CRLF or all in LF);
-    anything else goes through :func:`parse_frame`, which this agrees with (a property test
-    checks it).
+    For hot loops (masking, diffing): the frames LangGraph servers send are read with one
+    regex, unless a line holds a stray CR (which ends that line) or the id a NUL (which
+    makes the parser ignore it); anything else goes through :func:`parse_frame`, which
+    this agrees with (a property test checks it).
     """
-    first = raw.find(b"\n", 7)
-    if raw.startswith(b"event: ") and raw.startswith(b"data: ", first + 1):
-        second = raw.find(b"\n", first + 7)
-        end = len(raw)
-        if raw[first - 1] == 13:  # CRLF; the usual frame: no id, no stray CR
-            if second == end - 3 and raw.endswith(b"\r\n\r\n") and raw.count(b"\r") == 3:
-                return (
-                    raw[7 : first - 1].decode("utf-8", "replace"),
-                    raw[first + 7 : second - 1].decode("utf-8", "replace"),
-                    None,
-                )
-        elif second == end - 2 and raw.endswith(b"\n\n") and _CR not in raw:
-            return (
-                raw[7:first].decode("utf-8", "replace"),
-                raw[first + 7 : second].decode("utf-8", "replace"),
-                None,
-            )
-    return _event_fields_slow(raw)
-
-
-def _event_fields_slow(raw: bytes) -> tuple[str | None, str | None, str | None] | None:
-    """``event_fields`` for frames with an id line, or laid out otherwise (then the SSE parser)."""
-    if raw[:7] != b"event: ":
+    found = _CRLF_FRAME(raw) or _LF_FRAME(raw)
+    if found is None:
         return _parsed_event_fields(raw)
-    first = raw.find(b"\n", 7)
-    second = raw.find(b"\n", first + 1)
-    if second < 0 or raw[first + 1 : first + 7] != b"data: ":
+    event, data, event_id = found.groups()
+    if (
+        _CR in data
+        or _CR in event
+        or (event_id is not None and (_CR in event_id or _NUL in event_id))
+    ):
         return _parsed_event_fields(raw)
-    eol = b"\r\n" if raw[first - 1] == 13 else b"\n"  # the frame's line ending
-    cut = len(eol) - 1  # how far a line's content ends before its LF
-    event = raw[7 : first - cut]
-    data = raw[first + 7 : second - cut]
-    tail = raw[second - cut :]
-    event_id: str | None = None
-    if tail != eol + eol:
-        id_line = eol + b"id: "
-        if not tail.startswith(id_line) or not tail.endswith(eol + eol):
-            return _parsed_event_fields(raw)
-        raw_id = tail[len(id_line) : -2 * len(eol)]
-        if _CR in raw_id or _LF in raw_id or _NUL in raw_id:
-            return _parsed_event_fields(raw)
-        event_id = raw_id.decode("utf-8", "replace")
-    if _CR in data or _CR in event:
-        return _parsed_event_fields(raw)
-    return event.decode("utf-8", "replace"), data.decode("utf-8", "replace"), event_id
+    return (
+        event.decode("utf-8", "replace"),
+        data.decode("utf-8", "replace"),
+        None if event_id is None else event_id.decode("utf-8", "replace"),
+    )
 
 
 def _parsed_event_fields(raw: bytes) -> tuple[str | None, str | None, str | None] | None:
