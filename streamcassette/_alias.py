@@ -17,7 +17,7 @@ frame, each as one regex with a literal prefix that a C-level substring test gua
 values are replaced where they match, in one join; JSON is parsed only for path rules, user regexes
 and key rules whose value is an object or a list (then every rule is applied value by value, in
 document order). Inside a frame, masked values are held as frame-local references
-(``\\ue000<n>\\ue001``, :class:`_Refs`) to the values they stand for: the diff compares frames
+(``\\x91<n>\\x92``, :class:`_Refs`) to the values they stand for: the diff compares frames
 with those, whatever the numbering (see ``_diff``), and numbers are given only when a stream is
 shown (``_masked``).
 """
@@ -126,8 +126,12 @@ class _PathMatcher:
 
 # --- compiled rules --------------------------------------------------------------------------
 
-_OPEN, _CLOSE = "\ue000", "\ue001"
-_REF = re.compile("\ue000([0-9]+)\ue001")
+# A reference is written between the C1 controls PU1 and PU2 ("private use"), which no text
+# a server sends holds (a text that does is escaped first). They are Latin-1: a masked text
+# of ASCII JSON stays one byte a character (a private-use U+E000 made it two), so the shapes
+# of a stream are copied, compared and searched at half the cost.
+_OPEN, _CLOSE = "\x91", "\x92"
+_REF = re.compile(f"{_OPEN}([0-9]+){_CLOSE}")
 _REFS = [f"{_OPEN}{n}{_CLOSE}" for n in range(256)]
 Original = tuple[str, Any]  # (kind, the value as found)
 
@@ -149,7 +153,7 @@ _PADDING = _Padding()
 
 
 class _Refs:
-    """What masking one piece of text builds: frame-local references (``\\ue000<n>\\ue001``) to
+    """What masking one piece of text builds: frame-local references (``\\x91<n>\\x92``) to
     the distinct values they stand for, with their kinds, in the order they were met. Numbering
     them (``<uuid:3>``) is left for later, when a stream is shown: comparing needs none."""
 
@@ -875,7 +879,7 @@ class Masker:
 
     def _plain(self, text: str, refs: _Refs) -> str:
         if _OPEN in text:
-            text = text.replace(_OPEN, "\\ue000")
+            text = text.replace(_OPEN, "\\u0091")
         for guard, apply in self._compiled.plain_steps:
             if guard in text:
                 text = apply(text, refs)
@@ -890,7 +894,7 @@ class Masker:
 
     def _json(self, text: str, refs: _Refs) -> str:
         if _OPEN in text:
-            text = text.replace(_OPEN, "\\ue000")  # a JSON escape: the same string once parsed
+            text = text.replace(_OPEN, "\\u0091")  # a JSON escape: the same string once parsed
         compiled = self._compiled
         if not compiled.structural:
             mark = len(refs.values)

@@ -85,7 +85,7 @@ DifferenceKind = Literal[
 ChangeKind = Literal["changed", "added", "removed"]
 
 _MAX_CHANGES = 20  # per frame, in the text report
-_ALIAS = re.compile(r"(?:\ue000[0-9]+\ue001|<[A-Za-z_][A-Za-z0-9_.-]*:[0-9]+>)\Z")
+_ALIAS = re.compile(r"(?:\x91[0-9]+\x92|<[A-Za-z_][A-Za-z0-9_.-]*:[0-9]+>)\Z")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 

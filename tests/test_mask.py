@@ -24,7 +24,7 @@ from streamcassette import (
     mask_cassette,
     parse_frame,
 )
-from streamcassette._alias import UUID_PATTERN
+from streamcassette._alias import _CLOSE, _OPEN, _REF, UUID_PATTERN
 from streamcassette._sse import event_fields
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -297,7 +297,7 @@ def test_bad_rules_are_refused_with_the_entry_named(config: dict[str, Any], mess
 _ids = st.builds(lambda n: str(uuid.UUID(int=n)), st.integers(0, 2**128 - 1))
 _calls = st.text("abcdef0123456789", min_size=24, max_size=24).map(lambda s: f"call_{s}")
 _stamps = st.datetimes().map(lambda d: d.isoformat() + "Z")
-_plain = st.text(st.characters(codec="utf-8", exclude_characters="\ue000"), max_size=20)
+_plain = st.text(st.characters(codec="utf-8", exclude_characters=_OPEN), max_size=20)
 _volatile = st.one_of(_ids, _calls, _stamps, _plain, _ids.map(lambda s: f"lc_run--{s}-0"))
 _json = st.recursive(
     st.one_of(_volatile, st.integers(), st.booleans(), st.none()),
@@ -406,10 +406,16 @@ def mask_cassette_of_frames(raws: list[bytes]) -> Any:
     return mask_cassette(cassette)[0]
 
 
-def test_placeholder_like_private_use_text_cannot_forge_a_reference() -> None:
-    """Text holding the masker's private reference characters is kept, not read as a mask."""
-    text = json.dumps({"a": "\ue0000\ue001", "b": str(uuid.uuid4())}, ensure_ascii=False)
-    assert json.loads(Masker().mask_json(text)) == {"a": "\ue0000\ue001", "b": "<uuid:1>"}
+@pytest.mark.parametrize("forged", [f"{_OPEN}0{_CLOSE}", f"{_OPEN}1{_CLOSE}x", "\ue0000\ue001"])
+def test_placeholder_like_private_use_text_cannot_forge_a_reference(forged: str) -> None:
+    """Text holding the masker's reference characters (the C1 controls PU1 and PU2) is kept,
+    not read as a mask: in JSON (as the same string), and in text that is not JSON or is
+    an event name (with the opening one written as its JSON escape)."""
+    text = json.dumps({"a": forged, "b": str(uuid.uuid4())}, ensure_ascii=False)
+    assert json.loads(Masker().mask_json(text)) == {"a": forged, "b": "<uuid:1>"}
+    escaped = forged.replace(_OPEN, "\\u0091")
+    assert Masker().mask_json(f"not json {forged}") == f"not json {escaped}"
+    assert Masker().mask_text(f"event {forged}") == f"event {escaped}"
 
 
 def test_path_rules_see_masked_keys_without_numbers() -> None:
@@ -558,8 +564,7 @@ def test_a_user_prefix_key_rule_masks_every_key_it_starts() -> None:
 
 def _by_value(shape: str, refs: Any) -> str:
     """A masked text with each reference written as its kind and value (numbering aside)."""
-    return re.sub(
-        "\ue000([0-9]+)\ue001",
+    return _REF.sub(
         lambda m: f"<{refs.kinds[int(m.group(1))]}={refs.values[int(m.group(1))]}>",
         shape,
     )

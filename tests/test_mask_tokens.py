@@ -109,7 +109,7 @@ def metadata(run_id: str, task_id: str, pad: int = 0) -> dict[str, Any]:
 
 _tokens = st.one_of(
     st.sampled_from(["the ", "weather ", "is ", "café ", "🌤 ", "", " ", "72"]),
-    st.text(st.sampled_from('ab ,{}"\\:-_\r\n\ue0000123456789'), max_size=10),
+    st.text(st.sampled_from('ab ,{}"\\:-_\r\n\x91\x92\ue0000123456789'), max_size=10),
     st.uuids().map(str),  # an id in the text
     st.just("call_abcdefghijklmnopqrstuvwx"),
     st.sampled_from(["TASK", "agent:TASK "]),
