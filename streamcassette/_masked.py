@@ -641,37 +641,45 @@ def _mask_frames(
                         refs.structural = True
                         masked = structural(data, refs)
                     data_shape = masked
-            if (
-                fast
-                and data is not None
-                and masker._last_rest is not last_rest
-                and not refs.structural
-                and event is not None
-                and not always_structural
-            ):  # a new rest: the next frames may be tokens after this one
+            if masker._last_rest is not last_rest:
+                # kept in step after every frame that changes it: a change is this frame's
+                # (its own text cut, not a text an earlier frame left there)
                 last_rest = masker._last_rest
-                rest_text, piece = last_rest
-                rest_bytes = b""
-                if isinstance(piece, _Piece) and rest_text:
-                    rest_bytes = rest_text.encode("utf-8", "surrogatepass")
                 if (
-                    rest_bytes
-                    and raw.endswith(rest_bytes, 0, data_end)
-                    and raw.find(b'",', data_start) + 2 == data_end - len(rest_bytes)
-                ):
-                    hot_prefix, hot_rest = raw[:data_start], rest_bytes
-                    hot_head, hot_rest_length = data_start, len(rest_bytes)
-                    if line_end != hot_eol:
-                        hot_eol = line_end
-                        hot_end = hot_eol * 2
-                        ends = _frame_end(id_rules, hot_eol)
-                        ends_alike, ends_seen = ends.digit_blind, ends.by_end
-                    # set up when a token comes (most new rests have none: a tool call's
-                    # chunk, a tool message)
-                    pending = (event, event_shape, piece, kinds[:in_event], values[:in_event])
-                    hot_shapes = _NO_SHAPES
-                else:
-                    hot_rest = b""
+                    fast
+                    and data is not None
+                    and not refs.structural
+                    and event is not None
+                    and not always_structural
+                ):  # a new rest: the next frames may be tokens after this one
+                    rest_text, piece = last_rest
+                    rest_bytes = b""
+                    if not isinstance(piece, _Piece) or not rest_text:
+                        pass
+                    elif len(data_bytes) == len(data):
+                        # a character per byte (ASCII): ``_text`` cut this frame's data (the
+                        # text it masks, when it holds no \x91) where its bytes are cut
+                        rest_bytes = raw[data_end - len(rest_text) : data_end]
+                        found_at = data_end - len(rest_bytes)
+                    else:
+                        rest_bytes = rest_text.encode("utf-8", "surrogatepass")
+                        found_at = -1
+                        if raw.endswith(rest_bytes, 0, data_end):
+                            found_at = raw.find(b'",', data_start) + 2
+                    if rest_bytes and found_at == data_end - len(rest_bytes):
+                        hot_prefix, hot_rest = raw[:data_start], rest_bytes
+                        hot_head, hot_rest_length = data_start, len(rest_bytes)
+                        if line_end != hot_eol:
+                            hot_eol = line_end
+                            hot_end = hot_eol * 2
+                            ends = _frame_end(id_rules, hot_eol)
+                            ends_alike, ends_seen = ends.digit_blind, ends.by_end
+                        # set up when a token comes (most new rests have none: a tool call's
+                        # chunk, a tool message)
+                        pending = (event, event_shape, piece, kinds[:in_event], values[:in_event])
+                        hot_shapes = _NO_SHAPES
+                    else:
+                        hot_rest = b""
         id_shape = None
         if event_id is not None:
             id_shape = _NUMBERED
