@@ -654,19 +654,18 @@ def _mask_frames(
                 ):  # a new rest: the next frames may be tokens after this one
                     rest_text, piece = last_rest
                     rest_bytes = b""
-                    if not isinstance(piece, _Piece) or not rest_text:
-                        pass
-                    elif len(data_bytes) == len(data):
-                        # a character per byte (ASCII): ``_text`` cut this frame's data (the
-                        # text it masks, when it holds no \x91) where its bytes are cut
-                        rest_bytes = raw[data_end - len(rest_text) : data_end]
-                        found_at = data_end - len(rest_bytes)
-                    else:
-                        rest_bytes = rest_text.encode("utf-8", "surrogatepass")
-                        found_at = -1
-                        if raw.endswith(rest_bytes, 0, data_end):
-                            found_at = raw.find(b'",', data_start) + 2
-                    if rest_bytes and found_at == data_end - len(rest_bytes):
+                    if isinstance(piece, _Piece) and rest_text:
+                        if len(data_bytes) == len(data):
+                            # a character a byte (ASCII): ``_text`` cut this frame's data (the
+                            # text it masks, as it holds no \x91) where its bytes are cut
+                            rest_bytes = raw[data_end - len(rest_text) : data_end]
+                        else:
+                            encoded = rest_text.encode("utf-8", "surrogatepass")
+                            if raw.endswith(encoded, 0, data_end) and raw.find(
+                                b'",', data_start
+                            ) + 2 == data_end - len(encoded):
+                                rest_bytes = encoded
+                    if rest_bytes:
                         hot_prefix, hot_rest = raw[:data_start], rest_bytes
                         hot_head, hot_rest_length = data_start, len(rest_bytes)
                         if line_end != hot_eol:

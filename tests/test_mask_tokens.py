@@ -274,6 +274,50 @@ def test_a_frame_left_out_between_tokens_keeps_each_rows_frame_position(between:
     assert [position for (position, _), _, _ in rows] == [0, 1, 2, 3, 5, 6, 7]
 
 
+@pytest.mark.parametrize("odd_byte", [b"", b"\xff", "é".encode()])
+def test_a_new_rest_is_cut_from_its_frames_bytes_as_its_text_is(odd_byte: bytes) -> None:
+    """A new rest's bytes (what tells the next frames are tokens of the message) are cut from
+    the frame where its text was cut: with ASCII data, with a byte that is no UTF-8 (one
+    character a byte still), with a multibyte character."""
+    meta = metadata(str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), pad=40)
+    message = f"lc_run--{uuid.UUID(int=3)}"
+
+    def token(word: str, event_id: str) -> bytes:
+        raw = token_frame(word, message, meta, event_id=event_id)
+        return raw.replace(b'"pad":"', b'"pad":"' + odd_byte, 1)
+
+    raws = [token(word, f"1795299470845-{n}") for n, word in enumerate(["the ", "a ", "the "])]
+    rows = table_rows(raws, None)
+    assert rows == reference_rows(raws, None)
+    shapes = [key[2] for _, key, _ in rows]
+    assert shapes[0] == shapes[2] != shapes[1]
+
+
+def test_a_rest_set_off_the_fast_path_is_not_taken_for_a_later_frames() -> None:
+    """A frame whose data a stray CR ends early is read off the fast path, and its text
+    still leaves a rest in the masker. The frame after it, which cuts no rest of its own,
+    must not take that rest's length of its own bytes for it: the same frame again would
+    then be masked as a token of that rest."""
+    pad = "p" * 150
+    cut_short = (
+        f'event: messages\r\ndata: [{{"content":"x","id":"lc_run--{uuid.UUID(int=3)}",'
+        f'"pad":"{pad}"}},{{"run_id":"{uuid.UUID(int=1)}","pad":"{pad}\rtail"}}]\r\n\r\n'
+    ).encode()
+    event, data, _ = event_fields(cut_short) or (None, None, None)
+    assert event == "messages"
+    assert data is not None
+    assert data.endswith(pad)  # ended by the CR
+    rest_length = len(data) - (data.find('",') + 2)
+    # the same first piece, but no ',{"' after it (so no rest of its own), and as long a
+    # text after it as that rest
+    filler = "q" * (rest_length - len('"big":"') - len('"}]'))
+    plain = f'event: messages\r\ndata: [{{"content":"x","big":"{filler}"}}]\r\n\r\n'.encode()
+    raws = [cut_short, plain, plain]
+    rows = table_rows(raws, None)
+    assert rows == reference_rows(raws, None)
+    assert rows[1][1] == rows[2][1]
+
+
 @pytest.mark.parametrize("rules", ["default", "constant ids", "text ids"])
 @pytest.mark.parametrize("event_id", ["xé", "x1", "17", "1795299470845-3"])
 def test_token_ids_mask_as_their_text_does(rules: str, event_id: str) -> None:
