@@ -594,12 +594,13 @@ class _Compiled:
         # Key rules first: a masked value is not searched again by the patterns.
         self.text_passes: tuple[_Pass, ...] = (*guard_passes, *key_passes, *pattern_passes)
         self.plain_passes: tuple[_Pass, ...] = (*pattern_passes, *slow)
-        self.text_steps = _steps(self.text_passes)
+        text_steps = _steps(self.text_passes)
+        self.text_steps = _prefiltered(text_steps)
         self.numbered_steps = tuple(enumerate(self.text_steps))
         # the text steps that run more than one pass (sharing their guard)
         self.shared_steps = frozenset(
             number
-            for number, (guard, _) in enumerate(self.text_steps)
+            for number, (guard, _) in enumerate(text_steps)
             if sum(p.guard == guard for p in self.text_passes) > 1
         )
         # Guards of passes whose work on a text depends on more than where they match: tool-call
@@ -611,7 +612,7 @@ class _Compiled:
             *(p.guard for p in literal_passes if isinstance(p, _LiteralPass)),
             *self.loose_guards,
         )
-        self.plain_steps = _steps(self.plain_passes)
+        self.plain_steps = _prefiltered(_steps(self.plain_passes))
         self.slow_patterns = tuple(slow)
         self.paths = _PathMatcher(rules.paths) if rules.paths else None
         self.structural = None in guards
@@ -685,6 +686,34 @@ def _steps(passes: Sequence[_Pass]) -> tuple[_Step, ...]:
         else:
             steps.append((mask_pass.guard, mask_pass.apply))
     return tuple(steps)
+
+
+# Letters that few texts of a LangGraph server hold (a fourth of its JSON texts or fewer)
+_RARE_LETTERS = frozenset("jqxzJQXZ")
+
+
+def _prefiltered(steps: Sequence[_Step]) -> tuple[_Step, ...]:
+    """The steps, a guard that holds a rare letter tested by that letter first: a search
+    for one character is a ``memchr``, and a guard such as ``"x-`` (the ``x-*`` key rule),
+    whose characters are all frequent in JSON, is searched for at a fraction of that speed.
+    The whole guard is then tested in the fourth of the texts that hold the letter."""
+    prefiltered: list[_Step] = []
+    for guard, apply in steps:
+        rare = next((letter for letter in guard if letter in _RARE_LETTERS), None)
+        if rare is None or len(guard) == 1:
+            prefiltered.append((guard, apply))
+            continue
+
+        def guarded(
+            text: str,
+            refs: _Refs,
+            guard: str = guard,
+            apply: Callable[[str, _Refs], str] = apply,
+        ) -> str:
+            return apply(text, refs) if guard in text else text
+
+        prefiltered.append((rare, guarded))
+    return tuple(prefiltered)
 
 
 @functools.lru_cache(maxsize=64)

@@ -547,6 +547,27 @@ def test_echoed_x_headers_mask_and_other_configurable_keys_stay(structural: bool
     assert Masker(rules).mask_json(text) == text  # "x- in a string is not a key
 
 
+def test_a_guard_with_a_rare_letter_is_tested_by_that_letter_then_whole() -> None:
+    """A step whose guard holds a rare letter (``"x-``) is guarded by that letter, and its
+    pass runs only where the whole guard is: a text with the letter and no guard, and one
+    with the guard, mask as the rules say."""
+    from streamcassette._alias import _compiled
+
+    rules = MaskRules.default().extend(keys=["quota"])
+    guards = [guard for guard, _ in _compiled(rules).text_steps]
+    assert "x" in guards  # "x-, tested by its x
+    assert "q" in guards  # "quota":, tested by its q
+    assert "-" in guards  # a one-character guard is its own test
+    masker = Masker(rules)
+    text = json.dumps({"max": "x", "quota": 3, "q": "x-", "x-id": 1})
+    assert json.loads(masker.mask_json(text)) == {
+        "max": "x",
+        "quota": "<quota:1>",
+        "q": "x-",
+        "x-id": "<client>",
+    }
+
+
 def test_a_user_prefix_key_rule_masks_every_key_it_starts() -> None:
     """``keys = ["trace_*"]`` masks ``trace_id`` and ``trace_span`` (numbered, linked by value)
     and leaves ``tracer``; it survives a config round trip."""
