@@ -131,6 +131,7 @@ class _PathMatcher:
 # of ASCII JSON stays one byte a character (a private-use U+E000 made it two), so the shapes
 # of a stream are copied, compared and searched at half the cost.
 _OPEN, _CLOSE = "\x91", "\x92"
+_OPEN_ESCAPED = f"\\u{ord(_OPEN):04x}"  # PU1 as a JSON escape: the same string once parsed
 _REF = re.compile(f"{_OPEN}([0-9]+){_CLOSE}")
 _REFS = [f"{_OPEN}{n}{_CLOSE}" for n in range(256)]
 Original = tuple[str, Any]  # (kind, the value as found)
@@ -908,7 +909,7 @@ class Masker:
 
     def _plain(self, text: str, refs: _Refs) -> str:
         if _OPEN in text:
-            text = text.replace(_OPEN, "\\u0091")
+            text = text.replace(_OPEN, _OPEN_ESCAPED)
         for guard, apply in self._compiled.plain_steps:
             if guard in text:
                 text = apply(text, refs)
@@ -923,7 +924,7 @@ class Masker:
 
     def _json(self, text: str, refs: _Refs) -> str:
         if _OPEN in text:
-            text = text.replace(_OPEN, "\\u0091")  # a JSON escape: the same string once parsed
+            text = text.replace(_OPEN, _OPEN_ESCAPED)
         compiled = self._compiled
         if not compiled.structural:
             mark = len(refs.values)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ._alias import Original, _numbered, _reindex
+from ._alias import _CLOSE, _OPEN, Original, _numbered, _reindex
 from ._cassette import Cassette, StreamEnd
 from ._field_changes import field_changes
 from ._gc import paused_gc
@@ -85,7 +85,7 @@ DifferenceKind = Literal[
 ChangeKind = Literal["changed", "added", "removed"]
 
 _MAX_CHANGES = 20  # per frame, in the text report
-_ALIAS = re.compile(r"(?:\x91[0-9]+\x92|<[A-Za-z_][A-Za-z0-9_.-]*:[0-9]+>)\Z")
+_ALIAS = re.compile(f"(?:{_OPEN}[0-9]+{_CLOSE}|<[A-Za-z_][A-Za-z0-9_.-]*:[0-9]+>)\\Z")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
