@@ -643,14 +643,11 @@ def _mask_frames(
                     data_shape = masked
             if masker._last_rest is not last_rest:
                 # kept in step after every frame that changes it: a change is this frame's
-                # (its own text cut, not a text an earlier frame left there)
+                # (its own text cut, not a text an earlier frame left there; with rules that
+                # make every frame structural, ``_text`` never runs and nothing changes)
                 last_rest = masker._last_rest
                 if (
-                    fast
-                    and data is not None
-                    and not refs.structural
-                    and event is not None
-                    and not always_structural
+                    fast and data is not None and event is not None and not refs.structural
                 ):  # a new rest: the next frames may be tokens after this one
                     rest_text, piece = last_rest
                     rest_bytes = b""
